@@ -1,0 +1,449 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using ObservaCost.Storage.LineProtocol;
+using ObservaCost.Storage.Query;
+
+namespace ObservaCost.Storage.Embedded;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode. It takes the same line protocol as InfluxDB (and the same
+/// idempotence: measurement, tag set, field and time identify a value; a later write overwrites) and answers the
+/// same typed queries with InfluxQL's semantics, computed in SQL.
+/// </summary>
+public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, IDisposable
+{
+    private const string Schema = """
+        PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = NORMAL;
+        CREATE TABLE IF NOT EXISTS series (
+            id INTEGER PRIMARY KEY,
+            measurement TEXT NOT NULL,
+            tag_set TEXT NOT NULL,
+            UNIQUE (measurement, tag_set));
+        CREATE TABLE IF NOT EXISTS series_tag (
+            series_id INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (series_id, key)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS series_tag_by_value ON series_tag (key, value, series_id);
+        CREATE TABLE IF NOT EXISTS field_type (
+            measurement TEXT NOT NULL,
+            field TEXT NOT NULL,
+            kind INTEGER NOT NULL,
+            PRIMARY KEY (measurement, field)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS field_value (
+            series_id INTEGER NOT NULL,
+            field TEXT NOT NULL,
+            time_ns INTEGER NOT NULL,
+            value ANY,
+            PRIMARY KEY (series_id, field, time_ns)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS field_value_by_time ON field_value (time_ns);
+        """;
+
+    private readonly SqliteStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SqliteStore> _logger;
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Dictionary<(string Measurement, string TagSet), long> _seriesIds = [];
+    private readonly Dictionary<(string Measurement, string Field), FieldKind> _fieldKinds = [];
+    private SqliteConnection? _writer;
+    private long _lastRetentionRunTimestamp;
+    private bool _disposed;
+
+    public SqliteStore(SqliteStoreOptions options, TimeProvider time, ILogger<SqliteStore> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _options = options;
+        _time = time;
+        _logger = logger;
+        string fullPath = Path.GetFullPath(options.Path);
+        Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = fullPath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = (int)options.BusyTimeout.TotalSeconds,
+        }.ToString();
+    }
+
+    public string Backend => "sqlite";
+
+    public async Task<WriteResult> WriteAsync(LineProtocolBatch batch, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (batch.PointCount == 0 || batch.Lines.IsEmpty)
+        {
+            return WriteResult.AllWritten(0);
+        }
+
+        var points = new List<ParsedPoint>(batch.PointCount);
+        var errors = new List<LineError>();
+        long now = UnixTime.ToNanoseconds(_time.GetUtcNow());
+        LineProtocolParser.Parse(batch.Lines.Span, batch.Precision, now, points, errors);
+        var messages = errors.Select(e => "unable to parse: " + e).ToList();
+
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            SqliteConnection connection = await GetWriterAsync(cancellationToken);
+            int written = WritePoints(connection, points, messages);
+            await EnforceRetentionIfDueAsync(connection, cancellationToken);
+            int rejected = errors.Count + (points.Count - written);
+            if (rejected > 0)
+            {
+                LogRejected(_logger, rejected, batch.PointCount, messages.Count > 0 ? messages[0] : string.Empty);
+            }
+
+            return new WriteResult(written, rejected, messages.Take(100).ToList());
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6 or 10 or 13)
+        {
+            // SQLITE_BUSY, LOCKED, IOERR, FULL: the batch was rolled back and can be written again.
+            throw new StoreUnavailableException($"The embedded store could not write: {ex.Message}", ex);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async Task<QueryResult> QueryAsync(TimeSeriesQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await EnsureSchemaAsync(connection, cancellationToken);
+        return await SqliteQueryExecutor.ExecuteAsync(connection, query, cancellationToken);
+    }
+
+    public async Task<bool> PingAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var connection = new SqliteConnection(_connectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 1;
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Deletes values older than the retention period; returns how many were deleted.</summary>
+    public async Task<int> EnforceRetentionAsync(CancellationToken cancellationToken = default)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            SqliteConnection connection = await GetWriterAsync(cancellationToken);
+            return await DeleteExpiredAsync(connection, cancellationToken);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _writer?.Dispose();
+        _writeLock.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (_writer is not null)
+        {
+            await _writer.DisposeAsync();
+        }
+
+        _writeLock.Dispose();
+    }
+
+    private static async Task EnsureSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = Schema;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<SqliteConnection> GetWriterAsync(CancellationToken cancellationToken)
+    {
+        if (_writer is not null)
+        {
+            return _writer;
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await EnsureSchemaAsync(connection, cancellationToken);
+        await using (SqliteCommand load = connection.CreateCommand())
+        {
+            load.CommandText = "SELECT measurement, field, kind FROM field_type";
+            await using SqliteDataReader reader = await load.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                _fieldKinds[(reader.GetString(0), reader.GetString(1))] = (FieldKind)reader.GetInt32(2);
+            }
+        }
+
+        _lastRetentionRunTimestamp = _time.GetTimestamp();
+        _writer = connection;
+        return connection;
+    }
+
+    private int WritePoints(SqliteConnection connection, List<ParsedPoint> points, List<string> messages)
+    {
+        using SqliteTransaction transaction = connection.BeginTransaction();
+        using SqliteCommand findSeries = connection.CreateCommand();
+        findSeries.Transaction = transaction;
+        findSeries.CommandText = "SELECT id FROM series WHERE measurement = $m AND tag_set = $t";
+        SqliteParameter findM = findSeries.Parameters.Add("$m", SqliteType.Text);
+        SqliteParameter findT = findSeries.Parameters.Add("$t", SqliteType.Text);
+
+        using SqliteCommand insertSeries = connection.CreateCommand();
+        insertSeries.Transaction = transaction;
+        insertSeries.CommandText = "INSERT INTO series (measurement, tag_set) VALUES ($m, $t) RETURNING id";
+        SqliteParameter insM = insertSeries.Parameters.Add("$m", SqliteType.Text);
+        SqliteParameter insT = insertSeries.Parameters.Add("$t", SqliteType.Text);
+
+        using SqliteCommand insertTag = connection.CreateCommand();
+        insertTag.Transaction = transaction;
+        insertTag.CommandText = "INSERT INTO series_tag (series_id, key, value) VALUES ($s, $k, $v)";
+        SqliteParameter tagS = insertTag.Parameters.Add("$s", SqliteType.Integer);
+        SqliteParameter tagK = insertTag.Parameters.Add("$k", SqliteType.Text);
+        SqliteParameter tagV = insertTag.Parameters.Add("$v", SqliteType.Text);
+
+        using SqliteCommand insertKind = connection.CreateCommand();
+        insertKind.Transaction = transaction;
+        insertKind.CommandText = "INSERT INTO field_type (measurement, field, kind) VALUES ($m, $f, $k)";
+        SqliteParameter kindM = insertKind.Parameters.Add("$m", SqliteType.Text);
+        SqliteParameter kindF = insertKind.Parameters.Add("$f", SqliteType.Text);
+        SqliteParameter kindK = insertKind.Parameters.Add("$k", SqliteType.Integer);
+
+        using SqliteCommand upsert = connection.CreateCommand();
+        upsert.Transaction = transaction;
+        upsert.CommandText = "INSERT OR REPLACE INTO field_value (series_id, field, time_ns, value) VALUES ($s, $f, $t, $v)";
+        SqliteParameter valS = upsert.Parameters.Add("$s", SqliteType.Integer);
+        SqliteParameter valF = upsert.Parameters.Add("$f", SqliteType.Text);
+        SqliteParameter valT = upsert.Parameters.Add("$t", SqliteType.Integer);
+        SqliteParameter valV = upsert.Parameters.Add(new SqliteParameter { ParameterName = "$v" });
+
+        var newKinds = new List<(string, string)>();
+        var newSeries = new List<(string, string)>();
+        int written = 0;
+        try
+        {
+            foreach (ParsedPoint point in points)
+            {
+                string? conflict = CheckFieldKinds(point, newKinds, kindM, kindF, kindK, insertKind);
+                if (conflict is not null)
+                {
+                    messages.Add(conflict);
+                    continue;
+                }
+
+                KeyValuePair<string, string>[] tags = point.Tags.OrderBy(t => t.Key, StringComparer.Ordinal).ToArray();
+                string tagSet = TagSet(tags);
+                if (!_seriesIds.TryGetValue((point.Measurement, tagSet), out long seriesId))
+                {
+                    findM.Value = point.Measurement;
+                    findT.Value = tagSet;
+                    object? found = findSeries.ExecuteScalar();
+                    if (found is long id)
+                    {
+                        seriesId = id;
+                    }
+                    else
+                    {
+                        insM.Value = point.Measurement;
+                        insT.Value = tagSet;
+                        seriesId = (long)insertSeries.ExecuteScalar()!;
+                        foreach (KeyValuePair<string, string> tag in tags)
+                        {
+                            tagS.Value = seriesId;
+                            tagK.Value = tag.Key;
+                            tagV.Value = tag.Value;
+                            insertTag.ExecuteNonQuery();
+                        }
+                    }
+
+                    _seriesIds[(point.Measurement, tagSet)] = seriesId;
+                    newSeries.Add((point.Measurement, tagSet));
+                }
+
+                foreach (KeyValuePair<string, FieldValue> field in point.Fields)
+                {
+                    valS.Value = seriesId;
+                    valF.Value = field.Key;
+                    valT.Value = point.TimestampNanoseconds;
+                    valV.Value = field.Value.Kind switch
+                    {
+                        FieldKind.Float => field.Value.Float,
+                        FieldKind.Integer => field.Value.Integer,
+                        FieldKind.Boolean => field.Value.Boolean ? 1L : 0L,
+                        _ => field.Value.String!,
+                    };
+                    upsert.ExecuteNonQuery();
+                }
+
+                written++;
+            }
+
+            transaction.Commit();
+            return written;
+        }
+        catch
+        {
+            // The transaction rolls back: forget what this batch added to the caches.
+            foreach ((string m, string f) in newKinds)
+            {
+                _fieldKinds.Remove((m, f));
+            }
+
+            foreach ((string m, string t) in newSeries)
+            {
+                _seriesIds.Remove((m, t));
+            }
+
+            throw;
+        }
+    }
+
+    private string? CheckFieldKinds(
+        ParsedPoint point,
+        List<(string, string)> newKinds,
+        SqliteParameter kindM,
+        SqliteParameter kindF,
+        SqliteParameter kindK,
+        SqliteCommand insertKind)
+    {
+        foreach (KeyValuePair<string, FieldValue> field in point.Fields)
+        {
+            if (_fieldKinds.TryGetValue((point.Measurement, field.Key), out FieldKind existing) && existing != field.Value.Kind)
+            {
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"field type conflict: input field \"{field.Key}\" on measurement \"{point.Measurement}\" is type {KindName(field.Value.Kind)}, already exists as type {KindName(existing)}");
+            }
+        }
+
+        foreach (KeyValuePair<string, FieldValue> field in point.Fields)
+        {
+            if (_fieldKinds.TryAdd((point.Measurement, field.Key), field.Value.Kind))
+            {
+                kindM.Value = point.Measurement;
+                kindF.Value = field.Key;
+                kindK.Value = (int)field.Value.Kind;
+                insertKind.ExecuteNonQuery();
+                newKinds.Add((point.Measurement, field.Key));
+            }
+        }
+
+        return null;
+    }
+
+    private static string KindName(FieldKind kind) => kind switch
+    {
+        FieldKind.Float => "float",
+        FieldKind.Integer => "integer",
+        FieldKind.Boolean => "boolean",
+        _ => "string",
+    };
+
+    /// <summary>The canonical tag set: sorted <c>key=value</c> pairs with separators escaped.</summary>
+    private static string TagSet(KeyValuePair<string, string>[] sortedTags)
+    {
+        if (sortedTags.Length == 0)
+        {
+            return string.Empty;
+        }
+
+        var sb = new StringBuilder();
+        foreach (KeyValuePair<string, string> tag in sortedTags)
+        {
+            if (sb.Length > 0)
+            {
+                sb.Append(',');
+            }
+
+            AppendEscaped(sb, tag.Key);
+            sb.Append('=');
+            AppendEscaped(sb, tag.Value);
+        }
+
+        return sb.ToString();
+
+        static void AppendEscaped(StringBuilder sb, string text)
+        {
+            foreach (char c in text)
+            {
+                if (c is ',' or '=' or '\\')
+                {
+                    sb.Append('\\');
+                }
+
+                sb.Append(c);
+            }
+        }
+    }
+
+    private async Task EnforceRetentionIfDueAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        if (_options.Retention <= TimeSpan.Zero || _time.GetElapsedTime(_lastRetentionRunTimestamp) < _options.RetentionCheckInterval)
+        {
+            return;
+        }
+
+        _lastRetentionRunTimestamp = _time.GetTimestamp();
+        await DeleteExpiredAsync(connection, cancellationToken);
+    }
+
+    private async Task<int> DeleteExpiredAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        if (_options.Retention <= TimeSpan.Zero)
+        {
+            return 0;
+        }
+
+        long cutoff = UnixTime.ToNanoseconds(_time.GetUtcNow() - _options.Retention);
+        await using SqliteCommand delete = connection.CreateCommand();
+        delete.CommandText = "DELETE FROM field_value WHERE time_ns < $cutoff";
+        delete.Parameters.AddWithValue("$cutoff", cutoff);
+        int deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
+        if (deleted > 0)
+        {
+            LogRetention(_logger, deleted, _options.Retention.TotalDays);
+        }
+
+        return deleted;
+    }
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "The embedded store rejected {Rejected} of {Points} points; first reason: {Reason}")]
+    private static partial void LogRejected(ILogger logger, int rejected, int points, string reason);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Retention removed {Deleted} values older than {RetentionDays} days")]
+    private static partial void LogRetention(ILogger logger, int deleted, double retentionDays);
+}

@@ -1,0 +1,144 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using ObservaCost.Storage.LineProtocol;
+
+namespace ObservaCost.Storage.Influx;
+
+/// <summary>Which InfluxDB write API to use.</summary>
+public enum InfluxApiVersion
+{
+    /// <summary><c>/write?db=&amp;rp=</c> with Basic auth: InfluxDB 1.x, 3.x, VictoriaMetrics, 2.x compatibility API.</summary>
+    V1,
+    /// <summary><c>/api/v2/write?org=&amp;bucket=</c> with a token: InfluxDB 2.x and 3.x.</summary>
+    V2,
+}
+
+/// <summary>Connection to an InfluxDB-compatible server. Configuration section <c>Storage:InfluxDb</c>.</summary>
+public sealed class InfluxDbOptions
+{
+    public const string SectionName = "Storage:InfluxDb";
+
+    /// <summary>Base URL, e.g. <c>http://influxdb:8086</c>.</summary>
+    public Uri? Url { get; set; }
+
+    public InfluxApiVersion ApiVersion { get; set; } = InfluxApiVersion.V1;
+
+    /// <summary>v1 database (also the database InfluxQL queries name on every version).</summary>
+    public string Database { get; set; } = "observacost";
+
+    /// <summary>v1 retention policy; empty for the database default.</summary>
+    public string? RetentionPolicy { get; set; }
+
+    /// <summary>v2 organization.</summary>
+    public string? Org { get; set; }
+
+    /// <summary>v2 bucket; defaults to <see cref="Database"/>.</summary>
+    public string? Bucket { get; set; }
+
+    /// <summary>v2 API token (sent as <c>Authorization: Token</c>); with v1 it is sent the same way if no username is set.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>v1 username (Basic auth).</summary>
+    public string? Username { get; set; }
+
+    /// <summary>v1 password (Basic auth).</summary>
+    public string? Password { get; set; }
+
+    public WritePrecision Precision { get; set; } = WritePrecision.Nanoseconds;
+
+    /// <summary>Send write bodies gzip-compressed.</summary>
+    public bool Gzip { get; set; } = true;
+
+    /// <summary>Run <c>CREATE DATABASE</c> at start (v1 only; harmless if it exists).</summary>
+    public bool CreateDatabase { get; set; } = true;
+
+    /// <summary>Time limit of one HTTP request.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>First retry delay; doubled on each retry, with jitter.</summary>
+    public TimeSpan RetryInitialDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Longest delay between two tries.</summary>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Give up (and report the store unavailable) after trying this long.</summary>
+    public TimeSpan RetryMaxElapsed { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Largest query response read, in bytes.</summary>
+    public long MaxResponseBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Rows per chunk of a chunked InfluxQL response.</summary>
+    public int QueryChunkSize { get; set; } = 10_000;
+
+    public string EffectiveBucket => string.IsNullOrEmpty(Bucket) ? Database : Bucket;
+}
+
+/// <summary>Checks <see cref="InfluxDbOptions"/> and reports every problem with its configuration key.</summary>
+public sealed class InfluxDbOptionsValidator : IValidateOptions<InfluxDbOptions>
+{
+    public ValidateOptionsResult Validate(string? name, InfluxDbOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        string p = InfluxDbOptions.SectionName + ":";
+        if (options.Url is null)
+        {
+            failures.Add($"{p}Url is required when the InfluxDB backend is selected.");
+        }
+        else if (!options.Url.IsAbsoluteUri || (options.Url.Scheme != Uri.UriSchemeHttp && options.Url.Scheme != Uri.UriSchemeHttps))
+        {
+            failures.Add($"{p}Url must be an absolute http or https URL (got '{options.Url}').");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Database))
+        {
+            failures.Add($"{p}Database is required (InfluxQL queries name it on every version).");
+        }
+
+        if (options.ApiVersion == InfluxApiVersion.V2)
+        {
+            if (string.IsNullOrWhiteSpace(options.Org))
+            {
+                failures.Add($"{p}Org is required with ApiVersion V2.");
+            }
+
+            if (string.IsNullOrWhiteSpace(options.Token))
+            {
+                failures.Add($"{p}Token is required with ApiVersion V2.");
+            }
+        }
+
+        if (!string.IsNullOrEmpty(options.Username) && options.Password is null)
+        {
+            failures.Add($"{p}Password is required when {p}Username is set.");
+        }
+
+        Positive(options.RequestTimeout, "RequestTimeout");
+        Positive(options.RetryInitialDelay, "RetryInitialDelay");
+        Positive(options.RetryMaxDelay, "RetryMaxDelay");
+        if (options.RetryMaxElapsed < TimeSpan.Zero)
+        {
+            failures.Add($"{p}RetryMaxElapsed must not be negative.");
+        }
+
+        if (options.MaxResponseBytes < 1024)
+        {
+            failures.Add($"{p}MaxResponseBytes must be at least 1024.");
+        }
+
+        if (options.QueryChunkSize is < 1 or > 1_000_000)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"{p}QueryChunkSize must be between 1 and 1000000 (got {options.QueryChunkSize})."));
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+
+        void Positive(TimeSpan value, string key)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                failures.Add($"{p}{key} must be positive.");
+            }
+        }
+    }
+}

@@ -1,0 +1,426 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using ObservaCost.Storage.LineProtocol;
+using ObservaCost.Storage.Query;
+
+namespace ObservaCost.Storage.Influx;
+
+/// <summary>
+/// InfluxDB over HTTP: line protocol to the v1 or v2 write endpoint, InfluxQL on <c>/query</c>.
+/// Network errors, 5xx and 429 are retried with exponential backoff and jitter (honouring <c>Retry-After</c>);
+/// a 400 is never retried: the server's message is returned and the rejected points counted.
+/// </summary>
+public sealed partial class InfluxDbStore : ITimeSeriesStore
+{
+    private static readonly MediaTypeHeaderValue LineProtocolContentType = MediaTypeHeaderValue.Parse("text/plain; charset=utf-8");
+
+    private readonly HttpClient _http;
+    private readonly InfluxDbOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<InfluxDbStore> _logger;
+    private readonly Uri _writeUri;
+    private readonly AuthenticationHeaderValue? _auth;
+    private int _databaseEnsured;
+
+    public InfluxDbStore(HttpClient http, InfluxDbOptions options, TimeProvider time, ILogger<InfluxDbStore> logger)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _http = http;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        Uri baseUri = options.Url ?? throw new ArgumentException("InfluxDbOptions.Url is required.", nameof(options));
+        _writeUri = BuildWriteUri(baseUri, options);
+        _auth = BuildAuth(options);
+        if (options.ApiVersion == InfluxApiVersion.V2 || !options.CreateDatabase)
+        {
+            _databaseEnsured = 1;
+        }
+    }
+
+    public string Backend => "influxdb";
+
+    public async Task<WriteResult> WriteAsync(LineProtocolBatch batch, CancellationToken cancellationToken = default)
+    {
+        if (batch.PointCount == 0 || batch.Lines.IsEmpty)
+        {
+            return WriteResult.AllWritten(0);
+        }
+
+        if (batch.Precision != _options.Precision)
+        {
+            throw new ArgumentException($"The batch precision {batch.Precision} differs from the configured {_options.Precision}.", nameof(batch));
+        }
+
+        await EnsureDatabaseAsync(cancellationToken);
+        byte[] body = _options.Gzip ? Compress(batch.Lines.Span) : batch.Lines.ToArray();
+        using HttpResponseMessage response = await SendWithRetryAsync(
+            () =>
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, _writeUri) { Content = new ByteArrayContent(body) };
+                request.Content.Headers.ContentType = LineProtocolContentType;
+                if (_options.Gzip)
+                {
+                    request.Content.Headers.ContentEncoding.Add("gzip");
+                }
+
+                return request;
+            },
+            "write",
+            cancellationToken);
+
+        if (response.IsSuccessStatusCode)
+        {
+            return WriteResult.AllWritten(batch.PointCount);
+        }
+
+        string message = await ReadErrorAsync(response, cancellationToken);
+        if (response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.UnprocessableEntity)
+        {
+            int rejected = CountRejected(message, batch.PointCount);
+            LogWriteRejected(_logger, rejected, batch.PointCount, (int)response.StatusCode, message);
+            return new WriteResult(batch.PointCount - rejected, rejected, SplitErrors(message));
+        }
+
+        throw new StoreRequestException(
+            string.Create(CultureInfo.InvariantCulture, $"InfluxDB refused the write with {(int)response.StatusCode} {response.ReasonPhrase}: {message}"),
+            (int)response.StatusCode);
+    }
+
+    public async Task<QueryResult> QueryAsync(TimeSeriesQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        string influxQl = InfluxQlRenderer.Render(query);
+        var series = new Dictionary<string, SeriesBuilder>(StringComparer.Ordinal);
+        await ExecuteQueryAsync(influxQl, series, cancellationToken);
+        bool normaliseTime = query.Interval is null && !query.IsRaw;
+        string[] columns = query.Selections.Select(s => s.Alias).ToArray();
+        var result = new List<ResultSeries>(series.Count);
+        foreach (SeriesBuilder builder in series.Values)
+        {
+            result.Add(builder.Build(query, columns, normaliseTime));
+        }
+
+        result.Sort((a, b) => string.CompareOrdinal(a.TagKey, b.TagKey));
+        return new QueryResult(result);
+    }
+
+    /// <summary>Runs an InfluxQL statement that returns no series (CREATE, DROP, ...).</summary>
+    public async Task ExecuteAsync(string influxQl, CancellationToken cancellationToken = default)
+    {
+        var ignored = new Dictionary<string, SeriesBuilder>(StringComparer.Ordinal);
+        await ExecuteQueryAsync(influxQl, ignored, cancellationToken);
+    }
+
+    public async Task<bool> PingAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_options.Url!, "ping"));
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            cts.CancelAfter(_options.RequestTimeout);
+            using HttpResponseMessage response = await _http.SendAsync(request, cts.Token);
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Counts the points a 400 answer rejected: each unparsable line plus the <c>dropped=N</c> count.</summary>
+    internal static int CountRejected(string message, int batchPoints)
+    {
+        int unparsable = 0;
+        int index = 0;
+        while ((index = message.IndexOf("unable to parse", index, StringComparison.Ordinal)) >= 0)
+        {
+            unparsable++;
+            index += 15;
+        }
+
+        int dropped = 0;
+        Match m = DroppedRegex().Match(message);
+        if (m.Success)
+        {
+            dropped = int.Parse(m.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture);
+        }
+
+        bool partial = message.Contains("partial write", StringComparison.Ordinal);
+        int rejected = unparsable + dropped;
+        if (!partial && rejected == 0)
+        {
+            // A plain 400 without detail (e.g. InfluxDB 2.x parse errors): the whole batch was refused.
+            return batchPoints;
+        }
+
+        return Math.Clamp(rejected, 0, batchPoints);
+    }
+
+    private static List<string> SplitErrors(string message) =>
+        message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(100).ToList();
+
+    private static Uri BuildWriteUri(Uri baseUri, InfluxDbOptions options)
+    {
+        var query = new StringBuilder();
+        if (options.ApiVersion == InfluxApiVersion.V1)
+        {
+            query.Append("write?db=").Append(Uri.EscapeDataString(options.Database));
+            if (!string.IsNullOrEmpty(options.RetentionPolicy))
+            {
+                query.Append("&rp=").Append(Uri.EscapeDataString(options.RetentionPolicy));
+            }
+
+            query.Append("&precision=").Append(options.Precision.ToV1Parameter());
+        }
+        else
+        {
+            query.Append("api/v2/write?org=").Append(Uri.EscapeDataString(options.Org ?? string.Empty))
+                .Append("&bucket=").Append(Uri.EscapeDataString(options.EffectiveBucket))
+                .Append("&precision=").Append(options.Precision.ToV2Parameter());
+        }
+
+        return new Uri(EnsureTrailingSlash(baseUri), query.ToString());
+    }
+
+    private static Uri EnsureTrailingSlash(Uri uri) =>
+        uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
+
+    private static AuthenticationHeaderValue? BuildAuth(InfluxDbOptions options)
+    {
+        if (!string.IsNullOrEmpty(options.Username))
+        {
+            string raw = options.Username + ":" + options.Password;
+            return new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(raw)));
+        }
+
+        return string.IsNullOrEmpty(options.Token) ? null : new AuthenticationHeaderValue("Token", options.Token);
+    }
+
+    private static byte[] Compress(ReadOnlySpan<byte> data)
+    {
+        using var output = new MemoryStream(data.Length / 4 + 64);
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(data);
+        }
+
+        return output.ToArray();
+    }
+
+    private async Task EnsureDatabaseAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _databaseEnsured) == 1)
+        {
+            return;
+        }
+
+        var sb = new StringBuilder("CREATE DATABASE ");
+        InfluxQlRenderer.AppendIdentifier(sb, _options.Database);
+        await ExecuteAsync(sb.ToString(), cancellationToken);
+        Volatile.Write(ref _databaseEnsured, 1);
+    }
+
+    private async Task ExecuteQueryAsync(string influxQl, Dictionary<string, SeriesBuilder> series, CancellationToken cancellationToken)
+    {
+        var form = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["q"] = influxQl,
+            ["db"] = _options.Database,
+            ["epoch"] = "ns",
+            ["chunked"] = "true",
+            ["chunk_size"] = _options.QueryChunkSize.ToString(CultureInfo.InvariantCulture),
+        };
+        if (!string.IsNullOrEmpty(_options.RetentionPolicy))
+        {
+            form["rp"] = _options.RetentionPolicy;
+        }
+
+        var queryUri = new Uri(EnsureTrailingSlash(_options.Url!), "query");
+        using HttpResponseMessage response = await SendWithRetryAsync(
+            () => new HttpRequestMessage(HttpMethod.Post, queryUri) { Content = new FormUrlEncodedContent(form) },
+            "query",
+            cancellationToken,
+            HttpCompletionOption.ResponseHeadersRead);
+
+        if (!response.IsSuccessStatusCode)
+        {
+            string message = await ReadErrorAsync(response, cancellationToken);
+            throw new StoreRequestException(
+                string.Create(CultureInfo.InvariantCulture, $"InfluxDB refused the query with {(int)response.StatusCode}: {message} (query: {influxQl})"),
+                (int)response.StatusCode);
+        }
+
+        await using Stream stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        await InfluxQueryResponseReader.ReadAsync(stream, _options.MaxResponseBytes, series, influxQl, cancellationToken);
+    }
+
+    private async Task<HttpResponseMessage> SendWithRetryAsync(
+        Func<HttpRequestMessage> createRequest,
+        string operation,
+        CancellationToken cancellationToken,
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+    {
+        long started = _time.GetTimestamp();
+        for (int attempt = 0; ; attempt++)
+        {
+            TimeSpan? retryAfter = null;
+            string failure;
+            Exception? error = null;
+            using (HttpRequestMessage request = createRequest())
+            {
+                request.Headers.Authorization = _auth;
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                cts.CancelAfter(_options.RequestTimeout);
+                HttpResponseMessage? response = null;
+                try
+                {
+                    response = await _http.SendAsync(request, completion, cts.Token);
+                    int status = (int)response.StatusCode;
+                    if (status < 500 && status != 429)
+                    {
+                        return response;
+                    }
+
+                    retryAfter = GetRetryAfter(response);
+                    string detail = await ReadErrorAsync(response, cancellationToken);
+                    failure = string.Create(CultureInfo.InvariantCulture, $"HTTP {status}: {detail}");
+                    response.Dispose();
+                }
+                catch (HttpRequestException ex)
+                {
+                    response?.Dispose();
+                    failure = ex.Message;
+                    error = ex;
+                }
+                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    response?.Dispose();
+                    failure = "request timed out after " + _options.RequestTimeout.ToString("c", CultureInfo.InvariantCulture);
+                    error = ex;
+                }
+            }
+
+            TimeSpan elapsed = _time.GetElapsedTime(started);
+            TimeSpan delay = retryAfter ?? BackoffDelay(attempt);
+            if (elapsed + delay > _options.RetryMaxElapsed)
+            {
+                throw new StoreUnavailableException(
+                    string.Create(CultureInfo.InvariantCulture, $"InfluxDB {operation} failed after {attempt + 1} tries over {elapsed.TotalSeconds:F1} s: {failure}"),
+                    error);
+            }
+
+            LogRetry(_logger, operation, attempt + 1, delay.TotalMilliseconds, failure);
+            await Task.Delay(delay, _time, cancellationToken);
+        }
+    }
+
+    private TimeSpan BackoffDelay(int attempt)
+    {
+        double baseMs = _options.RetryInitialDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 30));
+        double capped = Math.Min(baseMs, _options.RetryMaxDelay.TotalMilliseconds);
+#pragma warning disable CA5394 // Jitter spreads retries; it needs no cryptographic randomness.
+        double jittered = capped * (0.5 + (Random.Shared.NextDouble() * 0.5));
+#pragma warning restore CA5394
+        return TimeSpan.FromMilliseconds(jittered);
+    }
+
+    private TimeSpan? GetRetryAfter(HttpResponseMessage response)
+    {
+        RetryConditionHeaderValue? header = response.Headers.RetryAfter;
+        TimeSpan? value = header?.Delta;
+        if (value is null && header?.Date is { } date)
+        {
+            value = date - _time.GetUtcNow();
+        }
+
+        if (value is null)
+        {
+            return null;
+        }
+
+        return value.Value < TimeSpan.Zero ? TimeSpan.Zero : value.Value > _options.RetryMaxDelay ? _options.RetryMaxDelay : value.Value;
+    }
+
+    private static async Task<string> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.Headers.TryGetValues("X-Influxdb-Error", out IEnumerable<string>? values))
+        {
+            string header = string.Join("\n", values);
+            if (header.Length > 0)
+            {
+                // The JSON body carries the same text with line breaks intact; prefer it below if it parses.
+                string body = await ReadLimitedAsync(response, cancellationToken);
+                return ExtractMessage(body) ?? header;
+            }
+        }
+
+        string text = await ReadLimitedAsync(response, cancellationToken);
+        return ExtractMessage(text) ?? (text.Length == 0 ? response.ReasonPhrase ?? "no message" : text);
+    }
+
+    private static async Task<string> ReadLimitedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        const int Limit = 64 * 1024;
+        await using Stream stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        byte[] buffer = new byte[Limit];
+        int total = 0;
+        int read;
+        while (total < Limit && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
+        {
+            total += read;
+        }
+
+        return Encoding.UTF8.GetString(buffer, 0, total);
+    }
+
+    private static string? ExtractMessage(string body)
+    {
+        if (body.Length == 0 || body[0] != '{')
+        {
+            return null;
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            if (doc.RootElement.TryGetProperty("error", out JsonElement e) && e.ValueKind == JsonValueKind.String)
+            {
+                return e.GetString();
+            }
+
+            if (doc.RootElement.TryGetProperty("message", out JsonElement m) && m.ValueKind == JsonValueKind.String)
+            {
+                return m.GetString();
+            }
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex(@"dropped=(\d+)")]
+    private static partial Regex DroppedRegex();
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "InfluxDB {Operation} failed on try {Attempt}; retrying in {DelayMs:F0} ms: {Failure}")]
+    private static partial void LogRetry(ILogger logger, string operation, int attempt, double delayMs, string failure);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "InfluxDB rejected {Rejected} of {Points} points with {Status}: {Message}")]
+    private static partial void LogWriteRejected(ILogger logger, int rejected, int points, int status, string message);
+}

@@ -1,0 +1,498 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+
+namespace ObservaCost.Storage.LineProtocol;
+
+/// <summary>A point read from line protocol.</summary>
+public sealed record ParsedPoint(
+    string Measurement,
+    IReadOnlyList<KeyValuePair<string, string>> Tags,
+    IReadOnlyList<KeyValuePair<string, FieldValue>> Fields,
+    long TimestampNanoseconds)
+{
+    public string? GetTag(string key)
+    {
+        foreach (KeyValuePair<string, string> tag in Tags)
+        {
+            if (string.Equals(tag.Key, key, StringComparison.Ordinal))
+            {
+                return tag.Value;
+            }
+        }
+
+        return null;
+    }
+
+    public FieldValue? GetField(string key)
+    {
+        foreach (KeyValuePair<string, FieldValue> field in Fields)
+        {
+            if (string.Equals(field.Key, key, StringComparison.Ordinal))
+            {
+                return field.Value;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>A line that could not be read, with its 1-based line number and the reason.</summary>
+public sealed record LineError(int Line, string Reason, string Text)
+{
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"line {Line}: {Reason}: {Text}");
+}
+
+/// <summary>
+/// Reads InfluxDB line protocol as InfluxDB 1.x does: a backslash escapes the characters that would end the current
+/// element and is literal elsewhere; string fields unescape <c>\"</c> and <c>\\</c> and may span lines. A bad line is
+/// reported with its number and reason and the parser goes on with the next line.
+/// </summary>
+public static class LineProtocolParser
+{
+    /// <summary>Longest text of a bad line kept in its error.</summary>
+    public const int MaxErrorTextLength = 200;
+
+    /// <summary>
+    /// Parses <paramref name="utf8"/>. Points without a timestamp get <paramref name="defaultTimestampNanoseconds"/>.
+    /// Returns the number of points read.
+    /// </summary>
+    public static int Parse(
+        ReadOnlySpan<byte> utf8,
+        WritePrecision precision,
+        long defaultTimestampNanoseconds,
+        ICollection<ParsedPoint> points,
+        ICollection<LineError> errors)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        ArgumentNullException.ThrowIfNull(errors);
+        var reader = new Reader(utf8, precision, defaultTimestampNanoseconds);
+        int count = 0;
+        while (!reader.AtEnd)
+        {
+            int lineNumber = reader.LineNumber;
+            int start = reader.Position;
+            if (reader.SkipBlankOrComment())
+            {
+                continue;
+            }
+
+            if (reader.TryReadPoint(out ParsedPoint? point, out string? reason))
+            {
+                points.Add(point);
+                count++;
+            }
+            else
+            {
+                reader.SkipToEndOfLine();
+                errors.Add(new LineError(lineNumber, reason, Excerpt(utf8[start..reader.Position])));
+            }
+        }
+
+        return count;
+    }
+
+    private static string Excerpt(ReadOnlySpan<byte> line)
+    {
+        line = line.TrimEnd("\r\n"u8);
+        string text = Encoding.UTF8.GetString(line.Length > MaxErrorTextLength ? line[..MaxErrorTextLength] : line);
+        return line.Length > MaxErrorTextLength ? text + "…" : text;
+    }
+
+    private ref struct Reader
+    {
+        private readonly ReadOnlySpan<byte> _data;
+        private readonly WritePrecision _precision;
+        private readonly long _defaultTimestamp;
+        private int _pos;
+
+        public Reader(ReadOnlySpan<byte> data, WritePrecision precision, long defaultTimestamp)
+        {
+            _data = data;
+            _precision = precision;
+            _defaultTimestamp = defaultTimestamp;
+            LineNumber = 1;
+        }
+
+        public readonly bool AtEnd => _pos >= _data.Length;
+
+        public readonly int Position => _pos;
+
+        public int LineNumber { get; private set; }
+
+        public bool SkipBlankOrComment()
+        {
+            int p = _pos;
+            while (p < _data.Length && _data[p] is (byte)' ' or (byte)'\t' or (byte)'\r')
+            {
+                p++;
+            }
+
+            if (p >= _data.Length)
+            {
+                _pos = p;
+                return true;
+            }
+
+            if (_data[p] == (byte)'\n' || _data[p] == (byte)'#')
+            {
+                _pos = p;
+                SkipToEndOfLine();
+                return true;
+            }
+
+            _pos = p;
+            return false;
+        }
+
+        public void SkipToEndOfLine()
+        {
+            int i = _data[_pos..].IndexOf((byte)'\n');
+            if (i < 0)
+            {
+                _pos = _data.Length;
+                return;
+            }
+
+            _pos += i + 1;
+            LineNumber++;
+        }
+
+        public bool TryReadPoint([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ParsedPoint? point, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
+        {
+            point = null;
+            string? measurement = ReadIdentifier(escapeEquals: false, stopAtEquals: false, out byte stop);
+            if (string.IsNullOrEmpty(measurement))
+            {
+                reason = "missing measurement";
+                return false;
+            }
+
+            List<KeyValuePair<string, string>>? tags = null;
+            while (stop == (byte)',')
+            {
+                _pos++;
+                string? key = ReadIdentifier(escapeEquals: true, stopAtEquals: true, out stop);
+                if (string.IsNullOrEmpty(key) || stop != (byte)'=')
+                {
+                    reason = "invalid tag format: a tag needs key=value";
+                    return false;
+                }
+
+                _pos++;
+                string? value = ReadIdentifier(escapeEquals: true, stopAtEquals: false, out stop);
+                if (string.IsNullOrEmpty(value))
+                {
+                    reason = string.Create(CultureInfo.InvariantCulture, $"invalid tag format: the tag '{key}' has no value");
+                    return false;
+                }
+
+                tags ??= new List<KeyValuePair<string, string>>(8);
+                tags.Add(new(key, value));
+            }
+
+            if (stop != (byte)' ')
+            {
+                reason = "missing fields";
+                return false;
+            }
+
+            _pos++;
+            var fields = new List<KeyValuePair<string, FieldValue>>(8);
+            while (true)
+            {
+                string? key = ReadIdentifier(escapeEquals: true, stopAtEquals: true, out stop);
+                if (string.IsNullOrEmpty(key) || stop != (byte)'=')
+                {
+                    reason = fields.Count == 0 ? "missing fields" : "invalid field format: a field needs key=value";
+                    return false;
+                }
+
+                _pos++;
+                if (!TryReadFieldValue(key, out FieldValue value, out reason))
+                {
+                    return false;
+                }
+
+                int existing = fields.FindIndex(f => string.Equals(f.Key, key, StringComparison.Ordinal));
+                if (existing >= 0)
+                {
+                    fields[existing] = new(key, value);
+                }
+                else
+                {
+                    fields.Add(new(key, value));
+                }
+
+                if (_pos < _data.Length && _data[_pos] == (byte)',')
+                {
+                    _pos++;
+                    continue;
+                }
+
+                break;
+            }
+
+            long timestamp = _defaultTimestamp;
+            if (_pos < _data.Length && _data[_pos] == (byte)' ')
+            {
+                _pos++;
+                int end = _pos;
+                while (end < _data.Length && _data[end] is not ((byte)'\n' or (byte)'\r' or (byte)' '))
+                {
+                    end++;
+                }
+
+                ReadOnlySpan<byte> ts = _data[_pos..end];
+                if (ts.Length > 0)
+                {
+                    if (!Utf8Parser.TryParse(ts, out long raw, out int consumed) || consumed != ts.Length)
+                    {
+                        reason = "invalid timestamp: not an integer";
+                        return false;
+                    }
+
+                    long unit = _precision.NanosecondsPerUnit();
+                    if (raw > long.MaxValue / unit || raw < long.MinValue / unit)
+                    {
+                        reason = "invalid timestamp: out of range";
+                        return false;
+                    }
+
+                    timestamp = raw * unit;
+                }
+
+                _pos = end;
+            }
+
+            while (_pos < _data.Length && _data[_pos] is (byte)' ' or (byte)'\r')
+            {
+                _pos++;
+            }
+
+            if (_pos < _data.Length && _data[_pos] != (byte)'\n')
+            {
+                reason = "unexpected text after the timestamp";
+                return false;
+            }
+
+            if (_pos < _data.Length)
+            {
+                _pos++;
+                LineNumber++;
+            }
+
+            point = new ParsedPoint(measurement, (IReadOnlyList<KeyValuePair<string, string>>?)tags ?? [], fields, timestamp);
+            reason = null;
+            return true;
+        }
+
+        /// <summary>Reads up to an unescaped comma, space, line end (or equals sign); leaves the stop byte unread.</summary>
+        private string? ReadIdentifier(bool escapeEquals, bool stopAtEquals, out byte stop)
+        {
+            int start = _pos;
+            bool escaped = false;
+            int p = _pos;
+            while (p < _data.Length)
+            {
+                byte b = _data[p];
+                if (b == (byte)'\\' && p + 1 < _data.Length)
+                {
+                    byte next = _data[p + 1];
+                    if (next is (byte)',' or (byte)' ' || (escapeEquals && next == (byte)'='))
+                    {
+                        escaped = true;
+                        p += 2;
+                        continue;
+                    }
+                }
+
+                if (b is (byte)',' or (byte)' ' or (byte)'\n' or (byte)'\r' || (stopAtEquals && b == (byte)'='))
+                {
+                    break;
+                }
+
+                p++;
+            }
+
+            _pos = p;
+            stop = p < _data.Length ? _data[p] : (byte)0;
+            if (p == start)
+            {
+                return null;
+            }
+
+            ReadOnlySpan<byte> raw = _data[start..p];
+            if (!escaped)
+            {
+                return Encoding.UTF8.GetString(raw);
+            }
+
+            Span<byte> unescaped = raw.Length <= 512 ? stackalloc byte[raw.Length] : new byte[raw.Length];
+            int w = 0;
+            for (int i = 0; i < raw.Length; i++)
+            {
+                if (raw[i] == (byte)'\\' && i + 1 < raw.Length &&
+                    (raw[i + 1] is (byte)',' or (byte)' ' || (escapeEquals && raw[i + 1] == (byte)'=')))
+                {
+                    i++;
+                }
+
+                unescaped[w++] = raw[i];
+            }
+
+            return Encoding.UTF8.GetString(unescaped[..w]);
+        }
+
+        private bool TryReadFieldValue(string key, out FieldValue value, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
+        {
+            value = default;
+            if (_pos >= _data.Length)
+            {
+                reason = string.Create(CultureInfo.InvariantCulture, $"invalid field format: the field '{key}' has no value");
+                return false;
+            }
+
+            if (_data[_pos] == (byte)'"')
+            {
+                return TryReadString(key, out value, out reason);
+            }
+
+            int end = _pos;
+            while (end < _data.Length && _data[end] is not ((byte)',' or (byte)' ' or (byte)'\n' or (byte)'\r'))
+            {
+                end++;
+            }
+
+            ReadOnlySpan<byte> text = _data[_pos..end];
+            _pos = end;
+            if (text.Length == 0)
+            {
+                reason = string.Create(CultureInfo.InvariantCulture, $"invalid field format: the field '{key}' has no value");
+                return false;
+            }
+
+            byte last = text[^1];
+            if (last is (byte)'i' or (byte)'u')
+            {
+                if (Utf8Parser.TryParse(text[..^1], out long integer, out int used) && used == text.Length - 1 &&
+                    (last == (byte)'i' || integer >= 0))
+                {
+                    value = FieldValue.FromInteger(integer);
+                    reason = null;
+                    return true;
+                }
+
+                reason = string.Create(CultureInfo.InvariantCulture, $"invalid number: the field '{key}' is not a 64-bit integer");
+                return false;
+            }
+
+            switch (text)
+            {
+                case [(byte)'t' or (byte)'T']:
+                case [(byte)'t', (byte)'r', (byte)'u', (byte)'e']:
+                case [(byte)'T', (byte)'r', (byte)'u', (byte)'e']:
+                case [(byte)'T', (byte)'R', (byte)'U', (byte)'E']:
+                    value = FieldValue.FromBoolean(true);
+                    reason = null;
+                    return true;
+                case [(byte)'f' or (byte)'F']:
+                case [(byte)'f', (byte)'a', (byte)'l', (byte)'s', (byte)'e']:
+                case [(byte)'F', (byte)'a', (byte)'l', (byte)'s', (byte)'e']:
+                case [(byte)'F', (byte)'A', (byte)'L', (byte)'S', (byte)'E']:
+                    value = FieldValue.FromBoolean(false);
+                    reason = null;
+                    return true;
+            }
+
+            if (IsNumberStart(text[0]) &&
+                Utf8Parser.TryParse(text, out double number, out int consumed, 'E') && consumed == text.Length &&
+                double.IsFinite(number))
+            {
+                value = FieldValue.FromFloat(number);
+                reason = null;
+                return true;
+            }
+
+            if (IsNumberStart(text[0]) &&
+                double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out number) && double.IsFinite(number))
+            {
+                value = FieldValue.FromFloat(number);
+                reason = null;
+                return true;
+            }
+
+            reason = string.Create(CultureInfo.InvariantCulture, $"invalid number: the field '{key}' has the value '{Encoding.UTF8.GetString(text)}'");
+            return false;
+        }
+
+        private static bool IsNumberStart(byte b) => b is (>= (byte)'0' and <= (byte)'9') or (byte)'-' or (byte)'+' or (byte)'.';
+
+        private bool TryReadString(string key, out FieldValue value, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
+        {
+            int p = _pos + 1;
+            int start = p;
+            bool escaped = false;
+            int newlines = 0;
+            while (p < _data.Length)
+            {
+                byte b = _data[p];
+                if (b == (byte)'\\' && p + 1 < _data.Length && _data[p + 1] is (byte)'"' or (byte)'\\')
+                {
+                    escaped = true;
+                    p += 2;
+                    continue;
+                }
+
+                if (b == (byte)'"')
+                {
+                    break;
+                }
+
+                if (b == (byte)'\n')
+                {
+                    newlines++;
+                }
+
+                p++;
+            }
+
+            if (p >= _data.Length)
+            {
+                value = default;
+                reason = string.Create(CultureInfo.InvariantCulture, $"unbalanced quotes: the string field '{key}' is not closed");
+                return false;
+            }
+
+            ReadOnlySpan<byte> raw = _data[start..p];
+            _pos = p + 1;
+            LineNumber += newlines;
+            string text;
+            if (!escaped)
+            {
+                text = Encoding.UTF8.GetString(raw);
+            }
+            else
+            {
+                var sb = new StringBuilder(raw.Length);
+                string s = Encoding.UTF8.GetString(raw);
+                for (int i = 0; i < s.Length; i++)
+                {
+                    if (s[i] == '\\' && i + 1 < s.Length && s[i + 1] is '"' or '\\')
+                    {
+                        i++;
+                    }
+
+                    sb.Append(s[i]);
+                }
+
+                text = sb.ToString();
+            }
+
+            value = FieldValue.FromString(text);
+            reason = null;
+            return true;
+        }
+    }
+}

@@ -1,0 +1,95 @@
+namespace ObservaCost.Storage.Schema;
+
+/// <summary>
+/// The store schema: measurement, tag and field names shared by the collector and analytics. Tags hold only bounded
+/// identities (cluster, node, GPU, model, tenant, pool, Kubernetes placement); never request ids or timestamps.
+/// </summary>
+public static class Measurements
+{
+    public const string GpuSample = "gpu_sample";
+    public const string InferenceWindow = "inference_window";
+    public const string CostWindow = "cost_window";
+    public const string IdleWindow = "idle_window";
+    public const string AnomalyEvent = "anomaly_event";
+    public const string ForecastPoint = "forecast_point";
+}
+
+/// <summary>Tag keys.</summary>
+public static class Tags
+{
+    public const string Cluster = "cluster";
+    public const string Container = "container";
+    public const string Detector = "detector";
+    public const string Entity = "entity";
+    public const string EntityKind = "entity_kind";
+    public const string GpuIndex = "gpu";
+    public const string GpuModel = "gpu_model";
+    public const string GpuUuid = "uuid";
+    public const string Horizon = "horizon";
+    public const string Method = "method";
+    public const string MigInstance = "mig_instance";
+    public const string MigProfile = "mig_profile";
+    public const string Model = "model";
+    public const string Namespace = "namespace";
+    public const string Node = "node";
+    public const string Pod = "pod";
+    public const string Pool = "pool";
+    public const string ServedModel = "served_model";
+    public const string Series = "series";
+    public const string Severity = "severity";
+    public const string Status = "status";
+    public const string Tenant = "tenant";
+    public const string Window = "window";
+}
+
+/// <summary>Field keys, with units in their names.</summary>
+public static class Fields
+{
+    public const string UtilizationPercent = "utilization_percent";
+    public const string GraphicsEngineActivityRatio = "gr_engine_active_ratio";
+    public const string PowerWatts = "power_watts";
+    public const string EnergyJoules = "energy_joules";
+    public const string MemoryUsedBytes = "memory_used_bytes";
+    public const string MemoryTotalBytes = "memory_total_bytes";
+    public const string TemperatureCelsius = "temperature_celsius";
+    public const string XidErrors = "xid_errors";
+
+    public const string WindowSeconds = "window_seconds";
+    public const string RequestCount = "request_count";
+    public const string ErrorCount = "error_count";
+    public const string PromptTokens = "prompt_tokens";
+    public const string CompletionTokens = "completion_tokens";
+    public const string LatencySumMs = "latency_sum_ms";
+    public const string LatencyMaxMs = "latency_max_ms";
+    public const string LatencyP50Ms = "latency_p50_ms";
+    public const string LatencyP95Ms = "latency_p95_ms";
+    public const string LatencyP99Ms = "latency_p99_ms";
+    public const string TimeToFirstTokenP50Ms = "ttft_p50_ms";
+    public const string TimeToFirstTokenP95Ms = "ttft_p95_ms";
+    public const string TimeToFirstTokenP99Ms = "ttft_p99_ms";
+
+    public const string GpuHours = "gpu_hours";
+    public const string IdleGpuHours = "idle_gpu_hours";
+    public const string IdleShare = "idle_share";
+    public const string GpuEnergyJoules = "gpu_energy_joules";
+    public const string FacilityEnergyJoules = "facility_energy_joules";
+    public const string IdleEnergyJoules = "idle_energy_joules";
+    public const string CapexUsd = "capex_usd";
+    public const string OpexUsd = "opex_usd";
+    public const string EnergyCostUsd = "energy_cost_usd";
+    public const string CostUsd = "cost_usd";
+    public const string IdleCostUsd = "idle_cost_usd";
+    public const string Tokens = "tokens";
+    public const string CostPerMillionTokensUsd = "cost_per_million_tokens_usd";
+    public const string TokensPerKilowattHour = "tokens_per_kwh";
+    public const string JoulesPerToken = "joules_per_token";
+
+    public const string Score = "score";
+    public const string Value = "value";
+    public const string ExpectedValue = "expected_value";
+    public const string LowerBound = "lower_bound";
+    public const string UpperBound = "upper_bound";
+    public const string Magnitude = "magnitude";
+    public const string IsAnomaly = "is_anomaly";
+    public const string IssuedAtUnixSeconds = "issued_at_unix_s";
+}

@@ -1,0 +1,103 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using ObservaCost.Storage.Embedded;
+using ObservaCost.Storage.LineProtocol;
+using ObservaCost.Storage.Query;
+using ObservaCost.Testing;
+
+namespace ObservaCost.Storage.Tests.Embedded;
+
+public sealed class SqliteStoreTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "observacost-sqlite-" + Guid.NewGuid().ToString("N")[..12]);
+
+    private string DbPath => Path.Combine(_dir, "nested", "store.db");
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    private static LineProtocolBatch Lines(string text, int count) => new(System.Text.Encoding.UTF8.GetBytes(text), count, WritePrecision.Seconds);
+
+    [Fact]
+    public async Task Store_UsesWal_AndKeepsDataAcrossReopen()
+    {
+        await using (var store = new SqliteStore(new SqliteStoreOptions { Path = DbPath }, TimeProvider.System, NullLogger<SqliteStore>.Instance))
+        {
+            Assert.Equal(2, (await store.WriteAsync(Lines("m,t=a v=1 100\nm,t=b v=2 100\n", 2))).PointsWritten);
+        }
+
+        await using var reopened = new SqliteStore(new SqliteStoreOptions { Path = DbPath }, TimeProvider.System, NullLogger<SqliteStore>.Instance);
+        QueryResult r = await reopened.QueryAsync(TimeSeriesQueryBuilder.From("m").Sum("v").Between(0, 1_000_000_000_000).Build());
+        Assert.Equal(3, r.Series[0].Rows[0][0].Number);
+        // Field kinds survive too: an integer into the float field is still a conflict.
+        Assert.Equal(1, (await reopened.WriteAsync(Lines("m,t=a v=1i 101\n", 1))).PointsRejected);
+
+        await using var connection = new SqliteConnection($"Data Source={DbPath}");
+        await connection.OpenAsync();
+        await using SqliteCommand pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", (string?)await pragma.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Retention_DeletesOnlyExpiredValues()
+    {
+        var clock = new ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(10 * 86_400));
+        await using var store = new SqliteStore(new SqliteStoreOptions { Path = DbPath, Retention = TimeSpan.FromDays(2) }, clock, NullLogger<SqliteStore>.Instance);
+        // Day 5 (expired at day 10 with 2 days' retention), day 9 (kept).
+        await store.WriteAsync(Lines($"m v=1 {5 * 86_400}\nm v=2 {9 * 86_400}\n", 2));
+        Assert.Equal(1, await store.EnforceRetentionAsync());
+        QueryResult r = await store.QueryAsync(TimeSeriesQueryBuilder.From("m").Field("v").Between(0, 20L * 86_400 * 1_000_000_000).Build());
+        Assert.Equal([2.0], r.Series[0].Rows.Select(x => x[0].Number));
+    }
+
+    [Fact]
+    public async Task Retention_RunsFromWritesOnceItIsDue()
+    {
+        var clock = new ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(10 * 86_400));
+        var options = new SqliteStoreOptions { Path = DbPath, Retention = TimeSpan.FromDays(1), RetentionCheckInterval = TimeSpan.FromMinutes(10) };
+        await using var store = new SqliteStore(options, clock, NullLogger<SqliteStore>.Instance);
+        await store.WriteAsync(Lines($"m v=1 {(10 * 86_400) - 3600}\n", 1));
+        clock.Advance(TimeSpan.FromHours(2));
+        await store.WriteAsync(Lines($"m v=2 {10 * 86_400}\n", 1));
+        QueryResult r = await store.QueryAsync(TimeSeriesQueryBuilder.From("m").Count("v").Between(0, 20L * 86_400 * 1_000_000_000).Build());
+        Assert.Equal(2, r.Series[0].Rows[0][0].Integer);
+        clock.Advance(TimeSpan.FromDays(1));
+        await store.WriteAsync(Lines($"m v=3 {11 * 86_400}\n", 1));
+        r = await store.QueryAsync(TimeSeriesQueryBuilder.From("m").Count("v").Between(0, 20L * 86_400 * 1_000_000_000).Build());
+        Assert.Equal(1, r.Series[0].Rows[0][0].Integer);
+    }
+
+    [Fact]
+    public async Task Write_BadLines_AreReportedWithLineNumbers_GoodOnesKept()
+    {
+        await using var store = new SqliteStore(new SqliteStoreOptions { Path = DbPath }, TimeProvider.System, NullLogger<SqliteStore>.Instance);
+        WriteResult result = await store.WriteAsync(Lines("m v=1 1\nm v= 2\nm v=3 3\n", 3));
+        Assert.Equal(2, result.PointsWritten);
+        Assert.Equal(1, result.PointsRejected);
+        Assert.Contains("line 2", Assert.Single(result.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Write_ManyPointsInOneBatch_IsOneTransaction()
+    {
+        await using var store = new SqliteStore(new SqliteStoreOptions { Path = DbPath }, TimeProvider.System, NullLogger<SqliteStore>.Instance);
+        using var writer = new LineProtocolWriter(WritePrecision.Seconds);
+        for (int i = 0; i < 20_000; i++)
+        {
+            writer.Begin("gpu").Tag("uuid", "GPU-" + (i % 50)).Field("w", i * 0.5).End(i * 1_000_000_000L);
+        }
+
+        WriteResult result = await store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Seconds));
+        Assert.Equal(20_000, result.PointsWritten);
+        QueryResult r = await store.QueryAsync(TimeSeriesQueryBuilder.From("gpu").Count("w").Between(0, 1_000_000L * 1_000_000_000).GroupBy("uuid").Build());
+        Assert.Equal(50, r.Series.Count);
+        Assert.All(r.Series, s => Assert.Equal(400, s.Rows[0][0].Integer));
+    }
+}
