@@ -325,7 +325,16 @@ public sealed class LineProtocolWriter : IDisposable
     {
         int maxBytes = Encoding.UTF8.GetMaxByteCount(text.Length);
         Span<byte> dest = GetSpan(maxBytes * 2);
-        int encoded = Encoding.UTF8.GetBytes(text, dest[maxBytes..]);
+
+        // Fast path: most names and values need no escaping; encode in place.
+        int encoded = Encoding.UTF8.GetBytes(text, dest);
+        if (dest[..encoded].IndexOfAny(specials) < 0)
+        {
+            _length += encoded;
+            return this;
+        }
+
+        dest[..encoded].CopyTo(dest[maxBytes..]);
         ReadOnlySpan<byte> source = dest.Slice(maxBytes, encoded);
         int w = 0;
         while (true)

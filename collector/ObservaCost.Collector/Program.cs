@@ -1,0 +1,4 @@
+using ObservaCost.Collector;
+
+await using WebApplication app = CollectorApplication.Build(args);
+await app.RunAsync();

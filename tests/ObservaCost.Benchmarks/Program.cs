@@ -1,0 +1,28 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using ObservaCost.Benchmarks;
+
+// Usage:
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- encode
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- influx-write [points] [rounds]
+string command = args.Length > 0 ? args[0] : "encode";
+switch (command)
+{
+    case "encode":
+        IConfig config = DefaultConfig.Instance
+            .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance))
+            .AddDiagnoser(MemoryDiagnoser.Default)
+            .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+        BenchmarkRunner.Run<LineProtocolEncodingBenchmarks>(config, args.Skip(1).ToArray());
+        return 0;
+    case "influx-write":
+        int points = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 500_000;
+        int rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
+        return await InfluxWriteHarness.RunAsync(points, rounds);
+    default:
+        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode or influx-write.");
+        return 2;
+}
