@@ -190,36 +190,7 @@ public sealed class InfluxDbServer : IAsyncDisposable
         process.BeginErrorReadLine();
         _process = process;
 
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"influxd exited with {process.ExitCode} at start: {ReadLog()}");
-            }
-
-            try
-            {
-                using HttpResponseMessage ping = await client.GetAsync(new Uri(Url, "ping"));
-                if (ping.StatusCode == HttpStatusCode.NoContent)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            catch (TaskCanceledException)
-            {
-                // Not answering yet.
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new InvalidOperationException($"influxd did not answer /ping on port {HttpPort} within 60 s: {ReadLog()}");
+        await HttpReadiness.WaitAsync(process, new Uri(Url, "ping"), HttpStatusCode.NoContent, TimeSpan.FromSeconds(60), ReadLog);
     }
 
     private static string FindInfluxd()

@@ -48,37 +48,17 @@ public sealed class VictoriaMetricsServer : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var server = new VictoriaMetricsServer(root, port, process);
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        try
         {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"victoria-metrics exited with {process.ExitCode}.");
-            }
-
-            try
-            {
-                using HttpResponseMessage health = await client.GetAsync(new Uri(server.Url, "health"));
-                if (health.StatusCode == HttpStatusCode.OK)
-                {
-                    return server;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            catch (TaskCanceledException)
-            {
-                // Not answering yet.
-            }
-
-            await Task.Delay(100);
+            await HttpReadiness.WaitAsync(process, new Uri(server.Url, "health"), HttpStatusCode.OK, TimeSpan.FromSeconds(30), () => string.Empty);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
         }
 
-        await server.DisposeAsync();
-        throw new InvalidOperationException("victoria-metrics did not answer /health within 30 s.");
+        return server;
     }
 
     /// <summary>Flushes recent writes and returns <c>/api/v1/export</c> lines for a series selector.</summary>

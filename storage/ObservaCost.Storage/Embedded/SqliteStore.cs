@@ -218,39 +218,11 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
     private int WritePoints(SqliteConnection connection, List<ParsedPoint> points, List<string> messages)
     {
         using SqliteTransaction transaction = connection.BeginTransaction();
-        using SqliteCommand findSeries = connection.CreateCommand();
-        findSeries.Transaction = transaction;
-        findSeries.CommandText = "SELECT id FROM series WHERE measurement = $m AND tag_set = $t";
-        SqliteParameter findM = findSeries.Parameters.Add("$m", SqliteType.Text);
-        SqliteParameter findT = findSeries.Parameters.Add("$t", SqliteType.Text);
-
-        using SqliteCommand insertSeries = connection.CreateCommand();
-        insertSeries.Transaction = transaction;
-        insertSeries.CommandText = "INSERT INTO series (measurement, tag_set) VALUES ($m, $t) RETURNING id";
-        SqliteParameter insM = insertSeries.Parameters.Add("$m", SqliteType.Text);
-        SqliteParameter insT = insertSeries.Parameters.Add("$t", SqliteType.Text);
-
-        using SqliteCommand insertTag = connection.CreateCommand();
-        insertTag.Transaction = transaction;
-        insertTag.CommandText = "INSERT INTO series_tag (series_id, key, value) VALUES ($s, $k, $v)";
-        SqliteParameter tagS = insertTag.Parameters.Add("$s", SqliteType.Integer);
-        SqliteParameter tagK = insertTag.Parameters.Add("$k", SqliteType.Text);
-        SqliteParameter tagV = insertTag.Parameters.Add("$v", SqliteType.Text);
-
-        using SqliteCommand insertKind = connection.CreateCommand();
-        insertKind.Transaction = transaction;
-        insertKind.CommandText = "INSERT INTO field_type (measurement, field, kind) VALUES ($m, $f, $k)";
-        SqliteParameter kindM = insertKind.Parameters.Add("$m", SqliteType.Text);
-        SqliteParameter kindF = insertKind.Parameters.Add("$f", SqliteType.Text);
-        SqliteParameter kindK = insertKind.Parameters.Add("$k", SqliteType.Integer);
-
-        using SqliteCommand upsert = connection.CreateCommand();
-        upsert.Transaction = transaction;
-        upsert.CommandText = "INSERT OR REPLACE INTO field_value (series_id, field, time_ns, value) VALUES ($s, $f, $t, $v)";
-        SqliteParameter valS = upsert.Parameters.Add("$s", SqliteType.Integer);
-        SqliteParameter valF = upsert.Parameters.Add("$f", SqliteType.Text);
-        SqliteParameter valT = upsert.Parameters.Add("$t", SqliteType.Integer);
-        SqliteParameter valV = upsert.Parameters.Add(new SqliteParameter { ParameterName = "$v" });
+        using SqliteCommand findSeries = Prepare(connection, transaction, "SELECT id FROM series WHERE measurement = $m AND tag_set = $t", "$m", "$t");
+        using SqliteCommand insertSeries = Prepare(connection, transaction, "INSERT INTO series (measurement, tag_set) VALUES ($m, $t) RETURNING id", "$m", "$t");
+        using SqliteCommand insertTag = Prepare(connection, transaction, "INSERT INTO series_tag (series_id, key, value) VALUES ($s, $k, $v)", "$s", "$k", "$v");
+        using SqliteCommand insertKind = Prepare(connection, transaction, "INSERT INTO field_type (measurement, field, kind) VALUES ($m, $f, $k)", "$m", "$f", "$k");
+        using SqliteCommand upsert = Prepare(connection, transaction, "INSERT OR REPLACE INTO field_value (series_id, field, time_ns, value) VALUES ($s, $f, $t, $v)", "$s", "$f", "$t", "$v");
 
         var newKinds = new List<(string, string)>();
         var newSeries = new List<(string, string)>();
@@ -259,7 +231,7 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
         {
             foreach (ParsedPoint point in points)
             {
-                string? conflict = CheckFieldKinds(point, newKinds, kindM, kindF, kindK, insertKind);
+                string? conflict = CheckFieldKinds(point, newKinds, insertKind);
                 if (conflict is not null)
                 {
                     messages.Add(conflict);
@@ -270,8 +242,7 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
                 string tagSet = TagSet(tags);
                 if (!_seriesIds.TryGetValue((point.Measurement, tagSet), out long seriesId))
                 {
-                    findM.Value = point.Measurement;
-                    findT.Value = tagSet;
+                    SetValues(findSeries, point.Measurement, tagSet);
                     object? found = findSeries.ExecuteScalar();
                     if (found is long id)
                     {
@@ -279,14 +250,11 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
                     }
                     else
                     {
-                        insM.Value = point.Measurement;
-                        insT.Value = tagSet;
+                        SetValues(insertSeries, point.Measurement, tagSet);
                         seriesId = (long)insertSeries.ExecuteScalar()!;
                         foreach (KeyValuePair<string, string> tag in tags)
                         {
-                            tagS.Value = seriesId;
-                            tagK.Value = tag.Key;
-                            tagV.Value = tag.Value;
+                            SetValues(insertTag, seriesId, tag.Key, tag.Value);
                             insertTag.ExecuteNonQuery();
                         }
                     }
@@ -297,16 +265,14 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
 
                 foreach (KeyValuePair<string, FieldValue> field in point.Fields)
                 {
-                    valS.Value = seriesId;
-                    valF.Value = field.Key;
-                    valT.Value = point.TimestampNanoseconds;
-                    valV.Value = field.Value.Kind switch
+                    object value = field.Value.Kind switch
                     {
                         FieldKind.Float => field.Value.Float,
                         FieldKind.Integer => field.Value.Integer,
                         FieldKind.Boolean => field.Value.Boolean ? 1L : 0L,
                         _ => field.Value.String!,
                     };
+                    SetValues(upsert, seriesId, field.Key, point.TimestampNanoseconds, value);
                     upsert.ExecuteNonQuery();
                 }
 
@@ -333,13 +299,28 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
         }
     }
 
-    private string? CheckFieldKinds(
-        ParsedPoint point,
-        List<(string, string)> newKinds,
-        SqliteParameter kindM,
-        SqliteParameter kindF,
-        SqliteParameter kindK,
-        SqliteCommand insertKind)
+    private static SqliteCommand Prepare(SqliteConnection connection, SqliteTransaction transaction, string sql, params string[] parameters)
+    {
+        SqliteCommand command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (string name in parameters)
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        return command;
+    }
+
+    private static void SetValues(SqliteCommand command, params object[] values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i];
+        }
+    }
+
+    private string? CheckFieldKinds(ParsedPoint point, List<(string, string)> newKinds, SqliteCommand insertKind)
     {
         foreach (KeyValuePair<string, FieldValue> field in point.Fields)
         {
@@ -354,9 +335,7 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
         {
             if (_fieldKinds.TryAdd((point.Measurement, field.Key), field.Value.Kind))
             {
-                kindM.Value = point.Measurement;
-                kindF.Value = field.Key;
-                kindK.Value = (int)field.Value.Kind;
+                SetValues(insertKind, point.Measurement, field.Key, (int)field.Value.Kind);
                 insertKind.ExecuteNonQuery();
                 newKinds.Add((point.Measurement, field.Key));
             }
