@@ -8,6 +8,7 @@ public static class Measurements
 {
     public const string GpuSample = "gpu_sample";
     public const string InferenceWindow = "inference_window";
+    public const string InferenceServer = "inference_server";
     public const string CostWindow = "cost_window";
     public const string IdleWindow = "idle_window";
     public const string AnomalyEvent = "anomaly_event";
@@ -26,6 +27,7 @@ public static class Tags
     public const string GpuModel = "gpu_model";
     public const string GpuUuid = "uuid";
     public const string Horizon = "horizon";
+    public const string Instance = "instance";
     public const string Method = "method";
     public const string MigInstance = "mig_instance";
     public const string MigProfile = "mig_profile";
@@ -67,6 +69,10 @@ public static class Fields
     public const string TimeToFirstTokenP50Ms = "ttft_p50_ms";
     public const string TimeToFirstTokenP95Ms = "ttft_p95_ms";
     public const string TimeToFirstTokenP99Ms = "ttft_p99_ms";
+
+    public const string RequestsRunning = "requests_running";
+    public const string RequestsWaiting = "requests_waiting";
+    public const string KvCacheUsageRatio = "kv_cache_usage_ratio";
 
     public const string GpuHours = "gpu_hours";
     public const string IdleGpuHours = "idle_gpu_hours";
