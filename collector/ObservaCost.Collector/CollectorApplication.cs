@@ -1,57 +1,123 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using ObservaCost.Collector.Ingest;
+using ObservaCost.Collector.Pipeline;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Configuration;
-using ObservaCost.Storage.Writing;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace ObservaCost.Collector;
 
-/// <summary>The collector's composition root: configuration, storage, health endpoints.</summary>
+/// <summary>The collector's composition root: configuration, storage, spool, ingest endpoints, health and metrics.</summary>
 public static class CollectorApplication
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
-        builder.Services.AddObservaCostStorage(builder.Configuration);
-        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
-        builder.Services.AddHostedService<WriterLifetime>();
+        IServiceCollection services = builder.Services;
+        IConfiguration config = builder.Configuration;
+        services.AddObservaCostStorage(config);
+
+        AddValidated<SpoolOptions, SpoolOptionsValidator>(services, config, SpoolOptions.SectionName);
+        AddValidated<ForwarderOptions, ForwarderOptionsValidator>(services, config, ForwarderOptions.SectionName);
+        AddValidated<IngestAuthOptions, IngestAuthOptionsValidator>(services, config, IngestAuthOptions.SectionName);
+        AddValidated<IngestLimitsOptions, IngestLimitsOptionsValidator>(services, config, IngestLimitsOptions.SectionName);
+
+        services.AddMetrics();
+        services.AddSingleton<CollectorMetrics>();
+        services.AddSingleton(sp =>
+        {
+            var spool = new DiskSpool(sp.GetRequiredService<IOptions<SpoolOptions>>().Value);
+            sp.GetRequiredService<CollectorMetrics>().ObserveSpool(() => spool.PendingBytes);
+            return spool;
+        });
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<ForwarderOptions>>().Value);
+        services.AddHostedService<SpoolForwarder>();
+        services.AddSingleton<IngestAuthenticator>();
+        services.AddSingleton<PointGate>();
+        services.AddSingleton<IngestPipeline>();
+        services.AddSingleton<LineProtocolIngest>();
+        AddOpenTelemetry(services, config);
+
+        services.AddHealthChecks().AddCheck<StoreOrSpoolHealthCheck>("store-or-spool", tags: ["ready"]);
         configure?.Invoke(builder);
 
         WebApplication app = builder.Build();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapGet("/metrics", (CollectorMetrics metrics) => Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4; charset=utf-8"));
+        LineProtocolIngest.Map(app);
         return app;
     }
-}
 
-/// <summary>Ready when the configured store answers.</summary>
-internal sealed class StoreHealthCheck(ITimeSeriesStore store) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        await store.PingAsync(cancellationToken)
-            ? HealthCheckResult.Healthy($"{store.Backend} store answers")
-            : HealthCheckResult.Unhealthy($"{store.Backend} store does not answer");
-}
-
-/// <summary>Creates the batching writer at start and flushes it at shutdown, so nothing accepted is left in memory.</summary>
-internal sealed partial class WriterLifetime(BatchingPointWriter writer, ITimeSeriesStore store, ILogger<WriterLifetime> logger) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken)
+    private static void AddValidated<TOptions, TValidator>(IServiceCollection services, IConfiguration config, string section)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
     {
-        LogStarted(logger, store.Backend);
+        services.AddOptions<TOptions>().Bind(config.GetSection(section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+    }
+
+    /// <summary>
+    /// The OpenTelemetry SDK for the collector's own meter, exporting over OTLP when
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the SDK reads the standard OTEL_* variables itself).
+    /// </summary>
+    private static void AddOpenTelemetry(IServiceCollection services, IConfiguration config)
+    {
+        string? endpoint = config["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        if (string.IsNullOrWhiteSpace(endpoint))
+        {
+            return;
+        }
+
+        services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder()
+            .ConfigureResource(r => r.AddService("observacost-collector"))
+            .AddMeter(CollectorMetrics.MeterName)
+            .AddOtlpExporter((exporter, reader) =>
+            {
+                exporter.Endpoint = new Uri(endpoint);
+                exporter.Protocol = OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
+                if (!endpoint.TrimEnd('/').EndsWith("/v1/metrics", StringComparison.Ordinal))
+                {
+                    exporter.Endpoint = new Uri(endpoint.TrimEnd('/') + "/v1/metrics");
+                }
+
+                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds =
+                    int.TryParse(config["OTEL_METRIC_EXPORT_INTERVAL"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int ms) ? ms : 15_000;
+            })
+            .Build());
+        services.AddHostedService<MeterProviderLifetime>();
+    }
+}
+
+/// <summary>Starts the OpenTelemetry meter provider with the host and flushes it at shutdown.</summary>
+internal sealed class MeterProviderLifetime(MeterProvider provider) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        provider.ForceFlush(5_000);
         return Task.CompletedTask;
     }
+}
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+/// <summary>Ready when the store answers, or while it does not, when the spool can still take writes.</summary>
+internal sealed class StoreOrSpoolHealthCheck(ITimeSeriesStore store, DiskSpool spool, IOptions<SpoolOptions> spoolOptions) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        await writer.FlushAsync(cancellationToken);
-        WriterStatistics stats = writer.Statistics;
-        LogStopped(logger, stats.PointsWritten, stats.PointsRejectedByStore + stats.PointsRejectedByEncoder);
+        if (await store.PingAsync(cancellationToken))
+        {
+            return HealthCheckResult.Healthy($"{store.Backend} store answers");
+        }
+
+        // Not ready once the spool is within 5 % of its limit: the next batches would be answered 429.
+        return spool.PendingBytes < spoolOptions.Value.MaxBytes * 0.95
+            ? HealthCheckResult.Healthy($"{store.Backend} store does not answer; the spool takes writes ({spool.PendingBytes} bytes pending)")
+            : HealthCheckResult.Unhealthy($"{store.Backend} store does not answer and the spool is full");
     }
-
-    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Collector writing to the {Backend} store")]
-    private static partial void LogStarted(ILogger logger, string backend);
-
-    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Collector stopped: {Written} points written, {Rejected} rejected")]
-    private static partial void LogStopped(ILogger logger, long written, long rejected);
 }

@@ -30,6 +30,7 @@ public sealed class CollectorHostTests : IDisposable
         [
             "--urls", Url(port),
             "--Storage:Embedded:Path", Path.Combine(_dir, "store.db"),
+            "--Collector:Spool:Directory", Path.Combine(_dir, "spool"),
         ]);
         await app.StartAsync();
         using var client = new HttpClient { BaseAddress = new Uri(Url(port)) };
@@ -41,7 +42,7 @@ public sealed class CollectorHostTests : IDisposable
     }
 
     [Fact]
-    public async Task InfluxBackend_UnreachableStore_IsAliveButNotReady()
+    public async Task InfluxBackend_UnreachableStore_StaysReadyWhileTheSpoolTakesWrites()
     {
         int port = InfluxDbServer.FreePort();
         await using WebApplication app = CollectorApplication.Build(
@@ -49,11 +50,13 @@ public sealed class CollectorHostTests : IDisposable
             "--urls", Url(port),
             "--Storage:Backend", "InfluxDb",
             "--Storage:InfluxDb:Url", Url(InfluxDbServer.FreePort()),
+            "--Collector:Spool:Directory", Path.Combine(_dir, "spool"),
         ]);
         await app.StartAsync();
         using var client = new HttpClient { BaseAddress = new Uri(Url(port)) };
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/readyz")).StatusCode);
+        HttpResponseMessage ready = await client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         await app.StopAsync();
     }
 
@@ -67,6 +70,7 @@ public sealed class CollectorHostTests : IDisposable
             "--urls", Url(port),
             "--Storage:Backend", "InfluxDb",
             "--Storage:InfluxDb:Url", influx.Url.ToString(),
+            "--Collector:Spool:Directory", Path.Combine(_dir, "spool"),
         ]);
         await app.StartAsync();
         using var client = new HttpClient { BaseAddress = new Uri(Url(port)) };

@@ -1,0 +1,150 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+
+namespace ObservaCost.Collector.Pipeline;
+
+/// <summary>
+/// The collector's own metrics: one <see cref="Meter"/> (<c>ObservaCost.Collector</c>) for the OpenTelemetry SDK, and
+/// the same numbers kept here for the Prometheus text on <c>/metrics</c> (the OpenTelemetry Prometheus exporter is
+/// not in the registry this project builds from).
+/// </summary>
+public sealed class CollectorMetrics : IDisposable
+{
+    public const string MeterName = "ObservaCost.Collector";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _received;
+    private readonly Counter<long> _rejected;
+    private readonly Counter<long> _written;
+    private readonly Counter<long> _storeRejected;
+    private readonly Counter<long> _storeFailures;
+    private readonly Histogram<double> _batchDuration;
+    private readonly Histogram<double> _scrapeDuration;
+    private readonly ConcurrentDictionary<string, long> _receivedBySource = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _rejectedBySource = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long Count, double Sum)> _scrapes = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private long _written_;
+    private long _storeRejected_;
+    private long _storeFailures_;
+    private long _batches;
+    private double _batchSeconds;
+    private Func<long>? _spoolBytes;
+
+    public CollectorMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        _meter = meterFactory.Create(MeterName);
+        _received = _meter.CreateCounter<long>("observacost.collector.points.received", "{point}", "Points and records accepted from sources");
+        _rejected = _meter.CreateCounter<long>("observacost.collector.points.rejected", "{point}", "Points and records refused at ingest, with the source");
+        _written = _meter.CreateCounter<long>("observacost.collector.points.written", "{point}", "Points the store took");
+        _storeRejected = _meter.CreateCounter<long>("observacost.collector.points.store_rejected", "{point}", "Points the store refused (400)");
+        _storeFailures = _meter.CreateCounter<long>("observacost.collector.store.failures", "{failure}", "Batches the store could not take");
+        _batchDuration = _meter.CreateHistogram<double>("observacost.collector.batch.duration", "s", "Time to write one batch to the store");
+        _scrapeDuration = _meter.CreateHistogram<double>("observacost.collector.scrape.duration", "s", "Time to scrape and parse one target");
+        _meter.CreateObservableGauge("observacost.collector.spool.size", () => _spoolBytes?.Invoke() ?? 0, "By", "Bytes in the spool not yet written to the store");
+    }
+
+    /// <summary>Reports the spool size from the spool itself.</summary>
+    public void ObserveSpool(Func<long> bytes) => _spoolBytes = bytes;
+
+    public void Received(string source, long points)
+    {
+        _received.Add(points, new KeyValuePair<string, object?>("source", source));
+        _receivedBySource.AddOrUpdate(source, points, (_, v) => v + points);
+    }
+
+    public void Rejected(string source, long points)
+    {
+        if (points == 0)
+        {
+            return;
+        }
+
+        _rejected.Add(points, new KeyValuePair<string, object?>("source", source));
+        _rejectedBySource.AddOrUpdate(source, points, (_, v) => v + points);
+    }
+
+    public void BatchWritten(long written, long rejected, TimeSpan duration)
+    {
+        _written.Add(written);
+        _storeRejected.Add(rejected);
+        _batchDuration.Record(duration.TotalSeconds);
+        Interlocked.Add(ref _written_, written);
+        Interlocked.Add(ref _storeRejected_, rejected);
+        lock (_gate)
+        {
+            _batches++;
+            _batchSeconds += duration.TotalSeconds;
+        }
+    }
+
+    public void StoreFailed()
+    {
+        _storeFailures.Add(1);
+        Interlocked.Increment(ref _storeFailures_);
+    }
+
+    public void Scraped(string target, TimeSpan duration)
+    {
+        _scrapeDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("target", target));
+        _scrapes.AddOrUpdate(target, (1, duration.TotalSeconds), (_, v) => (v.Count + 1, v.Sum + duration.TotalSeconds));
+    }
+
+    public long ReceivedTotal(string source) => _receivedBySource.GetValueOrDefault(source);
+
+    public long RejectedTotal(string source) => _rejectedBySource.GetValueOrDefault(source);
+
+    public long WrittenTotal => Interlocked.Read(ref _written_);
+
+    /// <summary>The metrics in Prometheus text exposition format 0.0.4.</summary>
+    public string ToPrometheusText()
+    {
+        var sb = new StringBuilder(2048);
+        Family(sb, "observacost_collector_points_received_total", "counter", "Points and records accepted from sources");
+        foreach (KeyValuePair<string, long> kv in _receivedBySource.OrderBy(k => k.Key, StringComparer.Ordinal))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_received_total{{source=\"{Escape(kv.Key)}\"}} {kv.Value}\n");
+        }
+
+        Family(sb, "observacost_collector_points_rejected_total", "counter", "Points and records refused at ingest");
+        foreach (KeyValuePair<string, long> kv in _rejectedBySource.OrderBy(k => k.Key, StringComparer.Ordinal))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_rejected_total{{source=\"{Escape(kv.Key)}\"}} {kv.Value}\n");
+        }
+
+        Family(sb, "observacost_collector_points_written_total", "counter", "Points the store took");
+        sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_written_total {Interlocked.Read(ref _written_)}\n");
+        Family(sb, "observacost_collector_points_store_rejected_total", "counter", "Points the store refused");
+        sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_store_rejected_total {Interlocked.Read(ref _storeRejected_)}\n");
+        Family(sb, "observacost_collector_store_failures_total", "counter", "Batches the store could not take");
+        sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_store_failures_total {Interlocked.Read(ref _storeFailures_)}\n");
+        Family(sb, "observacost_collector_spool_size_bytes", "gauge", "Bytes in the spool not yet written to the store");
+        sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_spool_size_bytes {_spoolBytes?.Invoke() ?? 0}\n");
+        Family(sb, "observacost_collector_batch_duration_seconds", "summary", "Time to write one batch to the store");
+        lock (_gate)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_batch_duration_seconds_sum {_batchSeconds:R}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_batch_duration_seconds_count {_batches}\n");
+        }
+
+        Family(sb, "observacost_collector_scrape_duration_seconds", "summary", "Time to scrape and parse one target");
+        foreach (KeyValuePair<string, (long Count, double Sum)> kv in _scrapes.OrderBy(k => k.Key, StringComparer.Ordinal))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_scrape_duration_seconds_sum{{target=\"{Escape(kv.Key)}\"}} {kv.Value.Sum:R}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_scrape_duration_seconds_count{{target=\"{Escape(kv.Key)}\"}} {kv.Value.Count}\n");
+        }
+
+        return sb.ToString();
+    }
+
+    public void Dispose() => _meter.Dispose();
+
+    private static void Family(StringBuilder sb, string name, string type, string help) =>
+        sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+
+    private static string Escape(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+}

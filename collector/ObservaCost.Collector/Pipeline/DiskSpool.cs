@@ -1,0 +1,443 @@
+using System.Buffers.Binary;
+using System.Globalization;
+
+namespace ObservaCost.Collector.Pipeline;
+
+/// <summary>
+/// A durable, ordered on-disk queue of line-protocol batches: every point the collector acknowledges is appended here
+/// (and flushed to disk) before the acknowledgement, and a forwarder reads it in order and writes it to the store.
+/// </summary>
+/// <remarks>
+/// <para>Layout: segment files <c>segment-{sequence:D12}.spool</c>, each a run of records
+/// <c>[magic u32][payload length u32][point count u32][CRC-32 u32][payload]</c> (little-endian), and
+/// <c>read.position</c> holding the sequence and offset of the first record not yet written to the store (replaced
+/// atomically by rename).</para>
+/// <para>After a crash, the tail of the last segment is checked record by record and cut at the first torn or corrupt
+/// record, so only an append that was never acknowledged can be lost. Records between the saved read position and
+/// the last store write are sent again; the store overwrites identical points, so nothing is counted twice.</para>
+/// </remarks>
+public sealed class DiskSpool : IDisposable
+{
+    private const uint Magic = 0x5053434F; // "OCSP"
+    private const int HeaderBytes = 16;
+    private const string PositionFile = "read.position";
+
+    private readonly SpoolOptions _options;
+    private readonly SemaphoreSlim _appendLock = new(1, 1);
+    private readonly Lock _state = new();
+    private readonly List<Segment> _segments = [];
+    private readonly SemaphoreSlim _dataAvailable = new(0, int.MaxValue);
+    private FileStream? _appendStream;
+    private long _readSequence;
+    private long _readOffset;
+    private long _pendingBytes;
+    private long _pendingPoints;
+    private bool _disposed;
+
+    public DiskSpool(SpoolOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        Directory.CreateDirectory(options.Directory);
+        Recover();
+    }
+
+    /// <summary>Bytes on disk not yet written to the store.</summary>
+    public long PendingBytes => Interlocked.Read(ref _pendingBytes);
+
+    /// <summary>Points on disk not yet written to the store.</summary>
+    public long PendingPoints => Interlocked.Read(ref _pendingPoints);
+
+    /// <summary>Records cut from a torn tail at start-up (appends that were never acknowledged).</summary>
+    public int RecoveredTornRecords { get; private set; }
+
+    /// <summary>
+    /// Appends one batch and flushes it to disk. Returns false, writing nothing, if the spool would grow past
+    /// <see cref="SpoolOptions.MaxBytes"/> (the caller answers 429).
+    /// </summary>
+    public async ValueTask<bool> AppendAsync(ReadOnlyMemory<byte> lines, int pointCount, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (pointCount <= 0 || lines.IsEmpty)
+        {
+            return true;
+        }
+
+        long recordBytes = HeaderBytes + lines.Length;
+        await _appendLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (PendingBytes + recordBytes > _options.MaxBytes)
+            {
+                return false;
+            }
+
+            Segment segment = CurrentSegmentForAppend(recordBytes);
+            byte[] header = new byte[HeaderBytes];
+            BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
+            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), lines.Length);
+            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), pointCount);
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(12), Crc32.Compute(lines.Span));
+            FileStream stream = _appendStream!;
+            await stream.WriteAsync(header, cancellationToken);
+            await stream.WriteAsync(lines, cancellationToken);
+            if (_options.FlushToDisk)
+            {
+                stream.Flush(flushToDisk: true);
+            }
+            else
+            {
+                await stream.FlushAsync(cancellationToken);
+            }
+
+            lock (_state)
+            {
+                segment.Length += recordBytes;
+            }
+
+            Interlocked.Add(ref _pendingBytes, recordBytes);
+            Interlocked.Add(ref _pendingPoints, pointCount);
+            _dataAvailable.Release();
+            return true;
+        }
+        finally
+        {
+            _appendLock.Release();
+        }
+    }
+
+    /// <summary>Waits until something may be there to read.</summary>
+    public async Task WaitForDataAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (PendingPoints > 0)
+        {
+            return;
+        }
+
+        await _dataAvailable.WaitAsync(timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads records from the read position, up to <paramref name="maxPoints"/> points and <paramref name="maxBytes"/>
+    /// bytes (at least one record). Nothing is consumed until <see cref="Commit"/>.
+    /// </summary>
+    public SpoolBatch? ReadBatch(int maxPoints, int maxBytes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        long sequence;
+        long offset;
+        Segment[] segments;
+        lock (_state)
+        {
+            sequence = _readSequence;
+            offset = _readOffset;
+            segments = _segments.ToArray();
+        }
+
+        using var payload = new MemoryStream();
+        int points = 0;
+        int records = 0;
+        foreach (Segment segment in segments)
+        {
+            if (segment.Sequence < sequence)
+            {
+                continue;
+            }
+
+            if (segment.Sequence > sequence)
+            {
+                sequence = segment.Sequence;
+                offset = 0;
+            }
+
+            long length;
+            lock (_state)
+            {
+                length = segment.Length;
+            }
+
+            if (offset >= length)
+            {
+                continue;
+            }
+
+            using var file = new FileStream(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            file.Position = offset;
+            byte[] header = new byte[HeaderBytes];
+            while (offset < length)
+            {
+                file.ReadExactly(header);
+                int payloadLength = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(4));
+                int count = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(8));
+                if (records > 0 && (points + count > maxPoints || payload.Length + payloadLength > maxBytes))
+                {
+                    return new SpoolBatch(payload.ToArray(), points, records, sequence, offset);
+                }
+
+                byte[] data = new byte[payloadLength];
+                file.ReadExactly(data);
+                if (Crc32.Compute(data) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(12)))
+                {
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                        $"Spool record at {segment.Path}:{offset} fails its checksum."));
+                }
+
+                payload.Write(data);
+                points += count;
+                records++;
+                offset += HeaderBytes + payloadLength;
+            }
+        }
+
+        return records == 0 ? null : new SpoolBatch(payload.ToArray(), points, records, sequence, offset);
+    }
+
+    /// <summary>Marks a batch as written to the store: saves the read position and deletes finished segments.</summary>
+    public void Commit(SpoolBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        List<Segment> finished = [];
+        lock (_state)
+        {
+            _readSequence = batch.EndSequence;
+            _readOffset = batch.EndOffset;
+            foreach (Segment segment in _segments)
+            {
+                bool isAppendTarget = segment == _segments[^1];
+                if (segment.Sequence < _readSequence || (segment.Sequence == _readSequence && _readOffset >= segment.Length && !isAppendTarget))
+                {
+                    finished.Add(segment);
+                }
+            }
+        }
+
+        SavePosition(batch.EndSequence, batch.EndOffset);
+        lock (_state)
+        {
+            foreach (Segment segment in finished)
+            {
+                _segments.Remove(segment);
+            }
+        }
+
+        foreach (Segment segment in finished)
+        {
+            File.Delete(segment.Path);
+        }
+
+        Interlocked.Add(ref _pendingBytes, -batch.PayloadBytesWithHeaders);
+        Interlocked.Add(ref _pendingPoints, -batch.PointCount);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _appendStream?.Dispose();
+        _appendLock.Dispose();
+        _dataAvailable.Dispose();
+    }
+
+    private Segment CurrentSegmentForAppend(long recordBytes)
+    {
+        lock (_state)
+        {
+            Segment? last = _segments.Count > 0 ? _segments[^1] : null;
+            if (last is not null && _appendStream is not null && (last.Length == 0 || last.Length + recordBytes <= _options.SegmentBytes))
+            {
+                return last;
+            }
+
+            long sequence = last is null ? _readSequence + 1 : last.Sequence + 1;
+            var segment = new Segment(sequence, SegmentPath(sequence)) { Length = 0 };
+            _appendStream?.Dispose();
+            _appendStream = new FileStream(segment.Path, FileMode.Append, FileAccess.Write, FileShare.Read | FileShare.Delete, 64 * 1024);
+            _segments.Add(segment);
+            return segment;
+        }
+    }
+
+    private string SegmentPath(long sequence) =>
+        Path.Combine(_options.Directory, string.Create(CultureInfo.InvariantCulture, $"segment-{sequence:D12}.spool"));
+
+    private void Recover()
+    {
+        (_readSequence, _readOffset) = LoadPosition();
+        var files = Directory.GetFiles(_options.Directory, "segment-*.spool")
+            .Select(path => (Path: path, Sequence: long.Parse(Path.GetFileNameWithoutExtension(path).AsSpan(8), NumberStyles.None, CultureInfo.InvariantCulture)))
+            .OrderBy(f => f.Sequence)
+            .ToList();
+        foreach ((string path, long sequence) in files)
+        {
+            if (sequence < _readSequence)
+            {
+                File.Delete(path);
+                continue;
+            }
+
+            (long validLength, int points, int torn) = Scan(path, sequence == _readSequence ? _readOffset : 0);
+            if (torn > 0)
+            {
+                using var truncate = new FileStream(path, FileMode.Open, FileAccess.Write);
+                truncate.SetLength(validLength);
+                truncate.Flush(flushToDisk: true);
+                RecoveredTornRecords += torn;
+            }
+
+            _segments.Add(new Segment(sequence, path) { Length = validLength });
+            long from = sequence == _readSequence ? _readOffset : 0;
+            _pendingBytes += Math.Max(0, validLength - from);
+            _pendingPoints += points;
+        }
+
+        if (_segments.Count > 0)
+        {
+            Segment last = _segments[^1];
+            _appendStream = new FileStream(last.Path, FileMode.Append, FileAccess.Write, FileShare.Read | FileShare.Delete, 64 * 1024);
+        }
+    }
+
+    /// <summary>Walks a segment's records; returns the length of its valid prefix, the points after <paramref name="countFrom"/>, and whether a bad tail was found.</summary>
+    private static (long ValidLength, int Points, int Torn) Scan(string path, long countFrom)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        long length = file.Length;
+        long offset = 0;
+        int points = 0;
+        byte[] header = new byte[HeaderBytes];
+        while (offset + HeaderBytes <= length)
+        {
+            file.Position = offset;
+            file.ReadExactly(header);
+            int payloadLength = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(4));
+            int count = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(8));
+            if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic || payloadLength < 0 || count < 0 || offset + HeaderBytes + payloadLength > length)
+            {
+                break;
+            }
+
+            byte[] data = new byte[payloadLength];
+            file.ReadExactly(data);
+            if (Crc32.Compute(data) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(12)))
+            {
+                break;
+            }
+
+            if (offset >= countFrom)
+            {
+                points += count;
+            }
+
+            offset += HeaderBytes + payloadLength;
+        }
+
+        return (offset, points, offset < length ? 1 : 0);
+    }
+
+    private (long Sequence, long Offset) LoadPosition()
+    {
+        string path = Path.Combine(_options.Directory, PositionFile);
+        if (!File.Exists(path))
+        {
+            return (0, 0);
+        }
+
+        string[] parts = File.ReadAllText(path).Trim().Split(' ');
+        if (parts.Length != 2 ||
+            !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long sequence) ||
+            !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long offset))
+        {
+            throw new InvalidDataException($"The spool read position in {path} is unreadable; remove it to replay the whole spool.");
+        }
+
+        return (sequence, offset);
+    }
+
+    private void SavePosition(long sequence, long offset)
+    {
+        string path = Path.Combine(_options.Directory, PositionFile);
+        string temp = path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(string.Create(CultureInfo.InvariantCulture, $"{sequence} {offset}"));
+            writer.Flush();
+            stream.Flush(flushToDisk: _options.FlushToDisk);
+        }
+
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private sealed class Segment(long sequence, string path)
+    {
+        public long Sequence { get; } = sequence;
+
+        public string Path { get; } = path;
+
+        public long Length { get; set; }
+    }
+}
+
+/// <summary>Records read from the spool, and where reading ended.</summary>
+public sealed record SpoolBatch(byte[] Lines, int PointCount, int RecordCount, long EndSequence, long EndOffset)
+{
+    public long PayloadBytesWithHeaders => Lines.LongLength + (16L * RecordCount);
+}
+
+/// <summary>The spool. Configuration section <c>Collector:Spool</c>.</summary>
+public sealed class SpoolOptions
+{
+    public const string SectionName = "Collector:Spool";
+
+    public string Directory { get; set; } = "data/spool";
+
+    /// <summary>Largest spool on disk; beyond it ingest answers 429.</summary>
+    public long MaxBytes { get; set; } = 1L << 30;
+
+    /// <summary>Size at which a new segment file is started.</summary>
+    public long SegmentBytes { get; set; } = 64L << 20;
+
+    /// <summary>fsync each append before acknowledging it (off only for tests and benchmarks that measure without it).</summary>
+    public bool FlushToDisk { get; set; } = true;
+
+    /// <summary>The Retry-After sent with 429 when the spool is full.</summary>
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>CRC-32 (IEEE 802.3, reflected 0xEDB88320). System.IO.Hashing is not in the registry this project builds from.</summary>
+internal static class Crc32
+{
+    private static readonly uint[] Table = BuildTable();
+
+    public static uint Compute(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0xFFFFFFFFu;
+        foreach (byte b in data)
+        {
+            crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        }
+
+        return ~crc;
+    }
+
+    private static uint[] BuildTable()
+    {
+        var table = new uint[256];
+        for (uint i = 0; i < 256; i++)
+        {
+            uint c = i;
+            for (int k = 0; k < 8; k++)
+            {
+                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            }
+
+            table[i] = c;
+        }
+
+        return table;
+    }
+}

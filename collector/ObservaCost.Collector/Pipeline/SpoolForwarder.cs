@@ -1,0 +1,95 @@
+using ObservaCost.Storage;
+using ObservaCost.Storage.LineProtocol;
+
+namespace ObservaCost.Collector.Pipeline;
+
+/// <summary>
+/// The collector's one writer to the store: reads the spool in order, writes each batch, and only then moves the
+/// spool's read position. While the store is down it waits with growing delays and the spool keeps everything.
+/// </summary>
+public sealed partial class SpoolForwarder(
+    DiskSpool spool,
+    ITimeSeriesStore store,
+    ForwarderOptions options,
+    CollectorMetrics metrics,
+    TimeProvider time,
+    ILogger<SpoolForwarder> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        TimeSpan delay = options.RetryInitialDelay;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            SpoolBatch? batch = spool.ReadBatch(options.MaxBatchPoints, options.MaxBatchBytes);
+            if (batch is null)
+            {
+                try
+                {
+                    await spool.WaitForDataAsync(options.IdlePoll, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            long started = time.GetTimestamp();
+            try
+            {
+                WriteResult result = await store.WriteAsync(new LineProtocolBatch(batch.Lines, batch.PointCount, WritePrecision.Nanoseconds), stoppingToken);
+                metrics.BatchWritten(result.PointsWritten, result.PointsRejected, time.GetElapsedTime(started));
+                if (result.PointsRejected > 0)
+                {
+                    LogRejected(logger, result.PointsRejected, batch.PointCount, result.Errors.Count > 0 ? result.Errors[0] : string.Empty);
+                }
+
+                spool.Commit(batch);
+                delay = options.RetryInitialDelay;
+            }
+            catch (Exception ex) when (ex is StoreUnavailableException or StoreRequestException)
+            {
+                metrics.StoreFailed();
+                LogStoreDown(logger, store.Backend, spool.PendingPoints, delay.TotalSeconds, ex.Message);
+                try
+                {
+                    await Task.Delay(delay, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.RetryMaxDelay.Ticks));
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "The store rejected {Rejected} of {Points} points: {Reason}")]
+    private static partial void LogRejected(ILogger logger, int rejected, int points, string reason);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "The {Backend} store is not taking writes; {Pending} points wait in the spool; next try in {DelaySeconds:F1} s: {Reason}")]
+    private static partial void LogStoreDown(ILogger logger, string backend, long pending, double delaySeconds, string reason);
+}
+
+/// <summary>How the forwarder writes to the store. Configuration section <c>Collector:Forwarder</c>.</summary>
+public sealed class ForwarderOptions
+{
+    public const string SectionName = "Collector:Forwarder";
+
+    public int MaxBatchPoints { get; set; } = 5_000;
+
+    public int MaxBatchBytes { get; set; } = 4 * 1024 * 1024;
+
+    public TimeSpan RetryInitialDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How often an idle forwarder looks at the spool even without a signal.</summary>
+    public TimeSpan IdlePoll { get; set; } = TimeSpan.FromSeconds(1);
+}

@@ -1,0 +1,101 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using ObservaCost.Collector.Ingest;
+using ObservaCost.Storage;
+using ObservaCost.Storage.Query;
+using ObservaCost.Testing;
+
+namespace ObservaCost.Collector.Tests.Support;
+
+/// <summary>The collector started in-process on a free loopback port with its own temp folder (store and spool).</summary>
+public sealed class CollectorHost : IAsyncDisposable
+{
+    public const string TenantToken = "tenant-acme-token";
+    public const string AdminToken = "fleet-admin-token";
+
+    private readonly WebApplication _app;
+
+    private CollectorHost(WebApplication app, string dir, int port)
+    {
+        _app = app;
+        Directory = dir;
+        Port = port;
+        Client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/")) };
+    }
+
+    public string Directory { get; }
+
+    public int Port { get; }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public ITimeSeriesStore Store => _app.Services.GetRequiredService<ITimeSeriesStore>();
+
+    /// <summary>Standard settings: embedded store, two tokens (one bound to tenant "acme"), no anonymous access.</summary>
+    public static async Task<CollectorHost> StartAsync(params string[] extra)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "observacost-collector-" + Guid.NewGuid().ToString("N")[..12]);
+        System.IO.Directory.CreateDirectory(dir);
+        int port = InfluxDbServer.FreePort();
+        string[] args =
+        [
+            "--urls", string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}"),
+            "--Storage:Embedded:Path", Path.Combine(dir, "store.db"),
+            "--Collector:Spool:Directory", Path.Combine(dir, "spool"),
+            "--Collector:Spool:FlushToDisk", "false",
+            "--Collector:Auth:AllowAnonymousLoopback", "false",
+            "--Collector:Auth:Tokens:0:Name", "acme",
+            "--Collector:Auth:Tokens:0:Tenant", "acme",
+            "--Collector:Auth:Tokens:0:Sha256", IngestAuthenticator.HashToken(TenantToken),
+            "--Collector:Auth:Tokens:1:Name", "fleet",
+            "--Collector:Auth:Tokens:1:Sha256", IngestAuthenticator.HashToken(AdminToken),
+            "--Collector:Forwarder:RetryInitialDelay", "00:00:00.100",
+            "--Collector:Forwarder:RetryMaxDelay", "00:00:01",
+            "--Logging:LogLevel:Default", "Warning",
+            .. extra,
+        ];
+        WebApplication app = CollectorApplication.Build(args);
+        await app.StartAsync();
+        return new CollectorHost(app, dir, port);
+    }
+
+    /// <summary>Polls the store until <paramref name="condition"/> holds for a query result (the forwarder is asynchronous).</summary>
+    public async Task<QueryResult> WaitForAsync(TimeSeriesQuery query, Func<QueryResult, bool> condition, TimeSpan? timeout = null)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan limit = timeout ?? TimeSpan.FromSeconds(30);
+        QueryResult result;
+        do
+        {
+            result = await Store.QueryAsync(query);
+            if (condition(result))
+            {
+                return result;
+            }
+
+            await Task.Delay(50);
+        }
+        while (clock.Elapsed < limit);
+
+        return result;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the temp folder's own clean-up.
+        }
+    }
+}
