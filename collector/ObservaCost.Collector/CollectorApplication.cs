@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using ObservaCost.Collector.Ingest;
+using ObservaCost.Collector.Otlp;
 using ObservaCost.Collector.Pipeline;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Configuration;
@@ -40,6 +41,7 @@ public static class CollectorApplication
         services.AddSingleton<PointGate>();
         services.AddSingleton<IngestPipeline>();
         services.AddSingleton<LineProtocolIngest>();
+        services.AddSingleton<OtlpMetricsIngest>();
         AddOpenTelemetry(services, config);
 
         services.AddHealthChecks().AddCheck<StoreOrSpoolHealthCheck>("store-or-spool", tags: ["ready"]);
@@ -50,6 +52,7 @@ public static class CollectorApplication
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapGet("/metrics", (CollectorMetrics metrics) => Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4; charset=utf-8"));
         LineProtocolIngest.Map(app);
+        OtlpMetricsIngest.Map(app);
         return app;
     }
 

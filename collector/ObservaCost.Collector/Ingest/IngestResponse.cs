@@ -18,4 +18,5 @@ public sealed record IngestResponse(
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(IngestResponse))]
 [JsonSerializable(typeof(ErrorBody))]
+[JsonSerializable(typeof(string))]
 public sealed partial class IngestJsonContext : JsonSerializerContext;
