@@ -8,6 +8,7 @@ using ObservaCost.Benchmarks;
 // Usage:
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- encode
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- influx-write [points] [rounds]
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- collector-push [points] [rounds]   (build the solution in Release first)
 string command = args.Length > 0 ? args[0] : "encode";
 switch (command)
 {
@@ -22,6 +23,10 @@ switch (command)
         int points = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 500_000;
         int rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
         return await InfluxWriteHarness.RunAsync(points, rounds);
+    case "collector-push":
+        int pushPoints = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 300_000;
+        int pushRounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
+        return await CollectorPushHarness.RunAsync(pushPoints, pushRounds);
     default:
         Console.Error.WriteLine($"Unknown benchmark '{command}': use encode or influx-write.");
         return 2;

@@ -82,7 +82,16 @@ public sealed partial class LineProtocolIngest(
                 string? reason = gate.Check(point.Measurement, point.Tags, point.TimestampNanoseconds);
                 if (reason is null)
                 {
-                    bool ok = string.Equals(point.Measurement, TelegrafNvidiaSmi.Measurement, StringComparison.Ordinal)
+                    bool nvidiaSmi = string.Equals(point.Measurement, TelegrafNvidiaSmi.Measurement, StringComparison.Ordinal);
+                    if (!nvidiaSmi && caller.Tenant is null && precision == WritePrecision.Nanoseconds)
+                    {
+                        // Pass-through as sent: the parser has checked the line; copy its bytes.
+                        writer.WriteRawLine(body.Span.Slice(point.SourceOffset, point.SourceLength), point.HadTimestamp ? null : point.TimestampNanoseconds);
+                        accepted++;
+                        continue;
+                    }
+
+                    bool ok = nvidiaSmi
                         ? TelegrafNvidiaSmi.Map(point, pool: null, cluster: null).WriteTo(writer)
                         : WritePassThrough(writer, point, caller.Tenant);
                     if (ok)

@@ -9,7 +9,7 @@ namespace ObservaCost.Collector.Pipeline;
 /// </summary>
 /// <remarks>
 /// <para>Layout: segment files <c>segment-{sequence:D12}.spool</c>, each a run of records
-/// <c>[magic u32][payload length u32][point count u32][CRC-32 u32][payload]</c> (little-endian), and
+/// <c>[magic u32][payload length u32][point count u32][CRC-32C u32][payload]</c> (little-endian), and
 /// <c>read.position</c> holding the sequence and offset of the first record not yet written to the store (replaced
 /// atomically by rename).</para>
 /// <para>After a crash, the tail of the last segment is checked record by record and cut at the first torn or corrupt
@@ -408,36 +408,27 @@ public sealed class SpoolOptions
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(5);
 }
 
-/// <summary>CRC-32 (IEEE 802.3, reflected 0xEDB88320). System.IO.Hashing is not in the registry this project builds from.</summary>
+/// <summary>
+/// CRC-32C (Castagnoli) with the processor's CRC32 instruction through <see cref="System.Numerics.BitOperations.Crc32C(uint, ulong)"/>
+/// (a software fallback in the runtime where the instruction is missing). System.IO.Hashing is not in the registry
+/// this project builds from.
+/// </summary>
 internal static class Crc32
 {
-    private static readonly uint[] Table = BuildTable();
-
     public static uint Compute(ReadOnlySpan<byte> data)
     {
         uint crc = 0xFFFFFFFFu;
+        while (data.Length >= 8)
+        {
+            crc = System.Numerics.BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data));
+            data = data[8..];
+        }
+
         foreach (byte b in data)
         {
-            crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+            crc = System.Numerics.BitOperations.Crc32C(crc, b);
         }
 
         return ~crc;
-    }
-
-    private static uint[] BuildTable()
-    {
-        var table = new uint[256];
-        for (uint i = 0; i < 256; i++)
-        {
-            uint c = i;
-            for (int k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            }
-
-            table[i] = c;
-        }
-
-        return table;
     }
 }

@@ -11,6 +11,15 @@ public sealed record ParsedPoint(
     IReadOnlyList<KeyValuePair<string, FieldValue>> Fields,
     long TimestampNanoseconds)
 {
+    /// <summary>Where the point's line starts in the parsed buffer.</summary>
+    public int SourceOffset { get; init; }
+
+    /// <summary>Length of the point's line in the parsed buffer, without its line end.</summary>
+    public int SourceLength { get; init; }
+
+    /// <summary>True when the source line carried its own timestamp.</summary>
+    public bool HadTimestamp { get; init; }
+
     public string? GetTag(string key)
     {
         foreach (KeyValuePair<string, string> tag in Tags)
@@ -162,6 +171,7 @@ public static class LineProtocolParser
         public bool TryReadPoint([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ParsedPoint? point, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
         {
             point = null;
+            int lineStart = _pos;
             string? measurement = ReadIdentifier(escapeEquals: false, stopAtEquals: false, out byte stop);
             if (string.IsNullOrEmpty(measurement))
             {
@@ -235,6 +245,7 @@ public static class LineProtocolParser
             }
 
             long timestamp = _defaultTimestamp;
+            bool hadTimestamp = false;
             if (_pos < _data.Length && _data[_pos] == (byte)' ')
             {
                 _pos++;
@@ -261,11 +272,13 @@ public static class LineProtocolParser
                     }
 
                     timestamp = raw * unit;
+                    hadTimestamp = true;
                 }
 
                 _pos = end;
             }
 
+            int lineEnd = _pos;
             while (_pos < _data.Length && _data[_pos] is (byte)' ' or (byte)'\r')
             {
                 _pos++;
@@ -283,7 +296,12 @@ public static class LineProtocolParser
                 LineNumber++;
             }
 
-            point = new ParsedPoint(measurement, (IReadOnlyList<KeyValuePair<string, string>>?)tags ?? [], fields, timestamp);
+            point = new ParsedPoint(measurement, (IReadOnlyList<KeyValuePair<string, string>>?)tags ?? [], fields, timestamp)
+            {
+                SourceOffset = lineStart,
+                SourceLength = lineEnd - lineStart,
+                HadTimestamp = hadTimestamp,
+            };
             reason = null;
             return true;
         }

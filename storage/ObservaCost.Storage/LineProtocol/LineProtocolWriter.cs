@@ -216,6 +216,33 @@ public sealed class LineProtocolWriter : IDisposable
         PointCount += pointCount;
     }
 
+    /// <summary>
+    /// Appends one line that was already validated (e.g. by <see cref="LineProtocolParser"/>), without its line end,
+    /// adding <paramref name="timestampNanoseconds"/> (converted to <see cref="Precision"/>) when the line has none.
+    /// </summary>
+    public void WriteRawLine(ReadOnlySpan<byte> line, long? timestampNanoseconds = null)
+    {
+        if (_state is State.Tags or State.Fields)
+        {
+            throw new InvalidOperationException("A point is in progress.");
+        }
+
+        Span<byte> dest = GetSpan(line.Length + 22);
+        line.CopyTo(dest);
+        int written = line.Length;
+        if (timestampNanoseconds is { } ts)
+        {
+            dest[written++] = (byte)' ';
+            Utf8Formatter.TryFormat(Precision.FromNanoseconds(ts), dest[written..], out int tsBytes);
+            written += tsBytes;
+        }
+
+        dest[written++] = (byte)'\n';
+        _length += written;
+        _lineStart = _length;
+        PointCount++;
+    }
+
     /// <summary>Clears the buffer and keeps its memory.</summary>
     public void Reset()
     {
