@@ -129,6 +129,7 @@ public sealed partial class NvidiaSmiPoller
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<NvidiaSmiPoller> _logger;
     private volatile string _fields = NvidiaSmiQuery.Fields;
+    private string? _lastProblem;
 
     public NvidiaSmiPoller(IOptions<NvidiaSmiPollerOptions> options, TimeProvider timeProvider, ILogger<NvidiaSmiPoller> logger)
     {
@@ -164,13 +165,33 @@ public sealed partial class NvidiaSmiPoller
             result = await RunOnceAsync(NvidiaSmiQuery.LegacyFields, cancellationToken);
         }
 
+        // The same failure every few seconds is logged once at Warning, then at Debug until it changes.
+        string? problem = result.Status != NvidiaSmiPollStatus.Succeeded
+            ? result.Status + ": " + result.FailureMessage
+            : result.Errors.Count > 0 ? "bad lines: " + result.Errors[0].Reason : null;
+        bool repeated = problem is not null && problem == _lastProblem;
+        _lastProblem = problem;
         if (result.Status != NvidiaSmiPollStatus.Succeeded)
         {
-            LogPollFailed(_logger, result.Status, result.FailureMessage ?? string.Empty);
+            if (repeated)
+            {
+                LogPollFailedAgain(_logger, result.Status, result.FailureMessage ?? string.Empty);
+            }
+            else
+            {
+                LogPollFailed(_logger, result.Status, result.FailureMessage ?? string.Empty);
+            }
         }
         else if (result.Errors.Count > 0)
         {
-            LogBadLines(_logger, result.Errors.Count, result.Errors[0].LineNumber, result.Errors[0].Reason);
+            if (repeated)
+            {
+                LogBadLinesAgain(_logger, result.Errors.Count, result.Errors[0].LineNumber, result.Errors[0].Reason);
+            }
+            else
+            {
+                LogBadLines(_logger, result.Errors.Count, result.Errors[0].LineNumber, result.Errors[0].Reason);
+            }
         }
 
         return result;
@@ -424,6 +445,12 @@ public sealed partial class NvidiaSmiPoller
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "nvidia-smi rejected a power field, falling back to the legacy field list: {Reason}")]
     private static partial void LogLegacyFields(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Debug, Message = "nvidia-smi poll failed again ({Status}): {Reason}")]
+    private static partial void LogPollFailedAgain(ILogger logger, NvidiaSmiPollStatus status, string reason);
+
+    [LoggerMessage(EventId = 305, Level = LogLevel.Debug, Message = "nvidia-smi output again had {Count} bad lines; first at line {LineNumber}: {Reason}")]
+    private static partial void LogBadLinesAgain(ILogger logger, int count, int lineNumber, string reason);
 
     [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "nvidia-smi process {ProcessId} did not exit after being killed")]
     private static partial void LogKillSlow(ILogger logger, int processId);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ObservaCost.Collector.NvidiaSmi;
@@ -230,6 +231,34 @@ public sealed class NvidiaSmiPollerTests : IDisposable
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
             () => Poller(command, o => o.Timeout = TimeSpan.FromSeconds(30), TimeProvider.System).PollAsync(cancel.Token));
+    }
+
+    [Fact]
+    public async Task Poll_RepeatedFailure_WarnsOnceThenLogsAtDebug()
+    {
+        string command = Script("smi-fail-again.sh", "echo 'No devices were found' >&2\nexit 6");
+        var logger = new ListLogger();
+        var poller = new NvidiaSmiPoller(
+            Options.Create(new NvidiaSmiPollerOptions { CommandPath = command, Node = "n" }), new ManualTimeProvider(Start), logger);
+
+        await poller.PollAsync();
+        await poller.PollAsync();
+        await poller.PollAsync();
+
+        Assert.Equal([LogLevel.Warning, LogLevel.Debug, LogLevel.Debug], logger.Levels);
+    }
+
+    private sealed class ListLogger : ILogger<NvidiaSmiPoller>
+    {
+        public List<LogLevel> Levels { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Levels.Add(logLevel);
     }
 
     [Fact]
