@@ -118,10 +118,11 @@ public sealed class DiskSpool : IDisposable
     }
 
     /// <summary>
-    /// Reads records from the read position, up to <paramref name="maxPoints"/> points and <paramref name="maxBytes"/>
-    /// bytes (at least one record). Nothing is consumed until <see cref="Commit"/>.
+    /// Reads records from the saved read position (or from where <paramref name="after"/> ended), up to
+    /// <paramref name="maxPoints"/> points and <paramref name="maxBytes"/> bytes (at least one record). Nothing is
+    /// consumed until <see cref="Commit"/>.
     /// </summary>
-    public SpoolBatch? ReadBatch(int maxPoints, int maxBytes)
+    public SpoolBatch? ReadBatch(int maxPoints, int maxBytes, SpoolBatch? after = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         long sequence;
@@ -129,8 +130,8 @@ public sealed class DiskSpool : IDisposable
         Segment[] segments;
         lock (_state)
         {
-            sequence = _readSequence;
-            offset = _readOffset;
+            sequence = after?.EndSequence ?? _readSequence;
+            offset = after?.EndOffset ?? _readOffset;
             segments = _segments.ToArray();
         }
 

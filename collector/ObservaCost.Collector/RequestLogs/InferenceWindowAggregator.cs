@@ -144,6 +144,13 @@ public sealed class InferenceWindowAggregator
         return AggregationOutcome.Accepted;
     }
 
+    /// <summary>
+    /// Marks windows starting before <paramref name="closedBefore"/> as already closed (after a restart, from the
+    /// watermark saved when they were emitted): records for them are rejected as late.
+    /// </summary>
+    public void RestoreClosedBefore(DateTimeOffset closedBefore) =>
+        _closedBeforeTicks = Math.Max(_closedBeforeTicks, AlignDown(closedBefore.UtcTicks));
+
     /// <summary>Closes and returns the windows that end at or before <c>now − AllowedLateness</c>, oldest first.</summary>
     public IReadOnlyList<InferenceWindow> Advance(DateTimeOffset now)
     {
