@@ -33,7 +33,7 @@ public sealed class AmdGpuMapper : IGpuExporterMapper
         ["gpu_package_power"] = new(GpuField.PowerWatts, 1, UInt16NotAvailable, Priority: 0),
         ["gpu_average_package_power"] = new(GpuField.PowerWatts, 1, UInt16NotAvailable, Priority: 1),
         ["gpu_power_usage"] = new(GpuField.PowerWatts, 1, UInt16NotAvailable, Priority: 2),
-        ["gpu_energy_consumed"] = new(GpuField.EnergyJoules, 1e-6, UInt64NotAvailable),
+        ["gpu_energy_consumed"] = new(GpuField.EnergyJoules, 1, UInt64NotAvailable, Divisor: 1e6),
         ["gpu_used_vram"] = GpuPageMapper.MebibytesRule(GpuField.MemoryUsedBytes, UInt32NotAvailable),
         ["gpu_free_vram"] = GpuPageMapper.MebibytesRule(GpuField.MemoryFreeBytes, UInt32NotAvailable),
         ["gpu_total_vram"] = GpuPageMapper.MebibytesRule(GpuField.MemoryTotalBytes, UInt32NotAvailable),

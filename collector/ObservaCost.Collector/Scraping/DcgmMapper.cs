@@ -56,7 +56,7 @@ public sealed class DcgmMapper : IGpuExporterMapper
         Add(new(GpuField.UtilizationPercent, 1, Int32Blank), "DCGM_FI_DEV_GPU_UTIL", "dcgm_gpu_utilization");
         Add(new(GpuField.GraphicsEngineActivityRatio, 1, Fp64Blank), "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "dcgm_fi_prof_gr_engine_active");
         Add(new(GpuField.PowerWatts, 1, Fp64Blank), "DCGM_FI_DEV_POWER_USAGE", "dcgm_power_usage");
-        Add(new(GpuField.EnergyJoules, 0.001, Int64Blank), "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "dcgm_total_energy_consumption");
+        Add(new(GpuField.EnergyJoules, 1, Int64Blank, Divisor: 1000), "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "dcgm_total_energy_consumption");
         Add(GpuPageMapper.MebibytesRule(GpuField.MemoryUsedBytes, Int32Blank), "DCGM_FI_DEV_FB_USED", "dcgm_fb_used");
         Add(GpuPageMapper.MebibytesRule(GpuField.MemoryFreeBytes, Int32Blank), "DCGM_FI_DEV_FB_FREE", "dcgm_fb_free");
         Add(GpuPageMapper.MebibytesRule(GpuField.MemoryReservedBytes, Int32Blank), "DCGM_FI_DEV_FB_RESERVED");

@@ -79,11 +79,11 @@ internal enum GpuField
 }
 
 /// <summary>
-/// How one exporter metric feeds a field: multiplied by <paramref name="Scale"/>; values at or above
-/// <paramref name="BlankAtOrAbove"/> are the exporter's "unavailable" sentinels. When several metrics feed a field the
-/// lowest <paramref name="Priority"/> wins.
+/// How one exporter metric feeds a field: multiplied by <paramref name="Scale"/> and divided by
+/// <paramref name="Divisor"/> (so mJ → J is exact); values at or above <paramref name="BlankAtOrAbove"/> are the
+/// exporter's "unavailable" sentinels. When several metrics feed a field the lowest <paramref name="Priority"/> wins.
 /// </summary>
-internal readonly record struct GpuMetricRule(GpuField Field, double Scale, double BlankAtOrAbove, int Priority = 0);
+internal readonly record struct GpuMetricRule(GpuField Field, double Scale, double BlankAtOrAbove, int Priority = 0, double Divisor = 1);
 
 /// <summary>An exporter's metric names and label names: the one thing that differs between GPU exporters.</summary>
 internal sealed class GpuExporterDialect
@@ -187,7 +187,7 @@ internal static class GpuPageMapper
                 continue;
             }
 
-            gpu.Set(rule, value * rule.Scale);
+            gpu.Set(rule, value * rule.Scale / rule.Divisor);
         }
 
         var result = gpus.Values
