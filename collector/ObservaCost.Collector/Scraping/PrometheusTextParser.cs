@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace ObservaCost.Collector.Scraping;
@@ -12,21 +13,19 @@ namespace ObservaCost.Collector.Scraping;
 /// </summary>
 /// <remarks>
 /// Names and label values are decoded once and reused within a page and across the pages one instance parses, and
-/// samples with the same labels share one label array, so a page repeated every scrape costs little beyond its sample
-/// list. An instance is not thread-safe: use one per scrape loop, or <see cref="ParseOnce"/>.
+/// samples with the same labels share one label array (also across pages), so a page repeated every scrape costs
+/// little beyond its sample list and family list. An instance is not thread-safe: use one per scrape loop, or <see cref="ParseOnce"/>.
 /// </remarks>
 public sealed class PrometheusTextParser
 {
     /// <summary>Longest text of a bad line kept in its error, in bytes.</summary>
     public const int MaxErrorTextLength = 200;
 
-    private const int RecentLabelSetCount = 16;
-
     private readonly PrometheusParserOptions _options;
     private readonly Utf8StringPool _pool;
     private readonly List<Label> _labels = [];
-    private readonly Label[]?[] _recentLabelSets = new Label[RecentLabelSetCount][];
-    private int _recentNext;
+    private readonly Dictionary<int, Label[]> _labelSets = [];
+    private int _lastSampleCount;
     private byte[] _unescaped = new byte[256];
 
     public PrometheusTextParser(PrometheusParserOptions? options = null)
@@ -53,7 +52,7 @@ public sealed class PrometheusTextParser
 
     public PrometheusParseResult Parse(ReadOnlySpan<byte> utf8)
     {
-        var page = new Page(_options);
+        var page = new Page(_options, _lastSampleCount);
         if (utf8.StartsWith("\uFEFF"u8))
         {
             utf8 = utf8[3..];
@@ -76,6 +75,7 @@ public sealed class PrometheusTextParser
             ParseLine(line, lineNumber, page);
         }
 
+        _lastSampleCount = page.Samples.Count;
         return page.ToResult(lineNumber);
     }
 
@@ -466,17 +466,28 @@ public sealed class PrometheusTextParser
             return LabelSet.Empty;
         }
 
-        foreach (Label[]? recent in _recentLabelSets)
+        // Names and values come from the string pool, so equal label sets usually hold the same string instances:
+        // hash those references, and confirm a hit by content.
+        var hash = default(HashCode);
+        foreach (Label label in _labels)
         {
-            if (recent is not null && SameLabels(recent, _labels))
-            {
-                return new LabelSet(recent);
-            }
+            hash.Add(RuntimeHelpers.GetHashCode(label.Name));
+            hash.Add(RuntimeHelpers.GetHashCode(label.Value));
+        }
+
+        int key = hash.ToHashCode();
+        if (_labelSets.TryGetValue(key, out Label[]? cached) && SameLabels(cached, _labels))
+        {
+            return new LabelSet(cached);
+        }
+
+        if (_labelSets.Count >= Math.Max(_options.MaxInternedStrings, 1))
+        {
+            _labelSets.Clear();
         }
 
         Label[] created = [.. _labels];
-        _recentLabelSets[_recentNext] = created;
-        _recentNext = (_recentNext + 1) % RecentLabelSetCount;
+        _labelSets[key] = created;
         return new LabelSet(created);
     }
 
@@ -666,13 +677,14 @@ public sealed class PrometheusTextParser
         private readonly List<PrometheusParseError> _errors = [];
         private readonly int _maxErrors;
 
-        public Page(PrometheusParserOptions options)
+        public Page(PrometheusParserOptions options, int expectedSamples)
         {
             _maxErrors = options.MaxErrorsListed;
             _lookup = _families.GetAlternateLookup<ReadOnlySpan<byte>>();
+            Samples = new List<PrometheusSample>(Math.Min(expectedSamples, options.MaxSamplesPerPage));
         }
 
-        public List<PrometheusSample> Samples { get; } = [];
+        public List<PrometheusSample> Samples { get; }
 
         public int[] Rejections { get; } = new int[Enum.GetValues<PrometheusErrorKind>().Length];
 
