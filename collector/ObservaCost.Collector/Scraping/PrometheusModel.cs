@@ -53,21 +53,6 @@ public readonly struct LabelSet : IReadOnlyList<Label>, IEquatable<LabelSet>
         return null;
     }
 
-    /// <summary>The value of the first of <paramref name="names"/> present with a non-empty value, or null.</summary>
-    public string? GetFirstNonEmpty(ReadOnlySpan<string> names)
-    {
-        foreach (string name in names)
-        {
-            string? value = Get(name);
-            if (!string.IsNullOrEmpty(value))
-            {
-                return value;
-            }
-        }
-
-        return null;
-    }
-
     public IEnumerator<Label> GetEnumerator() => ((IEnumerable<Label>)(_labels ?? [])).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

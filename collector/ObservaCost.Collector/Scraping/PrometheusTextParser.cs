@@ -355,6 +355,12 @@ public sealed class PrometheusTextParser
                 family = page.FindFamily(name[..^suffix]);
                 family = family?.Type is MetricType.Histogram or MetricType.Summary ? family : null;
             }
+            else if (name.EndsWith("_total"u8))
+            {
+                // A counter declared without its _total suffix, as OpenMetrics-style exporters write it.
+                family = page.FindFamily(name[..^"_total".Length]);
+                family = family?.Type == MetricType.Counter ? family : null;
+            }
         }
         else if (family.Type == MetricType.Histogram)
         {

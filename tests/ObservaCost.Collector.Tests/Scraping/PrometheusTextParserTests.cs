@@ -148,6 +148,18 @@ public sealed class PrometheusTextParserTests
     }
 
     [Fact]
+    public void Parse_CounterDeclaredWithoutTotalSuffix_GroupsTheTotalSample()
+    {
+        PrometheusParseResult result = Parse("# TYPE requests counter\nrequests_total{code=\"200\"} 7\n# TYPE temp gauge\ntemp_total 1\n");
+
+        Assert.Empty(result.Errors);
+        Assert.Equal("requests", result.Samples[0].FamilyName);
+        Assert.Equal("requests_total", result.Samples[0].Name);
+        Assert.Equal(MetricType.Counter, result.Samples[0].Type);
+        Assert.Equal(MetricType.Untyped, result.Samples[1].Type);
+    }
+
+    [Fact]
     public void Parse_SuffixOfNonHistogram_IsItsOwnFamily()
     {
         PrometheusParseResult result = Parse("# TYPE jobs counter\njobs 1\njobs_count 2\njobs_bucket{le=\"1\"} 3\n");
