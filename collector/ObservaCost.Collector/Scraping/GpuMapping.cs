@@ -1,0 +1,352 @@
+using System.Globalization;
+using ObservaCost.Storage.Schema;
+
+namespace ObservaCost.Collector.Scraping;
+
+/// <summary>Where a GPU exporter page was scraped, and how to place its GPUs.</summary>
+public sealed record GpuScrapeContext
+{
+    /// <summary>The time of the scrape; every sample of the page gets it.</summary>
+    public required DateTimeOffset ScrapeTime { get; init; }
+
+    /// <summary>The node used when the page has no hostname label (or always, with <see cref="PreferContextNode"/>).</summary>
+    public required string Node { get; init; }
+
+    /// <summary>
+    /// Use <see cref="Node"/> even when the page has a hostname label. dcgm-exporter in Kubernetes may report its own pod
+    /// name as <c>Hostname</c>; a scraper that knows the node from service discovery should set this.
+    /// </summary>
+    public bool PreferContextNode { get; init; }
+
+    public string? Cluster { get; init; }
+
+    public string? Pool { get; init; }
+
+    /// <summary>
+    /// Target labels, consulted for every label the mapper reads when the page lacks it (the page wins, as with
+    /// Prometheus <c>honor_labels</c>). E.g. a <c>model</c> label from the scrape configuration.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? ExtraLabels { get; init; }
+
+    /// <summary>A label to read the served model from (on the page or in <see cref="ExtraLabels"/>), e.g. <c>model</c>.</summary>
+    public string? ServedModelLabel { get; init; }
+
+    /// <summary>Optional: the model served by a pod, given its namespace (may be null) and name; consulted when no label names it.</summary>
+    public Func<string?, string, string?>? ServedModelResolver { get; init; }
+}
+
+/// <summary>The GPUs of one exporter page, and what could not be mapped.</summary>
+public sealed record GpuMappingResult
+{
+    /// <summary>One sample per GPU or MIG instance / partition, ordered by GPU index and instance.</summary>
+    public required IReadOnlyList<GpuSample> Samples { get; init; }
+
+    /// <summary>Page samples of a mapped metric that were read into a GPU.</summary>
+    public int SamplesMapped { get; init; }
+
+    /// <summary>Page samples of a mapped metric without a usable GPU index label; they are skipped.</summary>
+    public int SamplesWithoutGpuIndex { get; init; }
+
+    /// <summary>Readings the exporter marked as unavailable (DCGM blank sentinels, NaN, infinities); left null.</summary>
+    public int BlankValues { get; init; }
+
+    /// <summary>
+    /// GPUs that showed up with more than one pod (a shared or time-sliced GPU). The first pod is kept, since
+    /// <see cref="GpuSample"/> holds one placement per GPU.
+    /// </summary>
+    public int PodConflicts { get; init; }
+}
+
+/// <summary>Maps the parsed page of one GPU exporter to <see cref="GpuSample"/> records.</summary>
+public interface IGpuExporterMapper
+{
+    GpuMappingResult Map(IReadOnlyList<PrometheusSample> samples, GpuScrapeContext context);
+}
+
+/// <summary>A reading of a GPU sample.</summary>
+internal enum GpuField
+{
+    UtilizationPercent,
+    GraphicsEngineActivityRatio,
+    PowerWatts,
+    EnergyJoules,
+    MemoryUsedBytes,
+    MemoryFreeBytes,
+    MemoryReservedBytes,
+    MemoryTotalBytes,
+    TemperatureCelsius,
+    XidErrors,
+}
+
+/// <summary>
+/// How one exporter metric feeds a field: multiplied by <paramref name="Scale"/> and divided by
+/// <paramref name="Divisor"/> (so mJ → J is exact); values at or above <paramref name="BlankAtOrAbove"/> are the
+/// exporter's "unavailable" sentinels. When several metrics feed a field the lowest <paramref name="Priority"/> wins.
+/// </summary>
+internal readonly record struct GpuMetricRule(GpuField Field, double Scale, double BlankAtOrAbove, int Priority = 0, double Divisor = 1);
+
+/// <summary>An exporter's metric names and label names: the one thing that differs between GPU exporters.</summary>
+internal sealed class GpuExporterDialect
+{
+    public required IReadOnlyDictionary<string, GpuMetricRule> Rules { get; init; }
+
+    /// <summary>Finds a rule for a metric name the exact lookup missed (e.g. after a name prefix); optional.</summary>
+    public Func<string, GpuMetricRule?>? FallbackRule { get; init; }
+
+    public required string[] IndexLabels { get; init; }
+
+    /// <summary>Labels naming the device, e.g. <c>nvidia3</c>, read for the index when the index labels are absent.</summary>
+    public string[] DeviceLabels { get; init; } = [];
+
+    public required string[] UuidLabels { get; init; }
+
+    public required string[] ModelLabels { get; init; }
+
+    public required string[] NodeLabels { get; init; }
+
+    public required string[] PodLabels { get; init; }
+
+    public required string[] NamespaceLabels { get; init; }
+
+    public required string[] ContainerLabels { get; init; }
+
+    /// <summary>The slice (MIG instance, AMD partition) and its profile of a sample, or nulls for a whole GPU.</summary>
+    public required Func<LabelReader, (string? Instance, string? Profile)> Slice { get; init; }
+}
+
+/// <summary>Reads labels from a sample, then from the context's target labels; empty values count as absent.</summary>
+internal readonly struct LabelReader(LabelSet labels, IReadOnlyDictionary<string, string>? extra)
+{
+    public string? Get(string name)
+    {
+        string? value = labels.Get(name);
+        if (string.IsNullOrEmpty(value) && extra is not null && extra.TryGetValue(name, out string? fallback))
+        {
+            value = fallback;
+        }
+
+        return string.IsNullOrEmpty(value) ? null : value;
+    }
+
+    public string? First(string[] names)
+    {
+        foreach (string name in names)
+        {
+            string? value = Get(name);
+            if (value is not null)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>The one mapping mechanism, parameterised by <see cref="GpuExporterDialect"/>.</summary>
+internal static class GpuPageMapper
+{
+    private const double MebibyteBytes = 1024 * 1024;
+
+    public static GpuMappingResult Map(GpuExporterDialect dialect, IReadOnlyList<PrometheusSample> samples, GpuScrapeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentNullException.ThrowIfNull(context);
+        var gpus = new Dictionary<(int Index, string? Uuid, string? Instance), GpuAccumulator>();
+        int mapped = 0, withoutIndex = 0, blank = 0;
+        foreach (PrometheusSample sample in samples)
+        {
+            GpuMetricRule? found = dialect.Rules.TryGetValue(sample.Name, out GpuMetricRule exact) ? exact : dialect.FallbackRule?.Invoke(sample.Name);
+            if (found is not GpuMetricRule rule)
+            {
+                continue;
+            }
+
+            var labels = new LabelReader(sample.Labels, context.ExtraLabels);
+            if (!TryGetIndex(dialect, labels, out int index))
+            {
+                withoutIndex++;
+                continue;
+            }
+
+            string? uuid = labels.First(dialect.UuidLabels);
+            (string? instance, string? profile) = dialect.Slice(labels);
+            if (!gpus.TryGetValue((index, uuid, instance), out GpuAccumulator? gpu))
+            {
+                gpu = new GpuAccumulator(index, uuid, instance, profile);
+                gpus.Add((index, uuid, instance), gpu);
+            }
+
+            mapped++;
+            gpu.Place(dialect, labels, context);
+
+            double value = sample.Value;
+            if (double.IsNaN(value) || double.IsInfinity(value) || value >= rule.BlankAtOrAbove)
+            {
+                blank++;
+                continue;
+            }
+
+            gpu.Set(rule, value * rule.Scale / rule.Divisor);
+        }
+
+        var result = gpus.Values
+            .OrderBy(g => g.Index)
+            .ThenBy(g => g.Instance is null ? -1 : int.TryParse(g.Instance, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : int.MaxValue)
+            .ThenBy(g => g.Instance, StringComparer.Ordinal)
+            .ThenBy(g => g.Uuid, StringComparer.Ordinal)
+            .Select(g => g.ToSample(context))
+            .ToList();
+        return new GpuMappingResult
+        {
+            Samples = result,
+            SamplesMapped = mapped,
+            SamplesWithoutGpuIndex = withoutIndex,
+            BlankValues = blank,
+            PodConflicts = gpus.Values.Count(g => g.HasPodConflict),
+        };
+    }
+
+    private static bool TryGetIndex(GpuExporterDialect dialect, LabelReader labels, out int index)
+    {
+        string? text = labels.First(dialect.IndexLabels);
+        if (text is not null)
+        {
+            return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out index);
+        }
+
+        string? device = labels.First(dialect.DeviceLabels);
+        if (device is not null)
+        {
+            int digits = device.Length;
+            while (digits > 0 && char.IsAsciiDigit(device[digits - 1]))
+            {
+                digits--;
+            }
+
+            return int.TryParse(device.AsSpan(digits), NumberStyles.None, CultureInfo.InvariantCulture, out index);
+        }
+
+        index = -1;
+        return false;
+    }
+
+    private sealed class GpuAccumulator(int index, string? uuid, string? instance, string? profile)
+    {
+        private readonly double?[] _values = new double?[Enum.GetValues<GpuField>().Length];
+        private readonly int[] _priorities = new int[Enum.GetValues<GpuField>().Length];
+        private bool _placed;
+        private string? _model;
+        private string? _node;
+        private string? _pod;
+        private string? _namespace;
+        private string? _container;
+        private string? _servedModel;
+        private string? _profile = profile;
+
+        public int Index { get; } = index;
+
+        public string? Uuid { get; } = uuid;
+
+        public string? Instance { get; } = instance;
+
+        public bool HasPodConflict { get; private set; }
+
+        /// <summary>Reads placement labels; notes a conflict when this sample names a different pod than the GPU already has.</summary>
+        public void Place(GpuExporterDialect dialect, LabelReader labels, GpuScrapeContext context)
+        {
+            string? pod = labels.First(dialect.PodLabels);
+            if (!_placed)
+            {
+                _placed = true;
+                _model = labels.First(dialect.ModelLabels);
+                _node = labels.First(dialect.NodeLabels);
+                SetPod(pod, dialect, labels);
+                return;
+            }
+
+            _model ??= labels.First(dialect.ModelLabels);
+            _node ??= labels.First(dialect.NodeLabels);
+            _profile ??= dialect.Slice(labels).Profile;
+            if (pod is null)
+            {
+                return;
+            }
+
+            if (_pod is null)
+            {
+                SetPod(pod, dialect, labels);
+                return;
+            }
+
+            HasPodConflict |= !string.Equals(_pod, pod, StringComparison.Ordinal);
+
+            void SetPod(string? podName, GpuExporterDialect d, LabelReader l)
+            {
+                _pod = podName;
+                _namespace = podName is null ? null : l.First(d.NamespaceLabels);
+                _container = podName is null ? null : l.First(d.ContainerLabels);
+                _servedModel = context.ServedModelLabel is string key ? l.Get(key) : null;
+                if (_servedModel is null && podName is not null && context.ServedModelResolver is not null)
+                {
+                    _servedModel = context.ServedModelResolver(_namespace, podName);
+                }
+            }
+        }
+
+        public void Set(GpuMetricRule rule, double value)
+        {
+            int field = (int)rule.Field;
+            if (_values[field] is null || rule.Priority < _priorities[field])
+            {
+                _values[field] = value;
+                _priorities[field] = rule.Priority;
+            }
+            else if (rule.Priority == _priorities[field])
+            {
+                _values[field] = value;
+            }
+        }
+
+        public GpuSample ToSample(GpuScrapeContext context)
+        {
+            double? used = _values[(int)GpuField.MemoryUsedBytes];
+            double? free = _values[(int)GpuField.MemoryFreeBytes];
+            double? total = _values[(int)GpuField.MemoryTotalBytes];
+            if (total is null && used is not null && free is not null)
+            {
+                total = used + free + (_values[(int)GpuField.MemoryReservedBytes] ?? 0);
+            }
+
+            return new GpuSample
+            {
+                Time = context.ScrapeTime,
+                Cluster = context.Cluster,
+                Node = context.PreferContextNode ? context.Node : _node ?? context.Node,
+                GpuIndex = Index,
+                GpuUuid = Uuid,
+                GpuModel = _model,
+                Pool = context.Pool,
+                MigInstance = Instance,
+                MigProfile = Instance is null ? null : _profile,
+                Namespace = _namespace,
+                Pod = _pod,
+                Container = _container,
+                ServedModel = _servedModel,
+                UtilizationPercent = _values[(int)GpuField.UtilizationPercent],
+                GraphicsEngineActivityRatio = _values[(int)GpuField.GraphicsEngineActivityRatio],
+                PowerWatts = _values[(int)GpuField.PowerWatts],
+                EnergyJoules = _values[(int)GpuField.EnergyJoules],
+                MemoryUsedBytes = ToBytes(used),
+                MemoryTotalBytes = ToBytes(total),
+                TemperatureCelsius = _values[(int)GpuField.TemperatureCelsius],
+                XidErrors = _values[(int)GpuField.XidErrors] is double xid ? (long)xid : null,
+            };
+        }
+
+        private static long? ToBytes(double? value) => value is double v ? (long)Math.Round(v) : null;
+    }
+
+    /// <summary>Rules for a metric reported in MiB, read as bytes.</summary>
+    internal static GpuMetricRule MebibytesRule(GpuField field, double blankAtOrAbove) => new(field, MebibyteBytes, blankAtOrAbove);
+}
