@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using ObservaCost.Collector.Ingest;
 using ObservaCost.Collector.Otlp;
 using ObservaCost.Collector.Pipeline;
+using ObservaCost.Collector.RequestLogs;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Configuration;
 using OpenTelemetry;
@@ -26,6 +27,7 @@ public static class CollectorApplication
         AddValidated<ForwarderOptions, ForwarderOptionsValidator>(services, config, ForwarderOptions.SectionName);
         AddValidated<IngestAuthOptions, IngestAuthOptionsValidator>(services, config, IngestAuthOptions.SectionName);
         AddValidated<IngestLimitsOptions, IngestLimitsOptionsValidator>(services, config, IngestLimitsOptions.SectionName);
+        AddValidated<RequestLogOptions, RequestLogOptionsValidator>(services, config, RequestLogOptions.SectionName);
 
         services.AddMetrics();
         services.AddSingleton<CollectorMetrics>();
@@ -42,6 +44,9 @@ public static class CollectorApplication
         services.AddSingleton<IngestPipeline>();
         services.AddSingleton<LineProtocolIngest>();
         services.AddSingleton<OtlpMetricsIngest>();
+        services.AddSingleton<RequestLogPipeline>();
+        services.AddHostedService(sp => sp.GetRequiredService<RequestLogPipeline>());
+        services.AddSingleton<RequestLogIngest>();
         AddOpenTelemetry(services, config);
 
         services.AddHealthChecks().AddCheck<StoreOrSpoolHealthCheck>("store-or-spool", tags: ["ready"]);
@@ -53,6 +58,7 @@ public static class CollectorApplication
         app.MapGet("/metrics", (CollectorMetrics metrics) => Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4; charset=utf-8"));
         LineProtocolIngest.Map(app);
         OtlpMetricsIngest.Map(app);
+        RequestLogIngest.Map(app);
         return app;
     }
 

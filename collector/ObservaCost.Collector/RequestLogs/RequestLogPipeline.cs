@@ -217,7 +217,7 @@ public sealed partial class RequestLogPipeline : BackgroundService
 
         if (closed.Count > 0)
         {
-            _unspooled.AddRange(closed);
+            _unspooled.AddRange(closed.Select(w => w with { Source = Source }));
             if (!await SpoolWindowsAsync(_unspooled, cancellationToken))
             {
                 return;

@@ -22,6 +22,12 @@ public sealed record InferenceWindow : ILineProtocolPoint
     /// <summary>Outcome class, e.g. <c>ok</c> or <c>error</c>.</summary>
     public string? Status { get; init; }
 
+    /// <summary>
+    /// Where the window comes from: <c>request_log</c> (aggregated request logs) or <c>vllm</c> (server counters).
+    /// Both may describe the same traffic, so readers pick one source per model instead of adding them.
+    /// </summary>
+    public string? Source { get; init; }
+
     public required long RequestCount { get; init; }
 
     public long ErrorCount { get; init; }
@@ -53,6 +59,7 @@ public sealed record InferenceWindow : ILineProtocolPoint
             .Tag(Tags.Model, Model)
             .Tag(Tags.Node, Node)
             .Tag(Tags.Pool, Pool)
+            .Tag(Tags.Source, Source)
             .Tag(Tags.Status, Status)
             .Tag(Tags.Tenant, Tenant)
             .Field(Fields.CompletionTokens, CompletionTokens)

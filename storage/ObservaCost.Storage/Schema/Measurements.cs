@@ -39,6 +39,7 @@ public static class Tags
     public const string ServedModel = "served_model";
     public const string Series = "series";
     public const string Severity = "severity";
+    public const string Source = "source";
     public const string Status = "status";
     public const string Tenant = "tenant";
     public const string Window = "window";
