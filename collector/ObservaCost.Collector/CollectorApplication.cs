@@ -3,8 +3,10 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using ObservaCost.Collector.Ingest;
 using ObservaCost.Collector.Otlp;
+using ObservaCost.Collector.NvidiaSmi;
 using ObservaCost.Collector.Pipeline;
 using ObservaCost.Collector.RequestLogs;
+using ObservaCost.Collector.Scraping;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Configuration;
 using OpenTelemetry;
@@ -20,7 +22,7 @@ public static class CollectorApplication
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
         IServiceCollection services = builder.Services;
-        IConfiguration config = builder.Configuration;
+        ConfigurationManager config = builder.Configuration;
         services.AddObservaCostStorage(config);
 
         AddValidated<SpoolOptions, SpoolOptionsValidator>(services, config, SpoolOptions.SectionName);
@@ -28,6 +30,14 @@ public static class CollectorApplication
         AddValidated<IngestAuthOptions, IngestAuthOptionsValidator>(services, config, IngestAuthOptions.SectionName);
         AddValidated<IngestLimitsOptions, IngestLimitsOptionsValidator>(services, config, IngestLimitsOptions.SectionName);
         AddValidated<RequestLogOptions, RequestLogOptionsValidator>(services, config, RequestLogOptions.SectionName);
+        AddValidated<ScrapeOptions, ScrapeOptionsValidator>(services, config, ScrapeOptions.SectionName);
+        services.AddOptions<NvidiaSmiScheduleOptions>().Bind(config.GetSection(NvidiaSmiScheduleOptions.SectionName)).ValidateOnStart();
+        if (config.GetValue<bool>(NvidiaSmiScheduleOptions.SectionName + ":Enabled"))
+        {
+            AddValidated<NvidiaSmiPollerOptions, NvidiaSmiPollerOptionsValidator>(services, config, NvidiaSmiScheduleOptions.SectionName);
+            services.AddSingleton<NvidiaSmiPoller>();
+            services.AddHostedService<NvidiaSmiPollingService>();
+        }
 
         services.AddMetrics();
         services.AddSingleton<CollectorMetrics>();
@@ -47,6 +57,8 @@ public static class CollectorApplication
         services.AddSingleton<RequestLogPipeline>();
         services.AddHostedService(sp => sp.GetRequiredService<RequestLogPipeline>());
         services.AddSingleton<RequestLogIngest>();
+        services.AddHttpClient(nameof(ScrapeService));
+        services.AddHostedService<ScrapeService>();
         AddOpenTelemetry(services, config);
 
         services.AddHealthChecks().AddCheck<StoreOrSpoolHealthCheck>("store-or-spool", tags: ["ready"]);

@@ -1,0 +1,116 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+
+namespace ObservaCost.Collector.Scraping;
+
+/// <summary>What a scrape target exports.</summary>
+public enum ScrapeKind
+{
+    /// <summary>NVIDIA dcgm-exporter.</summary>
+    Dcgm,
+    /// <summary>AMD ROCm device-metrics-exporter.</summary>
+    Amd,
+    /// <summary>A vLLM server's <c>/metrics</c>.</summary>
+    Vllm,
+}
+
+/// <summary>One Prometheus-text endpoint to scrape.</summary>
+public sealed class ScrapeTarget
+{
+    public string Name { get; set; } = string.Empty;
+
+    public Uri? Url { get; set; }
+
+    public ScrapeKind Kind { get; set; } = ScrapeKind.Dcgm;
+
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(15);
+
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The node the target runs on (used when the page has no host label, or always with <see cref="PreferConfiguredNode"/>).</summary>
+    public string? Node { get; set; }
+
+    /// <summary>Trust <see cref="Node"/> over the page's Hostname label (dcgm-exporter may report its own pod name there).</summary>
+    public bool PreferConfiguredNode { get; set; }
+
+    public string? Cluster { get; set; }
+
+    public string? Pool { get; set; }
+
+    /// <summary>For vLLM targets: the tenant the server's traffic belongs to.</summary>
+    public string? Tenant { get; set; }
+
+    /// <summary>Labels added when the page lacks them.</summary>
+    public Dictionary<string, string> ExtraLabels { get; set; } = [];
+
+    /// <summary>AMD: the exporter's optional metric-name prefix.</summary>
+    public string? MetricPrefix { get; set; }
+
+    /// <summary>GPU exporters: a label naming the served model, if the page has one.</summary>
+    public string? ServedModelLabel { get; set; }
+}
+
+/// <summary>Scraping. Configuration section <c>Collector:Scrape</c>.</summary>
+public sealed class ScrapeOptions
+{
+    public const string SectionName = "Collector:Scrape";
+
+    public List<ScrapeTarget> Targets { get; set; } = [];
+
+    /// <summary>Largest page read from a target.</summary>
+    public long MaxPageBytes { get; set; } = 64L << 20;
+
+    /// <summary>Most samples parsed from one page.</summary>
+    public int MaxSamplesPerPage { get; set; } = 200_000;
+}
+
+public sealed class ScrapeOptionsValidator : IValidateOptions<ScrapeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ScrapeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < options.Targets.Count; i++)
+        {
+            ScrapeTarget t = options.Targets[i];
+            string p = string.Create(CultureInfo.InvariantCulture, $"{ScrapeOptions.SectionName}:Targets:{i}:");
+            if (string.IsNullOrWhiteSpace(t.Name) || !names.Add(t.Name))
+            {
+                failures.Add($"{p}Name is required and must be unique.");
+            }
+
+            if (t.Url is null || !t.Url.IsAbsoluteUri || (t.Url.Scheme != Uri.UriSchemeHttp && t.Url.Scheme != Uri.UriSchemeHttps))
+            {
+                failures.Add($"{p}Url must be an absolute http or https URL.");
+            }
+
+            if (t.Interval < TimeSpan.FromSeconds(1))
+            {
+                failures.Add($"{p}Interval must be at least one second.");
+            }
+
+            if (t.Timeout <= TimeSpan.Zero || t.Timeout > t.Interval)
+            {
+                failures.Add($"{p}Timeout must be positive and no longer than {p}Interval.");
+            }
+
+            if (t.Kind != ScrapeKind.Vllm && string.IsNullOrWhiteSpace(t.Node) && t.PreferConfiguredNode)
+            {
+                failures.Add($"{p}Node is required when {p}PreferConfiguredNode is on.");
+            }
+        }
+
+        if (options.MaxPageBytes < 64 * 1024)
+        {
+            failures.Add($"{ScrapeOptions.SectionName}:MaxPageBytes must be at least 64 KiB.");
+        }
+
+        if (options.MaxSamplesPerPage < 1)
+        {
+            failures.Add($"{ScrapeOptions.SectionName}:MaxSamplesPerPage must be positive.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
