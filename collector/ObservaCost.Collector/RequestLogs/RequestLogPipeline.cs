@@ -20,9 +20,6 @@ public sealed class RequestLogOptions
 
     /// <summary>Largest request journal on disk; beyond it ingest answers 429.</summary>
     public long JournalMaxBytes { get; set; } = 256L << 20;
-
-    /// <summary>Also store every request as an <c>inference_request</c> point (off: only windows are stored).</summary>
-    public bool StoreRawRequests { get; set; }
 }
 
 public sealed class RequestLogOptionsValidator : IValidateOptions<RequestLogOptions>

@@ -61,7 +61,7 @@ public sealed class BatchingPointWriterTests
 
     private static async Task WaitUntil(Func<bool> condition)
     {
-        for (int i = 0; i < 500 && !condition(); i++)
+        for (int i = 0; i < 1000 && !condition(); i++)
         {
             await Task.Delay(10);
         }
@@ -135,11 +135,20 @@ public sealed class BatchingPointWriterTests
             }
         });
 
-        await Task.Delay(300);
-        Assert.False(producer.IsCompleted);
-        // At most: one batch in the store's hands, two queued, one being filled.
-        Assert.InRange(writer.Statistics.PointsAccepted, 30, 40);
-        store.Gate.SetResult();
+        try
+        {
+            // Wait until the writer has filled everything it may hold, then check it holds no more.
+            await WaitUntil(() => writer.Statistics.PointsAccepted >= 30);
+            await Task.Delay(300);
+            Assert.False(producer.IsCompleted);
+            // At most: one batch in the store's hands, two queued, one being filled.
+            Assert.InRange(writer.Statistics.PointsAccepted, 30, 40);
+        }
+        finally
+        {
+            store.Gate.TrySetResult();
+        }
+
         await producer;
         await writer.FlushAsync();
         Assert.Equal(100, store.Lines.Count);
