@@ -7,6 +7,7 @@ using ObservaCost.Benchmarks;
 
 // Usage:
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- encode
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- request-logs
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- influx-write [points] [rounds]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- collector-push [points] [rounds]   (build the solution in Release first)
 string command = args.Length > 0 ? args[0] : "encode";
@@ -18,6 +19,11 @@ switch (command)
             .AddDiagnoser(MemoryDiagnoser.Default)
             .WithOptions(ConfigOptions.DisableOptimizationsValidator);
         BenchmarkRunner.Run<LineProtocolEncodingBenchmarks>(config, args.Skip(1).ToArray());
+        return 0;
+    case "request-logs":
+        BenchmarkRunner.Run<RequestLogBenchmarks>(
+            DefaultConfig.Instance.AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance)).AddDiagnoser(MemoryDiagnoser.Default).WithOptions(ConfigOptions.DisableOptimizationsValidator),
+            args.Skip(1).ToArray());
         return 0;
     case "influx-write":
         int points = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 500_000;
