@@ -31,6 +31,7 @@ public static class CollectorApplication
         AddValidated<IngestLimitsOptions, IngestLimitsOptionsValidator>(services, config, IngestLimitsOptions.SectionName);
         AddValidated<RequestLogOptions, RequestLogOptionsValidator>(services, config, RequestLogOptions.SectionName);
         AddValidated<ScrapeOptions, ScrapeOptionsValidator>(services, config, ScrapeOptions.SectionName);
+        AddValidated<JsonlTailOptions, JsonlTailOptionsValidator>(services, config, JsonlTailOptions.SectionName);
         services.AddOptions<NvidiaSmiScheduleOptions>().Bind(config.GetSection(NvidiaSmiScheduleOptions.SectionName)).ValidateOnStart();
         if (config.GetValue<bool>(NvidiaSmiScheduleOptions.SectionName + ":Enabled"))
         {
@@ -57,6 +58,7 @@ public static class CollectorApplication
         services.AddSingleton<RequestLogPipeline>();
         services.AddHostedService(sp => sp.GetRequiredService<RequestLogPipeline>());
         services.AddSingleton<RequestLogIngest>();
+        services.AddHostedService<JsonlTailService>();
         services.AddHttpClient(nameof(ScrapeService));
         services.AddHostedService<ScrapeService>();
         AddOpenTelemetry(services, config);

@@ -115,7 +115,19 @@ public sealed partial class RequestLogPipeline : BackgroundService
     /// Checks lateness and appends the on-time records to the journal. Returns the late ones, or null when the journal
     /// is full (nothing was taken; answer 429).
     /// </summary>
-    public async Task<List<InferenceRequest>?> AppendAsync(IReadOnlyList<InferenceRequest> records, CancellationToken cancellationToken)
+    public Task<List<InferenceRequest>?> AppendAsync(IReadOnlyList<InferenceRequest> records, CancellationToken cancellationToken) =>
+        AppendAsync(records, checkpoint: null, afterAppend: null, cancellationToken);
+
+    /// <summary>
+    /// Appends records together with a source checkpoint (a file tailer's position), in one journal record, and runs
+    /// <paramref name="afterAppend"/> before the journal can move past it: after a crash the checkpoint is either in
+    /// the caller's own state or still in the journal (<see cref="ReadJournalCheckpoints"/>).
+    /// </summary>
+    public async Task<List<InferenceRequest>?> AppendAsync(
+        IReadOnlyList<InferenceRequest> records,
+        (string Key, long Position)? checkpoint,
+        Action? afterAppend,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(records);
         await _gate.WaitAsync(cancellationToken);
@@ -128,15 +140,16 @@ public sealed partial class RequestLogPipeline : BackgroundService
                 (_aggregator.WindowStartOf(r.Timestamp).UtcTicks < _closedBeforeTicks ? late : onTime).Add(r);
             }
 
-            if (onTime.Count > 0)
+            if (onTime.Count > 0 || checkpoint is not null)
             {
-                byte[] ndjson = Serialize(onTime);
-                if (!await _journal.AppendAsync(ndjson, onTime.Count, cancellationToken))
+                byte[] ndjson = Serialize(onTime, checkpoint);
+                if (!await _journal.AppendAsync(ndjson, Math.Max(1, onTime.Count), cancellationToken))
                 {
                     return null;
                 }
             }
 
+            afterAppend?.Invoke();
             return late;
         }
         finally
@@ -221,7 +234,7 @@ public sealed partial class RequestLogPipeline : BackgroundService
             }
         }
 
-        CommitJournal();
+        await CommitJournalAsync(cancellationToken);
     }
 
     private async Task<bool> SpoolWindowsAsync(List<InferenceWindow> windows, CancellationToken cancellationToken)
@@ -245,7 +258,38 @@ public sealed partial class RequestLogPipeline : BackgroundService
         return true;
     }
 
-    private void CommitJournal()
+    /// <summary>The latest checkpoint per key in the journal records not yet passed.</summary>
+    public Dictionary<string, long> ReadJournalCheckpoints()
+    {
+        var checkpoints = new Dictionary<string, long>(StringComparer.Ordinal);
+        SpoolBatch? after = null;
+        while (_journal.ReadBatch(10_000, 8 << 20, after) is { } batch)
+        {
+            ReadOnlySpan<byte> rest = batch.Lines;
+            while (!rest.IsEmpty)
+            {
+                int end = rest.IndexOf((byte)'\n');
+                ReadOnlySpan<byte> line = end < 0 ? rest : rest[..end];
+                rest = end < 0 ? [] : rest[(end + 1)..];
+                if (!line.StartsWith(CheckpointPrefix))
+                {
+                    continue;
+                }
+
+                using JsonDocument doc = JsonDocument.Parse(line.ToArray());
+                JsonElement c = doc.RootElement.GetProperty("@checkpoint");
+                checkpoints[c.GetProperty("key").GetString()!] = c.GetProperty("position").GetInt64();
+            }
+
+            after = batch;
+        }
+
+        return checkpoints;
+    }
+
+    private static ReadOnlySpan<byte> CheckpointPrefix => "{\"@checkpoint\""u8;
+
+    private async Task CommitJournalAsync(CancellationToken cancellationToken)
     {
         long watermark = Interlocked.Read(ref _closedBeforeTicks);
         if (watermark == long.MinValue)
@@ -253,6 +297,20 @@ public sealed partial class RequestLogPipeline : BackgroundService
             return;
         }
 
+        // Under the gate: a checkpoint appended with its caller's state save is never passed in between.
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            CommitJournalLocked(watermark);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private void CommitJournalLocked(long watermark)
+    {
         string path = Path.Combine(_directory, WatermarkFile);
         File.WriteAllText(path + ".tmp", watermark.ToString(CultureInfo.InvariantCulture));
         File.Move(path + ".tmp", path, overwrite: true);
@@ -262,7 +320,7 @@ public sealed partial class RequestLogPipeline : BackgroundService
         }
     }
 
-    private static byte[] Serialize(List<InferenceRequest> records)
+    private static byte[] Serialize(List<InferenceRequest> records, (string Key, long Position)? checkpoint)
     {
         var buffer = new ArrayBufferWriter<byte>(records.Count * 160);
         using var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
@@ -291,6 +349,18 @@ public sealed partial class RequestLogPipeline : BackgroundService
             json.Flush();
             buffer.Write("\n"u8);
             json.Reset();
+        }
+
+        if (checkpoint is { } c)
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("@checkpoint");
+            json.WriteString("key", c.Key);
+            json.WriteNumber("position", c.Position);
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.Flush();
+            buffer.Write("\n"u8);
         }
 
         return buffer.WrittenSpan.ToArray();
