@@ -155,6 +155,30 @@ public sealed class InfluxDbServer : IAsyncDisposable
         return body;
     }
 
+    private void AppendLog(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_logPath)
+        {
+            try
+            {
+                File.AppendAllText(_logPath, line + "\n");
+            }
+            catch (IOException)
+            {
+                // The temp folder is being removed at disposal.
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Same.
+            }
+        }
+    }
+
     public string ReadLog() => File.Exists(_logPath) ? File.ReadAllText(_logPath) : string.Empty;
 
     public async ValueTask DisposeAsync()
@@ -180,11 +204,9 @@ public sealed class InfluxDbServer : IAsyncDisposable
             RedirectStandardError = true,
         };
         var process = new Process { StartInfo = info };
-        var log = new StreamWriter(_logPath, append: true) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-        process.Exited += (_, _) => { lock (log) { log.Dispose(); } };
-        process.EnableRaisingEvents = true;
+        // Output can still arrive after Exited; each line opens the log for append, so nothing is written to a closed file.
+        process.OutputDataReceived += (_, e) => AppendLog(e.Data);
+        process.ErrorDataReceived += (_, e) => AppendLog(e.Data);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

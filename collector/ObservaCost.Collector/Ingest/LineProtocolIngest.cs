@@ -62,53 +62,61 @@ public sealed partial class LineProtocolIngest(
 
         using (body)
         {
-            var points = new List<ParsedPoint>();
             var parseErrors = new List<LineError>();
             long now = UnixTime.ToNanoseconds(time.GetUtcNow());
-            LineProtocolParser.Parse(body.Span, precision, now, points, parseErrors);
-
-            var rejected = new List<RejectedRecord>();
-            foreach (LineError e in parseErrors)
-            {
-                rejected.Add(new RejectedRecord(e.Line, null, "unable to parse '" + e.Text + "': " + e.Reason));
-            }
-
             using var writer = new LineProtocolWriter(WritePrecision.Nanoseconds, Math.Max(body.Length + (body.Length / 4), 4096));
+            var rejected = new List<RejectedRecord>();
             int accepted = 0;
-            int lineIndex = 0;
-            foreach (ParsedPoint point in points)
-            {
-                lineIndex++;
-                string? reason = gate.Check(point.Measurement, point.Tags, point.TimestampNanoseconds);
-                if (reason is null)
+            int pointIndex = 0;
+            ReadOnlyMemory<byte> memory = body.Memory;
+            bool copyAsSent = caller.Tenant is null && precision == WritePrecision.Nanoseconds;
+            LineProtocolParser.Scan(
+                body.Span,
+                precision,
+                now,
+                line =>
                 {
-                    bool nvidiaSmi = string.Equals(point.Measurement, TelegrafNvidiaSmi.Measurement, StringComparison.Ordinal);
-                    if (!nvidiaSmi && caller.Tenant is null && precision == WritePrecision.Nanoseconds)
+                    pointIndex++;
+                    ReadOnlySpan<byte> data = memory.Span;
+                    string? reason = gate.Check(line, data);
+                    if (reason is not null)
                     {
-                        // Pass-through as sent: the parser has checked the line; copy its bytes.
-                        writer.WriteRawLine(body.Span.Slice(point.SourceOffset, point.SourceLength), point.HadTimestamp ? null : point.TimestampNanoseconds);
-                        accepted++;
-                        continue;
+                        rejected.Add(Refused(pointIndex, data.Slice(line.MeasurementOffset, line.MeasurementLength), reason));
+                        return false;
                     }
 
-                    bool ok = nvidiaSmi
+                    bool nvidiaSmi = data.Slice(line.MeasurementOffset, line.MeasurementLength).SequenceEqual(TelegrafNvidiaSmi.MeasurementUtf8);
+                    if (copyAsSent && !nvidiaSmi)
+                    {
+                        // Pass-through as sent: the scan has checked the line; copy its bytes.
+                        writer.WriteRawLine(data.Slice(line.Offset, line.Length), line.HadTimestamp ? null : line.TimestampNanoseconds);
+                        accepted++;
+                        return false;
+                    }
+
+                    return true;
+                },
+                point =>
+                {
+                    bool ok = string.Equals(point.Measurement, TelegrafNvidiaSmi.Measurement, StringComparison.Ordinal)
                         ? TelegrafNvidiaSmi.Map(point, pool: null, cluster: null).WriteTo(writer)
                         : WritePassThrough(writer, point, caller.Tenant);
                     if (ok)
                     {
                         accepted++;
-                        continue;
                     }
+                    else
+                    {
+                        rejected.Add(Refused(pointIndex, System.Text.Encoding.UTF8.GetBytes(point.Measurement), writer.LastRejection ?? "the point cannot be stored"));
+                    }
+                },
+                parseErrors);
 
-                    reason = writer.LastRejection ?? "the point cannot be stored";
-                }
-
-                rejected.Add(new RejectedRecord(null, null, $"point {lineIndex.ToString(CultureInfo.InvariantCulture)} of measurement '{point.Measurement}': {reason}"));
-            }
+            rejected.InsertRange(0, parseErrors.Select(e => new RejectedRecord(e.Line, null, "unable to parse '" + e.Text + "': " + e.Reason)));
 
             if (!await pipeline.AcceptAsync(writer, Source, context.RequestAborted))
             {
-                metrics.Rejected(Source, points.Count + parseErrors.Count);
+                metrics.Rejected(Source, pointIndex + parseErrors.Count);
                 return IngestError.SpoolFull(pipeline.RetryAfter).ToResult();
             }
 
@@ -128,6 +136,9 @@ public sealed partial class LineProtocolIngest(
             return Results.Json(response, IngestJsonContext.Default.IngestResponse, statusCode: StatusCodes.Status400BadRequest);
         }
     }
+
+    private static RejectedRecord Refused(int pointIndex, ReadOnlySpan<byte> measurement, string reason) =>
+        new(null, null, string.Create(CultureInfo.InvariantCulture, $"point {pointIndex} of measurement '{System.Text.Encoding.UTF8.GetString(measurement)}': {reason}"));
 
     private static bool WritePassThrough(LineProtocolWriter writer, ParsedPoint point, string? tenant)
     {

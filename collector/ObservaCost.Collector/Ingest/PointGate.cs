@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Text;
 using Microsoft.Extensions.Options;
 using ObservaCost.Storage.LineProtocol;
 
@@ -14,7 +15,7 @@ public sealed class PointGate
 {
     private readonly IngestLimitsOptions _limits;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, SeriesSet> _series = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ulong, SeriesSet> _series = new();
 
     public PointGate(IOptions<IngestLimitsOptions> limits, TimeProvider time)
     {
@@ -26,9 +27,33 @@ public sealed class PointGate
     /// <summary>Returns null if the point may be accepted, else the reason it is refused.</summary>
     public string? Check(string measurement, IReadOnlyList<KeyValuePair<string, string>> tags, long timestampNanoseconds)
     {
+        ArgumentNullException.ThrowIfNull(measurement);
         ArgumentNullException.ThrowIfNull(tags);
-        DateTimeOffset now = _time.GetUtcNow();
-        long nowNs = UnixTime.ToNanoseconds(now);
+        ulong measurementHash = SeriesHash.Of(Encoding.UTF8.GetBytes(measurement));
+        ulong seriesHash = measurementHash;
+        int maxTagValue = 0;
+        string? longTag = null;
+        foreach (KeyValuePair<string, string> tag in tags)
+        {
+            seriesHash += SeriesHash.Of(Encoding.UTF8.GetBytes(tag.Key + "=" + tag.Value));
+            if (tag.Value.Length > maxTagValue)
+            {
+                maxTagValue = tag.Value.Length;
+                longTag = tag.Key;
+            }
+        }
+
+        return Check(measurement, measurementHash, seriesHash, tags.Count, maxTagValue, longTag, timestampNanoseconds);
+    }
+
+    /// <summary>The same check for a line summarised by <see cref="LineProtocolParser.Scan"/>, without building its strings.</summary>
+    public string? Check(in LineSummary line, ReadOnlySpan<byte> body) =>
+        Check(null, line.MeasurementHash, line.SeriesHash, line.TagCount, line.MaxTagValueBytes, null, line.TimestampNanoseconds,
+            body.Slice(line.MeasurementOffset, line.MeasurementLength));
+
+    private string? Check(string? measurement, ulong measurementHash, ulong seriesHash, int tagCount, int maxTagValue, string? longTag, long timestampNanoseconds, ReadOnlySpan<byte> rawMeasurement = default)
+    {
+        long nowNs = UnixTime.ToNanoseconds(_time.GetUtcNow());
         if (timestampNanoseconds > nowNs + (_limits.MaxFutureSkew.Ticks * 100))
         {
             return string.Create(CultureInfo.InvariantCulture, $"timestamp {UnixTime.FromNanoseconds(timestampNanoseconds):O} is more than {_limits.MaxFutureSkew} ahead of the collector's clock");
@@ -39,26 +64,24 @@ public sealed class PointGate
             return string.Create(CultureInfo.InvariantCulture, $"timestamp {UnixTime.FromNanoseconds(timestampNanoseconds):O} is older than {_limits.MaxAge.TotalDays:0.#} days");
         }
 
-        if (tags.Count > _limits.MaxTagsPerPoint)
+        if (tagCount > _limits.MaxTagsPerPoint)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"{tags.Count} tags, more than the limit of {_limits.MaxTagsPerPoint}");
+            return string.Create(CultureInfo.InvariantCulture, $"{tagCount} tags, more than the limit of {_limits.MaxTagsPerPoint}");
         }
 
-        ulong hash = Fnv.Start(measurement);
-        foreach (KeyValuePair<string, string> tag in tags.OrderBy(t => t.Key, StringComparer.Ordinal))
+        if (maxTagValue > _limits.MaxTagValueLength)
         {
-            if (tag.Value.Length > _limits.MaxTagValueLength)
-            {
-                return string.Create(CultureInfo.InvariantCulture, $"the tag '{tag.Key}' is {tag.Value.Length} characters long, more than the limit of {_limits.MaxTagValueLength}");
-            }
-
-            hash = Fnv.Add(Fnv.Add(hash, tag.Key), tag.Value);
+            return string.Create(CultureInfo.InvariantCulture, $"the tag '{longTag ?? "value"}' is {maxTagValue} characters long, more than the limit of {_limits.MaxTagValueLength}");
         }
 
-        SeriesSet set = _series.GetOrAdd(measurement, _ => new SeriesSet());
-        return set.Admit(hash, _time.GetTimestamp(), _time, _limits)
-            ? null
-            : string.Create(CultureInfo.InvariantCulture, $"measurement '{measurement}' already has {_limits.MaxSeriesPerMeasurement} series (label-cardinality limit); this point would add another");
+        SeriesSet set = _series.GetOrAdd(measurementHash, static _ => new SeriesSet());
+        if (set.Admit(seriesHash, _time.GetTimestamp(), _time, _limits))
+        {
+            return null;
+        }
+
+        string name = measurement ?? Encoding.UTF8.GetString(rawMeasurement);
+        return string.Create(CultureInfo.InvariantCulture, $"measurement '{name}' already has {_limits.MaxSeriesPerMeasurement} series (label-cardinality limit); this point would add another");
     }
 
     private sealed class SeriesSet
@@ -95,25 +118,6 @@ public sealed class PointGate
 
             _lastSeen[hash] = now;
             return true;
-        }
-    }
-
-    /// <summary>FNV-1a, 64-bit, over UTF-16 code units with a separator between strings.</summary>
-    private static class Fnv
-    {
-        private const ulong Offset = 14695981039346656037UL;
-        private const ulong Prime = 1099511628211UL;
-
-        public static ulong Start(string text) => Add(Offset, text);
-
-        public static ulong Add(ulong hash, string text)
-        {
-            foreach (char c in text)
-            {
-                hash = (hash ^ c) * Prime;
-            }
-
-            return (hash ^ 0xFFFF) * Prime;
         }
     }
 }

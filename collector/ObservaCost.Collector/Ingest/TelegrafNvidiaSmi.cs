@@ -12,6 +12,8 @@ namespace ObservaCost.Collector.Ingest;
 public static class TelegrafNvidiaSmi
 {
     public const string Measurement = "nvidia_smi";
+
+    public static ReadOnlySpan<byte> MeasurementUtf8 => "nvidia_smi"u8;
     private const long BytesPerMebibyte = 1024 * 1024;
 
     public static GpuSample Map(ParsedPoint point, string? pool, string? cluster)

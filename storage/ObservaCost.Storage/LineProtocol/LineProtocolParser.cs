@@ -47,6 +47,40 @@ public sealed record ParsedPoint(
     }
 }
 
+/// <summary>
+/// What a scan knows of one valid line without building strings: where it is, its measurement, a hash of its series
+/// (measurement plus tag set, independent of tag order), its tag count and longest tag value, and its time.
+/// </summary>
+public readonly record struct LineSummary(
+    int Offset,
+    int Length,
+    int MeasurementOffset,
+    int MeasurementLength,
+    ulong MeasurementHash,
+    ulong SeriesHash,
+    int TagCount,
+    int MaxTagValueBytes,
+    long TimestampNanoseconds,
+    bool HadTimestamp);
+
+/// <summary>FNV-1a 64-bit hashes of raw line-protocol bytes; tag hashes are summed so tag order does not matter.</summary>
+public static class SeriesHash
+{
+    private const ulong Offset = 14695981039346656037UL;
+    private const ulong Prime = 1099511628211UL;
+
+    public static ulong Of(ReadOnlySpan<byte> bytes)
+    {
+        ulong hash = Offset;
+        foreach (byte b in bytes)
+        {
+            hash = (hash ^ b) * Prime;
+        }
+
+        return hash;
+    }
+}
+
 /// <summary>A line that could not be read, with its 1-based line number and the reason.</summary>
 public sealed record LineError(int Line, string Reason, string Text)
 {
@@ -100,6 +134,49 @@ public static class LineProtocolParser
         }
 
         return count;
+    }
+
+    /// <summary>
+    /// Checks every line of <paramref name="utf8"/> with the same rules as <see cref="Parse"/> but builds no strings:
+    /// each valid line is handed to <paramref name="onLine"/> as a <see cref="LineSummary"/>; when it returns true the
+    /// line is parsed in full and <paramref name="onPoint"/> receives the <see cref="ParsedPoint"/>.
+    /// </summary>
+    public static void Scan(
+        ReadOnlySpan<byte> utf8,
+        WritePrecision precision,
+        long defaultTimestampNanoseconds,
+        Func<LineSummary, bool> onLine,
+        Action<ParsedPoint> onPoint,
+        ICollection<LineError> errors)
+    {
+        ArgumentNullException.ThrowIfNull(onLine);
+        ArgumentNullException.ThrowIfNull(onPoint);
+        ArgumentNullException.ThrowIfNull(errors);
+        var reader = new Reader(utf8, precision, defaultTimestampNanoseconds);
+        while (!reader.AtEnd)
+        {
+            int lineNumber = reader.LineNumber;
+            int start = reader.Position;
+            if (reader.SkipBlankOrComment())
+            {
+                continue;
+            }
+
+            int lineStart = reader.Position;
+            if (!reader.TryReadLine(materialize: false, out LineSummary summary, out _, out string? reason))
+            {
+                reader.SkipToEndOfLine();
+                errors.Add(new LineError(lineNumber, reason, Excerpt(utf8[start..reader.Position])));
+                continue;
+            }
+
+            if (onLine(summary))
+            {
+                var again = new Reader(utf8[lineStart..], precision, defaultTimestampNanoseconds);
+                again.TryReadLine(materialize: true, out _, out ParsedPoint? point, out _);
+                onPoint(point! with { SourceOffset = lineStart });
+            }
+        }
     }
 
     private static string Excerpt(ReadOnlySpan<byte> line)
@@ -170,36 +247,57 @@ public static class LineProtocolParser
 
         public bool TryReadPoint([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ParsedPoint? point, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
         {
+            bool ok = TryReadLine(materialize: true, out LineSummary summary, out point, out reason);
+            return ok && point is not null;
+        }
+
+        /// <summary>
+        /// Reads one line: always checks its syntax and summarises it; with <paramref name="materialize"/> also builds
+        /// the <see cref="ParsedPoint"/> (names and values as strings).
+        /// </summary>
+        public bool TryReadLine(bool materialize, out LineSummary summary, out ParsedPoint? point, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
+        {
             point = null;
+            summary = default;
             int lineStart = _pos;
-            string? measurement = ReadIdentifier(escapeEquals: false, stopAtEquals: false, out byte stop);
-            if (string.IsNullOrEmpty(measurement))
+            (int Start, int End, bool Escaped) measurementRange = ScanIdentifier(escapeEquals: false, stopAtEquals: false, out byte stop);
+            if (measurementRange.End == measurementRange.Start)
             {
                 reason = "missing measurement";
                 return false;
             }
 
+            ulong measurementHash = SeriesHash.Of(_data[measurementRange.Start..measurementRange.End]);
+            ulong tagHash = 0;
+            int tagCount = 0;
+            int maxTagValueBytes = 0;
             List<KeyValuePair<string, string>>? tags = null;
             while (stop == (byte)',')
             {
                 _pos++;
-                string? key = ReadIdentifier(escapeEquals: true, stopAtEquals: true, out stop);
-                if (string.IsNullOrEmpty(key) || stop != (byte)'=')
+                (int Start, int End, bool Escaped) key = ScanIdentifier(escapeEquals: true, stopAtEquals: true, out stop);
+                if (key.End == key.Start || stop != (byte)'=')
                 {
                     reason = "invalid tag format: a tag needs key=value";
                     return false;
                 }
 
                 _pos++;
-                string? value = ReadIdentifier(escapeEquals: true, stopAtEquals: false, out stop);
-                if (string.IsNullOrEmpty(value))
+                (int Start, int End, bool Escaped) value = ScanIdentifier(escapeEquals: true, stopAtEquals: false, out stop);
+                if (value.End == value.Start)
                 {
-                    reason = string.Create(CultureInfo.InvariantCulture, $"invalid tag format: the tag '{key}' has no value");
+                    reason = string.Create(CultureInfo.InvariantCulture, $"invalid tag format: the tag '{Text(key, true)}' has no value");
                     return false;
                 }
 
-                tags ??= new List<KeyValuePair<string, string>>(8);
-                tags.Add(new(key, value));
+                tagCount++;
+                maxTagValueBytes = Math.Max(maxTagValueBytes, value.End - value.Start);
+                tagHash += SeriesHash.Of(_data[key.Start..value.End]);
+                if (materialize)
+                {
+                    tags ??= new List<KeyValuePair<string, string>>(8);
+                    tags.Add(new(Text(key, true), Text(value, true)));
+                }
             }
 
             if (stop != (byte)' ')
@@ -209,30 +307,36 @@ public static class LineProtocolParser
             }
 
             _pos++;
-            var fields = new List<KeyValuePair<string, FieldValue>>(8);
+            List<KeyValuePair<string, FieldValue>>? fields = materialize ? new List<KeyValuePair<string, FieldValue>>(8) : null;
+            int fieldCount = 0;
             while (true)
             {
-                string? key = ReadIdentifier(escapeEquals: true, stopAtEquals: true, out stop);
-                if (string.IsNullOrEmpty(key) || stop != (byte)'=')
+                (int Start, int End, bool Escaped) keyRange = ScanIdentifier(escapeEquals: true, stopAtEquals: true, out stop);
+                if (keyRange.End == keyRange.Start || stop != (byte)'=')
                 {
-                    reason = fields.Count == 0 ? "missing fields" : "invalid field format: a field needs key=value";
+                    reason = fieldCount == 0 ? "missing fields" : "invalid field format: a field needs key=value";
                     return false;
                 }
 
                 _pos++;
-                if (!TryReadFieldValue(key, out FieldValue value, out reason))
+                if (!TryReadFieldValue(keyRange, out FieldValue value, out reason))
                 {
                     return false;
                 }
 
-                int existing = fields.FindIndex(f => string.Equals(f.Key, key, StringComparison.Ordinal));
-                if (existing >= 0)
+                fieldCount++;
+                if (fields is not null)
                 {
-                    fields[existing] = new(key, value);
-                }
-                else
-                {
-                    fields.Add(new(key, value));
+                    string key = Text(keyRange, true);
+                    int existing = fields.FindIndex(f => string.Equals(f.Key, key, StringComparison.Ordinal));
+                    if (existing >= 0)
+                    {
+                        fields[existing] = new(key, value);
+                    }
+                    else
+                    {
+                        fields.Add(new(key, value));
+                    }
                 }
 
                 if (_pos < _data.Length && _data[_pos] == (byte)',')
@@ -296,18 +400,24 @@ public static class LineProtocolParser
                 LineNumber++;
             }
 
-            point = new ParsedPoint(measurement, (IReadOnlyList<KeyValuePair<string, string>>?)tags ?? [], fields, timestamp)
+            summary = new LineSummary(lineStart, lineEnd - lineStart, measurementRange.Start, measurementRange.End - measurementRange.Start,
+                measurementHash, measurementHash + tagHash, tagCount, maxTagValueBytes, timestamp, hadTimestamp);
+            if (materialize)
             {
-                SourceOffset = lineStart,
-                SourceLength = lineEnd - lineStart,
-                HadTimestamp = hadTimestamp,
-            };
+                point = new ParsedPoint(Text(measurementRange, false), (IReadOnlyList<KeyValuePair<string, string>>?)tags ?? [], fields!, timestamp)
+                {
+                    SourceOffset = lineStart,
+                    SourceLength = lineEnd - lineStart,
+                    HadTimestamp = hadTimestamp,
+                };
+            }
+
             reason = null;
             return true;
         }
 
-        /// <summary>Reads up to an unescaped comma, space, line end (or equals sign); leaves the stop byte unread.</summary>
-        private string? ReadIdentifier(bool escapeEquals, bool stopAtEquals, out byte stop)
+        /// <summary>Scans up to an unescaped comma, space, line end (or equals sign); leaves the stop byte unread.</summary>
+        private (int Start, int End, bool Escaped) ScanIdentifier(bool escapeEquals, bool stopAtEquals, out byte stop)
         {
             int start = _pos;
             bool escaped = false;
@@ -336,13 +446,14 @@ public static class LineProtocolParser
 
             _pos = p;
             stop = p < _data.Length ? _data[p] : (byte)0;
-            if (p == start)
-            {
-                return null;
-            }
+            return (start, p, escaped);
+        }
 
-            ReadOnlySpan<byte> raw = _data[start..p];
-            if (!escaped)
+        /// <summary>The unescaped text of a scanned identifier.</summary>
+        private readonly string Text((int Start, int End, bool Escaped) range, bool escapeEquals)
+        {
+            ReadOnlySpan<byte> raw = _data[range.Start..range.End];
+            if (!range.Escaped)
             {
                 return Encoding.UTF8.GetString(raw);
             }
@@ -363,18 +474,18 @@ public static class LineProtocolParser
             return Encoding.UTF8.GetString(unescaped[..w]);
         }
 
-        private bool TryReadFieldValue(string key, out FieldValue value, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
+        private bool TryReadFieldValue((int Start, int End, bool Escaped) keyRange, out FieldValue value, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
         {
             value = default;
             if (_pos >= _data.Length)
             {
-                reason = string.Create(CultureInfo.InvariantCulture, $"invalid field format: the field '{key}' has no value");
+                reason = string.Create(CultureInfo.InvariantCulture, $"invalid field format: the field '{Text(keyRange, true)}' has no value");
                 return false;
             }
 
             if (_data[_pos] == (byte)'"')
             {
-                return TryReadString(key, out value, out reason);
+                return TryReadString(keyRange, out value, out reason);
             }
 
             int end = _pos;
@@ -387,7 +498,7 @@ public static class LineProtocolParser
             _pos = end;
             if (text.Length == 0)
             {
-                reason = string.Create(CultureInfo.InvariantCulture, $"invalid field format: the field '{key}' has no value");
+                reason = string.Create(CultureInfo.InvariantCulture, $"invalid field format: the field '{Text(keyRange, true)}' has no value");
                 return false;
             }
 
@@ -402,7 +513,7 @@ public static class LineProtocolParser
                     return true;
                 }
 
-                reason = string.Create(CultureInfo.InvariantCulture, $"invalid number: the field '{key}' is not a 64-bit integer");
+                reason = string.Create(CultureInfo.InvariantCulture, $"invalid number: the field '{Text(keyRange, true)}' is not a 64-bit integer");
                 return false;
             }
 
@@ -441,13 +552,13 @@ public static class LineProtocolParser
                 return true;
             }
 
-            reason = string.Create(CultureInfo.InvariantCulture, $"invalid number: the field '{key}' has the value '{Encoding.UTF8.GetString(text)}'");
+            reason = string.Create(CultureInfo.InvariantCulture, $"invalid number: the field '{Text(keyRange, true)}' has the value '{Encoding.UTF8.GetString(text)}'");
             return false;
         }
 
         private static bool IsNumberStart(byte b) => b is (>= (byte)'0' and <= (byte)'9') or (byte)'-' or (byte)'+' or (byte)'.';
 
-        private bool TryReadString(string key, out FieldValue value, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
+        private bool TryReadString((int Start, int End, bool Escaped) keyRange, out FieldValue value, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
         {
             int p = _pos + 1;
             int start = p;
@@ -479,7 +590,7 @@ public static class LineProtocolParser
             if (p >= _data.Length)
             {
                 value = default;
-                reason = string.Create(CultureInfo.InvariantCulture, $"unbalanced quotes: the string field '{key}' is not closed");
+                reason = string.Create(CultureInfo.InvariantCulture, $"unbalanced quotes: the string field '{Text(keyRange, true)}' is not closed");
                 return false;
             }
 

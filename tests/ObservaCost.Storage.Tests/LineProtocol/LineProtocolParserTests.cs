@@ -99,3 +99,37 @@ public sealed class LineProtocolParserTests
         Assert.Contains("out of range", Assert.Single(errors).Reason, StringComparison.Ordinal);
     }
 }
+
+public sealed class LineProtocolScanTests
+{
+    [Fact]
+    public void Scan_AcceptsAndRejectsTheSameLinesAsParse_WithoutBuildingPoints()
+    {
+        string text = "m,a=1,b=2 v=1 1\nm,b=2,a=1 v=2 2\nbad v= 3\nm,a=1,b=3 v=3\nn,t=x\\ y s=\"q\" 4\n";
+        byte[] bytes = Encoding.UTF8.GetBytes(text);
+        var parsed = new List<ParsedPoint>();
+        var parseErrors = new List<LineError>();
+        LineProtocolParser.Parse(bytes, WritePrecision.Nanoseconds, 99, parsed, parseErrors);
+
+        var summaries = new List<LineSummary>();
+        var scanErrors = new List<LineError>();
+        var built = new List<ParsedPoint>();
+        LineProtocolParser.Scan(bytes, WritePrecision.Nanoseconds, 99, s =>
+        {
+            summaries.Add(s);
+            return Encoding.UTF8.GetString(bytes, s.MeasurementOffset, s.MeasurementLength) == "n";
+        }, built.Add, scanErrors);
+
+        Assert.Equal(parseErrors.Select(e => (e.Line, e.Reason)), scanErrors.Select(e => (e.Line, e.Reason)));
+        Assert.Equal(parsed.Count, summaries.Count);
+        Assert.Equal(parsed.Select(p => p.TimestampNanoseconds), summaries.Select(s => s.TimestampNanoseconds));
+        Assert.Equal(parsed.Select(p => (p.SourceOffset, p.SourceLength)), summaries.Select(s => (s.Offset, s.Length)));
+        // The same series with its tags in another order hashes the same; another tag value does not.
+        Assert.Equal(summaries[0].SeriesHash, summaries[1].SeriesHash);
+        Assert.NotEqual(summaries[0].SeriesHash, summaries[2].SeriesHash);
+        Assert.Equal([true, true, false, true], summaries.Select(s => s.HadTimestamp));
+        ParsedPoint n = Assert.Single(built);
+        Assert.Equal("x y", n.GetTag("t"));
+        Assert.Equal(parsed[^1].SourceOffset, n.SourceOffset);
+    }
+}
