@@ -367,7 +367,9 @@ public sealed class DiskSpool : IDisposable
         {
             writer.Write(string.Create(CultureInfo.InvariantCulture, $"{sequence} {offset}"));
             writer.Flush();
-            stream.Flush(flushToDisk: _options.FlushToDisk);
+
+            // Not fsynced: a position lost in a crash only replays batches the store already has, and they overwrite.
+            stream.Flush(flushToDisk: false);
         }
 
         File.Move(temp, path, overwrite: true);

@@ -18,9 +18,11 @@ public sealed partial class SpoolForwarder(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         TimeSpan delay = options.RetryInitialDelay;
+        SpoolBatch? next = null;
         while (!stoppingToken.IsCancellationRequested)
         {
-            SpoolBatch? batch = spool.ReadBatch(options.MaxBatchPoints, options.MaxBatchBytes);
+            SpoolBatch? batch = next ?? spool.ReadBatch(options.MaxBatchPoints, options.MaxBatchBytes);
+            next = null;
             if (batch is null)
             {
                 try
@@ -38,7 +40,10 @@ public sealed partial class SpoolForwarder(
             long started = time.GetTimestamp();
             try
             {
-                WriteResult result = await store.WriteAsync(new LineProtocolBatch(batch.Lines, batch.PointCount, WritePrecision.Nanoseconds), stoppingToken);
+                // Read the following batch from disk while this one is on its way to the store.
+                Task<WriteResult> writing = store.WriteAsync(new LineProtocolBatch(batch.Lines, batch.PointCount, WritePrecision.Nanoseconds), stoppingToken);
+                SpoolBatch? following = spool.ReadBatch(options.MaxBatchPoints, options.MaxBatchBytes, batch);
+                WriteResult result = await writing;
                 metrics.BatchWritten(result.PointsWritten, result.PointsRejected, time.GetElapsedTime(started));
                 if (result.PointsRejected > 0)
                 {
@@ -46,10 +51,12 @@ public sealed partial class SpoolForwarder(
                 }
 
                 spool.Commit(batch);
+                next = following;
                 delay = options.RetryInitialDelay;
             }
             catch (Exception ex) when (ex is StoreUnavailableException or StoreRequestException)
             {
+                // The same batch is tried again (next stays null, so it is read again from the saved position).
                 metrics.StoreFailed();
                 LogStoreDown(logger, store.Backend, spool.PendingPoints, delay.TotalSeconds, ex.Message);
                 try

@@ -62,11 +62,11 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
         }
 
         await EnsureDatabaseAsync(cancellationToken);
-        byte[] body = _options.Gzip ? Compress(batch.Lines.Span) : batch.Lines.ToArray();
+        ReadOnlyMemory<byte> body = _options.Gzip ? Compress(batch.Lines.Span) : batch.Lines;
         using HttpResponseMessage response = await SendWithRetryAsync(
             () =>
             {
-                var request = new HttpRequestMessage(HttpMethod.Post, _writeUri) { Content = new ByteArrayContent(body) };
+                var request = new HttpRequestMessage(HttpMethod.Post, _writeUri) { Content = new ReadOnlyMemoryContent(body) };
                 request.Content.Headers.ContentType = LineProtocolContentType;
                 if (_options.Gzip)
                 {
