@@ -9,6 +9,7 @@ using ObservaCost.Benchmarks;
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- encode
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- request-logs
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- influx-write [points] [rounds]
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- scrape [gpus] [scrapes]   (needs Debian's prometheus)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- collector-push [points] [rounds]   (build the solution in Release first)
 string command = args.Length > 0 ? args[0] : "encode";
 switch (command)
@@ -33,6 +34,10 @@ switch (command)
         int pushPoints = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 300_000;
         int pushRounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
         return await CollectorPushHarness.RunAsync(pushPoints, pushRounds);
+    case "scrape":
+        int scrapeGpus = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_700;
+        int scrapeCount = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 15;
+        return await ScrapeHarness.RunAsync(scrapeGpus, scrapeCount);
     default:
         Console.Error.WriteLine($"Unknown benchmark '{command}': use encode or influx-write.");
         return 2;
