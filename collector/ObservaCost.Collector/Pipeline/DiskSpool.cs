@@ -135,7 +135,8 @@ public sealed class DiskSpool : IDisposable
             segments = _segments.ToArray();
         }
 
-        using var payload = new MemoryStream();
+        var chunks = new List<byte[]>();
+        long payloadBytes = 0;
         int points = 0;
         int records = 0;
         foreach (Segment segment in segments)
@@ -170,9 +171,9 @@ public sealed class DiskSpool : IDisposable
                 file.ReadExactly(header);
                 int payloadLength = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(4));
                 int count = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(8));
-                if (records > 0 && (points + count > maxPoints || payload.Length + payloadLength > maxBytes))
+                if (records > 0 && (points + count > maxPoints || payloadBytes + payloadLength > maxBytes))
                 {
-                    return new SpoolBatch(payload.ToArray(), points, records, sequence, offset);
+                    return new SpoolBatch(Join(chunks, payloadBytes), points, records, sequence, offset);
                 }
 
                 byte[] data = new byte[payloadLength];
@@ -183,14 +184,34 @@ public sealed class DiskSpool : IDisposable
                         $"Spool record at {segment.Path}:{offset} fails its checksum."));
                 }
 
-                payload.Write(data);
+                chunks.Add(data);
+                payloadBytes += payloadLength;
                 points += count;
                 records++;
                 offset += HeaderBytes + payloadLength;
             }
         }
 
-        return records == 0 ? null : new SpoolBatch(payload.ToArray(), points, records, sequence, offset);
+        return records == 0 ? null : new SpoolBatch(Join(chunks, payloadBytes), points, records, sequence, offset);
+    }
+
+    /// <summary>One record's payload is used as it is; several are joined once.</summary>
+    private static byte[] Join(List<byte[]> chunks, long totalBytes)
+    {
+        if (chunks.Count == 1)
+        {
+            return chunks[0];
+        }
+
+        byte[] joined = new byte[totalBytes];
+        int at = 0;
+        foreach (byte[] chunk in chunks)
+        {
+            chunk.CopyTo(joined, at);
+            at += chunk.Length;
+        }
+
+        return joined;
     }
 
     /// <summary>Marks a batch as written to the store: saves the read position and deletes finished segments.</summary>
