@@ -6,11 +6,28 @@ namespace ObservaCost.Collector.Ingest;
 
 /// <summary>
 /// Where every source hands its encoded points: the durable spool. A source acknowledges its input only after
-/// <see cref="AcceptAsync"/> returned true.
+/// an <c>AcceptAsync</c> returned true.
 /// </summary>
 public sealed class IngestPipeline(DiskSpool spool, CollectorMetrics metrics, IOptions<SpoolOptions> spoolOptions)
 {
     public TimeSpan RetryAfter => spoolOptions.Value.RetryAfter;
+
+    /// <summary>Appends lines that are already nanosecond line protocol, each ending in a newline.</summary>
+    public async ValueTask<bool> AcceptAsync(ReadOnlyMemory<byte> lines, int pointCount, string source, CancellationToken cancellationToken)
+    {
+        if (pointCount == 0)
+        {
+            return true;
+        }
+
+        if (!await spool.AppendAsync(lines, pointCount, cancellationToken))
+        {
+            return false;
+        }
+
+        metrics.Received(source, pointCount);
+        return true;
+    }
 
     /// <summary>Appends the points durably. False: the spool is full, nothing was taken, the caller answers 429.</summary>
     public async ValueTask<bool> AcceptAsync(LineProtocolWriter encoded, string source, CancellationToken cancellationToken)
@@ -26,12 +43,6 @@ public sealed class IngestPipeline(DiskSpool spool, CollectorMetrics metrics, IO
             throw new ArgumentException("The spool holds nanosecond line protocol.", nameof(encoded));
         }
 
-        if (!await spool.AppendAsync(encoded.WrittenMemory, encoded.PointCount, cancellationToken))
-        {
-            return false;
-        }
-
-        metrics.Received(source, encoded.PointCount);
-        return true;
+        return await AcceptAsync(encoded.WrittenMemory, encoded.PointCount, source, cancellationToken);
     }
 }

@@ -64,9 +64,8 @@ public sealed partial class LineProtocolIngest(
         {
             var parseErrors = new List<LineError>();
             long now = UnixTime.ToNanoseconds(time.GetUtcNow());
-            using var writer = new LineProtocolWriter(WritePrecision.Nanoseconds, Math.Max(body.Length + (body.Length / 4), 4096));
+            var output = new AcceptedLines(body.Memory);
             var rejected = new List<RejectedRecord>();
-            int accepted = 0;
             int pointIndex = 0;
             ReadOnlyMemory<byte> memory = body.Memory;
             bool copyAsSent = caller.Tenant is null && precision == WritePrecision.Nanoseconds;
@@ -81,6 +80,7 @@ public sealed partial class LineProtocolIngest(
                     string? reason = gate.Check(line, data);
                     if (reason is not null)
                     {
+                        output.Diverge();
                         rejected.Add(Refused(pointIndex, data.Slice(line.MeasurementOffset, line.MeasurementLength), reason));
                         return false;
                     }
@@ -88,22 +88,28 @@ public sealed partial class LineProtocolIngest(
                     bool nvidiaSmi = data.Slice(line.MeasurementOffset, line.MeasurementLength).SequenceEqual(TelegrafNvidiaSmi.MeasurementUtf8);
                     if (copyAsSent && !nvidiaSmi)
                     {
-                        // Pass-through as sent: the scan has checked the line; copy its bytes.
-                        writer.WriteRawLine(data.Slice(line.Offset, line.Length), line.HadTimestamp ? null : line.TimestampNanoseconds);
-                        accepted++;
+                        // Pass-through as sent: the scan has checked the line.
+                        if (parseErrors.Count > 0 || !line.HadTimestamp)
+                        {
+                            output.Diverge();
+                        }
+
+                        output.AddAsSent(line.Offset, line.Length, line.HadTimestamp ? null : line.TimestampNanoseconds);
                         return false;
                     }
 
+                    output.Diverge();
                     return true;
                 },
                 point =>
                 {
+                    LineProtocolWriter writer = output.Writer;
                     bool ok = string.Equals(point.Measurement, TelegrafNvidiaSmi.Measurement, StringComparison.Ordinal)
                         ? TelegrafNvidiaSmi.Map(point, pool: null, cluster: null).WriteTo(writer)
                         : WritePassThrough(writer, point, caller.Tenant);
                     if (ok)
                     {
-                        accepted++;
+                        output.Accepted++;
                     }
                     else
                     {
@@ -113,8 +119,12 @@ public sealed partial class LineProtocolIngest(
                 parseErrors);
 
             rejected.InsertRange(0, parseErrors.Select(e => new RejectedRecord(e.Line, null, "unable to parse '" + e.Text + "': " + e.Reason)));
-
-            if (!await pipeline.AcceptAsync(writer, Source, context.RequestAborted))
+            int accepted = output.Accepted;
+            bool taken = output.CanSpoolBodyAsSent(parseErrors.Count)
+                ? await pipeline.AcceptAsync(body.Memory, accepted, Source, context.RequestAborted)
+                : await pipeline.AcceptAsync(output.Writer, Source, context.RequestAborted);
+            output.Dispose();
+            if (!taken)
             {
                 metrics.Rejected(Source, pointIndex + parseErrors.Count);
                 return IngestError.SpoolFull(pipeline.RetryAfter).ToResult();
@@ -135,6 +145,66 @@ public sealed partial class LineProtocolIngest(
                 $"partial write: {summary} dropped={rejected.Count.ToString(CultureInfo.InvariantCulture)}");
             return Results.Json(response, IngestJsonContext.Default.IngestResponse, statusCode: StatusCodes.Status400BadRequest);
         }
+    }
+
+    /// <summary>
+    /// The accepted points of one request. While every line is kept as sent, nothing is copied: the body itself goes
+    /// to the spool. The first line that is refused, rewritten or stamped with the collector's time switches to a
+    /// buffer that receives the lines kept so far and everything after.
+    /// </summary>
+    private sealed class AcceptedLines(ReadOnlyMemory<byte> body) : IDisposable
+    {
+        private readonly List<(int Offset, int Length)> _asSent = [];
+        private LineProtocolWriter? _writer;
+
+        public int Accepted { get; set; }
+
+        public LineProtocolWriter Writer
+        {
+            get
+            {
+                Diverge();
+                return _writer!;
+            }
+        }
+
+        public void AddAsSent(int offset, int length, long? stampNanoseconds)
+        {
+            Accepted++;
+            if (_writer is null)
+            {
+                _asSent.Add((offset, length));
+            }
+            else
+            {
+                _writer.WriteRawLine(body.Span.Slice(offset, length), stampNanoseconds);
+            }
+        }
+
+        public void Diverge()
+        {
+            if (_writer is not null)
+            {
+                return;
+            }
+
+            _writer = new LineProtocolWriter(WritePrecision.Nanoseconds, Math.Max(body.Length + (body.Length / 4), 4096));
+            foreach ((int offset, int length) in _asSent)
+            {
+                _writer.WriteRawLine(body.Span.Slice(offset, length));
+            }
+
+            _asSent.Clear();
+        }
+
+        /// <summary>True when the body is exactly its accepted lines, each ending in a newline.</summary>
+        public bool CanSpoolBodyAsSent(int parseErrors)
+        {
+            ReadOnlySpan<byte> span = body.Span;
+            return _writer is null && parseErrors == 0 && Accepted > 0 && span[^1] == (byte)'\n' && span.Count((byte)'\n') == Accepted;
+        }
+
+        public void Dispose() => _writer?.Dispose();
     }
 
     private static RejectedRecord Refused(int pointIndex, ReadOnlySpan<byte> measurement, string reason) =>

@@ -239,4 +239,20 @@ public sealed class LineProtocolIngestTests
         Assert.Contains("observacost_collector_points_written_total 2", metrics, StringComparison.Ordinal);
         Assert.Contains("# TYPE observacost_collector_spool_size_bytes gauge", metrics, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ValidBodies_AsSentOrWithComments_OrWithoutTimestamps_AreAllStoredOnce()
+    {
+        await using CollectorHost host = await CollectorHost.StartAsync();
+        long t = NowSeconds;
+        // All lines valid and timestamped: the body goes to the spool as it came.
+        Assert.Equal(HttpStatusCode.NoContent, (await host.Client.SendAsync(Write("/write?precision=s", $"asis,k=a v=1 {t}\nasis,k=b v=2 {t}\n"))).StatusCode);
+        // A comment and a blank line: only the points are kept.
+        Assert.Equal(HttpStatusCode.NoContent, (await host.Client.SendAsync(Write("/write?precision=s", $"# from a file\n\nasis,k=c v=4 {t}\n"))).StatusCode);
+        // No timestamps: the collector stamps its own time, as InfluxDB would.
+        Assert.Equal(HttpStatusCode.NoContent, (await host.Client.SendAsync(Write("/write", "asis,k=d v=8\nasis,k=e v=16\n"))).StatusCode);
+
+        QueryResult r = await host.WaitForAsync(CountOf("asis", "v"), x => x.Series.Count == 1 && x.Series[0].Rows[0][0].Integer == 5);
+        Assert.Equal(31, r.Series[0].Rows[0][1].Number);
+    }
 }
