@@ -46,6 +46,11 @@ public sealed class ForwarderOptionsValidator : IValidateOptions<ForwarderOption
             failures.Add($"{p}MaxBatchPoints must be between 1 and 1000000.");
         }
 
+        if (options.MaxBatchesInFlight is < 1 or > 16)
+        {
+            failures.Add($"{p}MaxBatchesInFlight must be between 1 and 16.");
+        }
+
         if (options.MaxBatchBytes is < 1024)
         {
             failures.Add($"{p}MaxBatchBytes must be at least 1024.");

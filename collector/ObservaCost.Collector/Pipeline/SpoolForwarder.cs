@@ -18,12 +18,18 @@ public sealed partial class SpoolForwarder(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         TimeSpan delay = options.RetryInitialDelay;
-        SpoolBatch? next = null;
+        var inFlight = new Queue<(SpoolBatch Batch, Task<WriteResult> Write, long Started)>();
+        SpoolBatch? lastRead = null;
         while (!stoppingToken.IsCancellationRequested)
         {
-            SpoolBatch? batch = next ?? spool.ReadBatch(options.MaxBatchPoints, options.MaxBatchBytes);
-            next = null;
-            if (batch is null)
+            // Keep up to MaxBatchesInFlight writes going; they are committed strictly in spool order.
+            while (inFlight.Count < options.MaxBatchesInFlight && spool.ReadBatch(options.MaxBatchPoints, options.MaxBatchBytes, lastRead) is { } batch)
+            {
+                inFlight.Enqueue((batch, store.WriteAsync(new LineProtocolBatch(batch.Lines, batch.PointCount, WritePrecision.Nanoseconds), stoppingToken), time.GetTimestamp()));
+                lastRead = batch;
+            }
+
+            if (inFlight.Count == 0)
             {
                 try
                 {
@@ -37,27 +43,27 @@ public sealed partial class SpoolForwarder(
                 continue;
             }
 
-            long started = time.GetTimestamp();
+            (SpoolBatch head, Task<WriteResult> write, long started) = inFlight.Peek();
             try
             {
-                // Read the following batch from disk while this one is on its way to the store.
-                Task<WriteResult> writing = store.WriteAsync(new LineProtocolBatch(batch.Lines, batch.PointCount, WritePrecision.Nanoseconds), stoppingToken);
-                SpoolBatch? following = spool.ReadBatch(options.MaxBatchPoints, options.MaxBatchBytes, batch);
-                WriteResult result = await writing;
+                WriteResult result = await write;
+                inFlight.Dequeue();
                 metrics.BatchWritten(result.PointsWritten, result.PointsRejected, time.GetElapsedTime(started));
                 if (result.PointsRejected > 0)
                 {
-                    LogRejected(logger, result.PointsRejected, batch.PointCount, result.Errors.Count > 0 ? result.Errors[0] : string.Empty);
+                    LogRejected(logger, result.PointsRejected, head.PointCount, result.Errors.Count > 0 ? result.Errors[0] : string.Empty);
                 }
 
-                spool.Commit(batch);
-                next = following;
+                spool.Commit(head);
                 delay = options.RetryInitialDelay;
             }
             catch (Exception ex) when (ex is StoreUnavailableException or StoreRequestException)
             {
-                // The same batch is tried again (next stays null, so it is read again from the saved position).
+                // Let the other writes finish, then start again from the first batch not committed; batches the
+                // store did take are written again and overwrite themselves.
                 metrics.StoreFailed();
+                await DrainAsync(inFlight);
+                lastRead = null;
                 LogStoreDown(logger, store.Backend, spool.PendingPoints, delay.TotalSeconds, ex.Message);
                 try
                 {
@@ -72,7 +78,23 @@ public sealed partial class SpoolForwarder(
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
+                await DrainAsync(inFlight);
                 return;
+            }
+        }
+    }
+
+    private static async Task DrainAsync(Queue<(SpoolBatch Batch, Task<WriteResult> Write, long Started)> inFlight)
+    {
+        while (inFlight.TryDequeue(out (SpoolBatch Batch, Task<WriteResult> Write, long Started) item))
+        {
+            try
+            {
+                await item.Write;
+            }
+            catch (Exception ex) when (ex is StoreUnavailableException or StoreRequestException or OperationCanceledException)
+            {
+                // Its batch is read and written again.
             }
         }
     }
@@ -92,6 +114,9 @@ public sealed class ForwarderOptions
     public int MaxBatchPoints { get; set; } = 5_000;
 
     public int MaxBatchBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Batches written to the store at once (committed in order).</summary>
+    public int MaxBatchesInFlight { get; set; } = 2;
 
     public TimeSpan RetryInitialDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
