@@ -18,6 +18,9 @@ public sealed class RequestLogOptions
 
     public RequestLogParserOptions Parser { get; set; } = new();
 
+    /// <summary>Also store every request as an <c>inference_request</c> point; off: only windows are stored.</summary>
+    public bool StoreRawRequests { get; set; }
+
     /// <summary>Largest request journal on disk; beyond it ingest answers 429.</summary>
     public long JournalMaxBytes { get; set; } = 256L << 20;
 }
@@ -63,6 +66,7 @@ public sealed class RequestLogOptionsValidator : IValidateOptions<RequestLogOpti
 public sealed partial class RequestLogPipeline : BackgroundService
 {
     public const string Source = "request_log";
+    private const string RawSource = "request_log_raw";
     private const string WatermarkFile = "closed.watermark";
 
     private readonly RequestLogOptions _options;
@@ -77,6 +81,7 @@ public sealed partial class RequestLogPipeline : BackgroundService
     private readonly Queue<(SpoolBatch Batch, long MaxWindowStartTicks)> _consumed = new();
     private readonly List<InferenceWindow> _unspooled = [];
     private SpoolBatch? _lastConsumed;
+    private LineProtocolWriter? _raw;
     private long _closedBeforeTicks = long.MinValue;
 
     public RequestLogPipeline(IOptions<RequestLogOptions> options, IOptions<SpoolOptions> spoolOptions, IngestPipeline spool, TimeProvider time, ILogger<RequestLogPipeline> logger)
@@ -161,6 +166,7 @@ public sealed partial class RequestLogPipeline : BackgroundService
     public override void Dispose()
     {
         base.Dispose();
+        _raw?.Dispose();
         _journal.Dispose();
         _gate.Dispose();
     }
@@ -190,6 +196,13 @@ public sealed partial class RequestLogPipeline : BackgroundService
             return;
         }
 
+        if (_raw is { PointCount: > 0 } && !await _spool.AcceptAsync(_raw, RawSource, cancellationToken))
+        {
+            return; // the spool is full: read no more of the journal until the raw requests are in
+        }
+
+        _raw?.Reset();
+
         IReadOnlyList<InferenceWindow> closed;
         await _gate.WaitAsync(cancellationToken);
         try
@@ -208,6 +221,23 @@ public sealed partial class RequestLogPipeline : BackgroundService
                     }
 
                     _aggregator.Add(request);
+                    if (_options.StoreRawRequests)
+                    {
+                        _raw ??= new LineProtocolWriter(WritePrecision.Nanoseconds, 256 * 1024);
+                        new InferenceRequestPoint
+                        {
+                            Timestamp = request.Timestamp,
+                            Model = request.Model,
+                            Tenant = request.Tenant,
+                            Pool = request.Pool,
+                            Node = request.Node,
+                            Status = RequestStatus.Normalize(request.Status),
+                            PromptTokens = request.PromptTokens,
+                            CompletionTokens = request.CompletionTokens,
+                            LatencyMs = request.LatencyMs,
+                            TimeToFirstTokenMs = request.TimeToFirstTokenMs,
+                        }.WriteTo(_raw);
+                    }
                 }
 
                 _consumed.Enqueue((batch, maxStart));
@@ -225,13 +255,22 @@ public sealed partial class RequestLogPipeline : BackgroundService
             _gate.Release();
         }
 
-        if (closed.Count > 0)
+        _unspooled.AddRange(closed.Select(w => w with { Source = Source }));
+
+        // Both the raw requests and the closed windows must be in the spool before the journal moves past them.
+        if (_raw is { PointCount: > 0 })
         {
-            _unspooled.AddRange(closed.Select(w => w with { Source = Source }));
-            if (!await SpoolWindowsAsync(_unspooled, cancellationToken))
+            if (!await _spool.AcceptAsync(_raw, RawSource, cancellationToken))
             {
                 return;
             }
+
+            _raw.Reset();
+        }
+
+        if (_unspooled.Count > 0 && !await SpoolWindowsAsync(_unspooled, cancellationToken))
+        {
+            return;
         }
 
         await CommitJournalAsync(cancellationToken);

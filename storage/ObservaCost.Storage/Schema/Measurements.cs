@@ -9,6 +9,7 @@ public static class Measurements
     public const string GpuSample = "gpu_sample";
     public const string InferenceWindow = "inference_window";
     public const string InferenceServer = "inference_server";
+    public const string InferenceRequest = "inference_request";
     public const string CostWindow = "cost_window";
     public const string IdleWindow = "idle_window";
     public const string AnomalyEvent = "anomaly_event";
@@ -70,6 +71,8 @@ public static class Fields
     public const string TimeToFirstTokenP50Ms = "ttft_p50_ms";
     public const string TimeToFirstTokenP95Ms = "ttft_p95_ms";
     public const string TimeToFirstTokenP99Ms = "ttft_p99_ms";
+    public const string LatencyMs = "latency_ms";
+    public const string TimeToFirstTokenMs = "ttft_ms";
 
     public const string RequestsRunning = "requests_running";
     public const string RequestsWaiting = "requests_waiting";

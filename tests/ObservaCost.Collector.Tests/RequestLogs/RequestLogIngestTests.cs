@@ -203,4 +203,21 @@ public sealed class RequestLogIngestTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task StoreRawRequests_KeepsEachRequest_EvenTwoInTheSameMillisecond()
+    {
+        await using CollectorHost host = await CollectorHost.StartAsync([.. Fast, "--Collector:RequestLogs:StoreRawRequests", "true"]);
+        DateTimeOffset t = Now.AddSeconds(-1);
+        string body =
+            $"{{\"timestamp\":\"{Rfc3339(t)}\",\"model\":\"raw\",\"prompt_tokens\":10,\"completion_tokens\":1,\"latency_ms\":100}}\n" +
+            $"{{\"timestamp\":\"{Rfc3339(t)}\",\"model\":\"raw\",\"prompt_tokens\":20,\"completion_tokens\":2,\"latency_ms\":200}}\n" +
+            $"{{\"timestamp\":\"{Rfc3339(t.AddMilliseconds(5))}\",\"model\":\"raw\",\"prompt_tokens\":30,\"completion_tokens\":3,\"ttft_ms\":7}}\n";
+        Assert.Equal(HttpStatusCode.OK, (await host.Client.SendAsync(Post(body))).StatusCode);
+        TimeSeriesQuery raw = TimeSeriesQueryBuilder.From(Measurements.InferenceRequest).Field(Fields.PromptTokens).Field(Fields.LatencyMs)
+            .Between(t.AddMinutes(-1), t.AddMinutes(1)).GroupBy(Tags.Model).Build();
+        QueryResult r = await host.WaitForAsync(raw, x => x.Series.Count == 1 && x.Series[0].Rows.Count == 3);
+        Assert.Equal([10.0, 20, 30], r.Series[0].Rows.Select(row => row[0].Number).Order());
+        Assert.All(r.Series[0].Rows, row => Assert.InRange(row.TimeNanoseconds - (t.ToUnixTimeMilliseconds() * 1_000_000), 0, 5_000_099));
+    }
 }
