@@ -5,7 +5,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using ObservaCost.Storage.Influx;
-using ObservaCost.Storage.LineProtocol;
 using ObservaCost.Storage.Query;
 using ObservaCost.Storage.Schema;
 using ObservaCost.Testing;
@@ -25,7 +24,7 @@ internal static class CollectorPushHarness
     {
         await using InfluxDbServer influx = await InfluxDbServer.StartAsync();
         var start = new DateTimeOffset(2026, 11, 21, 0, 0, 0, TimeSpan.Zero);
-        List<byte[]> batches = Encode(Fleet.Samples(points, start), 5000);
+        List<byte[]> batches = HarnessMath.Encode(Fleet.Samples(points, start), 5000);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"influxd {influx.Url}; {points} points in {batches.Count} batches of 5000; {Environment.ProcessorCount} cores"));
 
         string dir = Path.Combine(Path.GetTempPath(), "observacost-push-" + Guid.NewGuid().ToString("N")[..8]);
@@ -53,7 +52,7 @@ internal static class CollectorPushHarness
                 }
             }
 
-            double md = Median(direct), mc = Median(through);
+            double md = HarnessMath.Median(direct), mc = HarnessMath.Median(through);
             Console.WriteLine("| path | points/s (median) | runs | ratio |");
             Console.WriteLine("|---|---|---|---|");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| InfluxDB /write directly | {md:N0} | {string.Join(", ", direct.Select(x => x.ToString("N0", CultureInfo.InvariantCulture)))} | 1.00 |"));
@@ -80,7 +79,7 @@ internal static class CollectorPushHarness
     private static async Task SteadyLoadAsync(HttpClient client, Process collector, InfluxDbServer influx, DateTimeOffset start)
     {
         const int PerSecond = 100_000;
-        List<byte[]> second = Encode(Fleet.Samples(PerSecond, start.AddDays(10)), 5000);
+        List<byte[]> second = HarnessMath.Encode(Fleet.Samples(PerSecond, start.AddDays(10)), 5000);
         var up = new List<double>();
         var down = new List<double>();
         for (int s = 0; s < 40; s++)
@@ -177,33 +176,7 @@ internal static class CollectorPushHarness
         }
     }
 
-    private static List<byte[]> Encode(GpuSample[] samples, int batch)
-    {
-        var batches = new List<byte[]>();
-        using var writer = new LineProtocolWriter();
-        foreach (GpuSample sample in samples)
-        {
-            sample.WriteTo(writer);
-            if (writer.PointCount == batch)
-            {
-                batches.Add(writer.WrittenSpan.ToArray());
-                writer.Reset();
-            }
-        }
 
-        if (writer.PointCount > 0)
-        {
-            batches.Add(writer.WrittenSpan.ToArray());
-        }
-
-        return batches;
-    }
-
-    private static double Median(List<double> values)
-    {
-        double[] sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 
     private static async Task<Process> StartCollectorAsync(string dir, int port, Uri influx, string database)
     {

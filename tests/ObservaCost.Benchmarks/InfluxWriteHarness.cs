@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Logging.Abstractions;
 using ObservaCost.Storage.Influx;
-using ObservaCost.Storage.LineProtocol;
 using ObservaCost.Storage.Query;
 using ObservaCost.Storage.Schema;
 using ObservaCost.Storage.Writing;
@@ -23,7 +22,7 @@ internal static class InfluxWriteHarness
         await using InfluxDbServer server = await InfluxDbServer.StartAsync();
         var start = new DateTimeOffset(2026, 11, 21, 0, 0, 0, TimeSpan.Zero);
         GpuSample[] samples = Fleet.Samples(points, start);
-        List<byte[]> preEncoded = PreEncode(samples, 5000);
+        List<byte[]> preEncoded = HarnessMath.Encode(samples, 5000);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"influxd {server.Url} ; {points} GPU samples (12 tags, 8 fields), {preEncoded.Sum(b => (long)b.Length) / (double)points:F0} bytes/point ; {Environment.ProcessorCount} cores"));
 
@@ -41,7 +40,7 @@ internal static class InfluxWriteHarness
             clientGzip.Add(points / await ClientAsync(server, samples, $"gzip_{round}", gzip: true));
         }
 
-        double m = Median(minimal), c = Median(client), g = Median(clientGzip);
+        double m = HarnessMath.Median(minimal), c = HarnessMath.Median(client), g = HarnessMath.Median(clientGzip);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| writer | points/s (median of {rounds}) | runs | ratio to minimal |"));
         Console.WriteLine("|---|---|---|---|");
         Print("minimal (pre-encoded, 5000-line batches, one connection)", m, minimal, m);
@@ -54,33 +53,7 @@ internal static class InfluxWriteHarness
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {median:N0} | {string.Join(", ", runs.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} | {median / minimal:F2} |"));
 
-    private static double Median(List<double> values)
-    {
-        double[] sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 
-    private static List<byte[]> PreEncode(GpuSample[] samples, int batch)
-    {
-        var batches = new List<byte[]>();
-        using var writer = new LineProtocolWriter();
-        foreach (GpuSample sample in samples)
-        {
-            sample.WriteTo(writer);
-            if (writer.PointCount == batch)
-            {
-                batches.Add(writer.WrittenSpan.ToArray());
-                writer.Reset();
-            }
-        }
-
-        if (writer.PointCount > 0)
-        {
-            batches.Add(writer.WrittenSpan.ToArray());
-        }
-
-        return batches;
-    }
 
     private static async Task<double> MinimalAsync(InfluxDbServer server, List<byte[]> batches, string database)
     {

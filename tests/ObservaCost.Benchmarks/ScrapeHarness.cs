@@ -64,7 +64,7 @@ internal static class ScrapeHarness
         }
 
         double prometheus = await PrometheusScrapeDurationAsync(url, scrapes);
-        double median = Median(ours);
+        double median = HarnessMath.Median(ours);
         Console.WriteLine("| scraper | scrape duration, median | scrapes |");
         Console.WriteLine("|---|---|---|");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| ObservaCost (GET, parse, map to {mapped} GPU samples, encode) | {median * 1000:F1} ms | {ours.Count} |"));
@@ -158,9 +158,4 @@ internal static class ScrapeHarness
         }
     }
 
-    private static double Median(List<double> values)
-    {
-        double[] sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 }

@@ -1,9 +1,16 @@
 using System.Globalization;
+using ObservaCost.Storage.LineProtocol;
+using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Collector.RequestLogs;
 
-/// <summary>One inference request as logged by a gateway or inference server.</summary>
-public sealed record InferenceRequest
+/// <summary>
+/// One inference request as logged by a gateway or inference server. Stored as an <c>inference_request</c> point only
+/// when raw storage is on: no request id is a tag, and the time gets a deterministic offset below 100 ns from the
+/// request's numbers, so two different requests logged in the same instant do not overwrite each other while a replay
+/// of the same request does.
+/// </summary>
+public sealed record InferenceRequest : ILineProtocolPoint
 {
     /// <summary>When the request arrived, in UTC.</summary>
     public required DateTimeOffset Timestamp { get; init; }
@@ -28,6 +35,24 @@ public sealed record InferenceRequest
 
     /// <summary>Time to first token; null when not logged.</summary>
     public double? TimeToFirstTokenMs { get; init; }
+
+    public bool WriteTo(LineProtocolWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ulong mix = ((ulong)PromptTokens * 0x9E3779B97F4A7C15UL) ^ ((ulong)CompletionTokens * 0xC2B2AE3D27D4EB4FUL)
+            ^ (ulong)BitConverter.DoubleToInt64Bits(LatencyMs ?? 0) ^ ((ulong)BitConverter.DoubleToInt64Bits(TimeToFirstTokenMs ?? 0) >> 1);
+        return writer.Begin(Measurements.InferenceRequest)
+            .Tag(Tags.Model, Model)
+            .Tag(Tags.Node, Node)
+            .Tag(Tags.Pool, Pool)
+            .Tag(Tags.Status, RequestStatus.Normalize(Status))
+            .Tag(Tags.Tenant, Tenant)
+            .Field(Fields.CompletionTokens, CompletionTokens)
+            .Field(Fields.LatencyMs, LatencyMs)
+            .Field(Fields.PromptTokens, PromptTokens)
+            .Field(Fields.TimeToFirstTokenMs, TimeToFirstTokenMs)
+            .End(UnixTime.ToNanoseconds(Timestamp) + (long)(mix % 100));
+    }
 }
 
 /// <summary>How request statuses are classified and grouped.</summary>

@@ -224,19 +224,7 @@ public sealed partial class RequestLogPipeline : BackgroundService
                     if (_options.StoreRawRequests)
                     {
                         _raw ??= new LineProtocolWriter(WritePrecision.Nanoseconds, 256 * 1024);
-                        new InferenceRequestPoint
-                        {
-                            Timestamp = request.Timestamp,
-                            Model = request.Model,
-                            Tenant = request.Tenant,
-                            Pool = request.Pool,
-                            Node = request.Node,
-                            Status = RequestStatus.Normalize(request.Status),
-                            PromptTokens = request.PromptTokens,
-                            CompletionTokens = request.CompletionTokens,
-                            LatencyMs = request.LatencyMs,
-                            TimeToFirstTokenMs = request.TimeToFirstTokenMs,
-                        }.WriteTo(_raw);
+                        request.WriteTo(_raw);
                     }
                 }
 
