@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every ObservaCost test on a fresh machine with the .NET SDK: installs the real servers the tests start
-# (InfluxDB 1.x and VictoriaMetrics from Debian), builds the solution and runs all tests, then prints one summary line.
+# (InfluxDB 1.x, VictoriaMetrics and PostgreSQL 15 from Debian), builds the solution and runs all tests, then prints one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need=()
 command -v influxd >/dev/null 2>&1 || need+=(influxdb influxdb-client)
 [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing: ${need[*]}"
   $SUDO apt-get update -qq
