@@ -83,7 +83,7 @@ public static class PricingFileReader
             : null;
         Dictionary<string, PriceEntry> pools = ReadEntries(obj, "pools", errors);
         Dictionary<string, PriceEntry> gpus = ReadEntries(obj, "gpus", errors);
-        if (defaultEntry is null && pools.Count == 0 && gpus.Count == 0 && !obj.Has("default") && !obj.Has("pools") && !obj.Has("gpus"))
+        if (!obj.Has("default") && IsEmptyOrAbsent(root, "pools") && IsEmptyOrAbsent(root, "gpus"))
         {
             errors.Add(new PricingError("$", "no price entry: give a default entry, gpus or pools"));
         }
@@ -440,6 +440,13 @@ public static class PricingFileReader
         return Quarter(zone.BaseUtcOffset) && zone.GetAdjustmentRules()
             .Where(rule => rule.DateEnd.Year >= 1970)
             .All(rule => Quarter(zone.BaseUtcOffset + rule.BaseUtcOffsetDelta) && Quarter(rule.DaylightDelta));
+    }
+
+    private static bool IsEmptyOrAbsent(JsonElement root, string name)
+    {
+        return !root.TryGetProperty(name, out JsonElement value)
+            || value.ValueKind == JsonValueKind.Null
+            || (value.ValueKind == JsonValueKind.Object && !value.EnumerateObject().Any());
     }
 
     private static string? NonNegative(double value) => value >= 0 ? null : "must not be negative";

@@ -158,6 +158,16 @@ public sealed class PricingFileReaderTests
     }
 
     [Fact]
+    public void Parse_OnlyEmptyPriceSections_SaysThereIsNoPrice()
+    {
+        Assert.False(PricingFileReader.TryParse("{" + MinimalEnergy + ", \"gpus\": {}, \"pools\": {} }", out _, out IReadOnlyList<PricingError> errors));
+
+        PricingError error = Assert.Single(errors);
+        Assert.Equal("$", error.Path);
+        Assert.Equal("no price entry: give a default entry, gpus or pools", error.Message);
+    }
+
+    [Fact]
     public void Parse_OwnedAndRentedBothMissing_IsAnError()
     {
         Assert.False(PricingFileReader.TryParse("{" + MinimalEnergy + ", \"default\": {} }", out _, out IReadOnlyList<PricingError> errors));
