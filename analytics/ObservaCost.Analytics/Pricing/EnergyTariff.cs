@@ -1,0 +1,152 @@
+namespace ObservaCost.Analytics.Pricing;
+
+/// <summary>A time-of-use period: a rate for local hours [<see cref="StartHour"/>, <see cref="EndHour"/>) on some days.</summary>
+public sealed record TariffPeriod(string Name, double UsdPerKilowattHour, int StartHour, int EndHour, IReadOnlySet<DayOfWeek> Days)
+{
+    public bool Contains(DayOfWeek day, int hour) => hour >= StartHour && hour < EndHour && Days.Contains(day);
+}
+
+/// <summary>
+/// An energy tariff: a base rate, and optional time-of-use periods in local wall-clock time of <see cref="TimeZone"/>.
+/// Periods never overlap (the file is validated), so at most one applies at any instant; outside all periods the
+/// base rate applies.
+/// </summary>
+/// <remarks>
+/// Periods are whole local hours; local time comes from <see cref="TimeZoneInfo"/>, so daylight saving time is
+/// followed: on the spring-forward day the skipped local hour does not occur, on the fall-back day the repeated
+/// local hour is priced twice by the period that contains it. Every UTC offset must be a multiple of 15 minutes,
+/// so the rate can only change at a UTC quarter-hour.
+/// </remarks>
+public sealed class EnergyTariff
+{
+    private static readonly TimeSpan Quarter = TimeSpan.FromMinutes(15);
+
+    public EnergyTariff(double baseUsdPerKilowattHour, IReadOnlyList<TariffPeriod> periods, TimeZoneInfo timeZone)
+    {
+        ArgumentNullException.ThrowIfNull(periods);
+        ArgumentNullException.ThrowIfNull(timeZone);
+        BaseUsdPerKilowattHour = baseUsdPerKilowattHour;
+        Periods = periods;
+        TimeZone = timeZone;
+    }
+
+    /// <summary>A flat tariff: one rate at every instant.</summary>
+    public static EnergyTariff Flat(double usdPerKilowattHour) => new(usdPerKilowattHour, [], TimeZoneInfo.Utc);
+
+    public double BaseUsdPerKilowattHour { get; }
+
+    public IReadOnlyList<TariffPeriod> Periods { get; }
+
+    public TimeZoneInfo TimeZone { get; }
+
+    /// <summary>The rate in USD/kWh that applies at an instant.</summary>
+    public double UsdPerKilowattHourAt(DateTimeOffset instant)
+    {
+        if (Periods.Count == 0)
+        {
+            return BaseUsdPerKilowattHour;
+        }
+
+        DateTime local = TimeZoneInfo.ConvertTimeFromUtc(instant.UtcDateTime, TimeZone);
+        foreach (TariffPeriod period in Periods)
+        {
+            if (period.Contains(local.DayOfWeek, local.Hour))
+            {
+                return period.UsdPerKilowattHour;
+            }
+        }
+
+        return BaseUsdPerKilowattHour;
+    }
+
+    /// <summary>The rates over [<paramref name="start"/>, <paramref name="end"/>), as intervals of constant rate.</summary>
+    public TariffSchedule ScheduleFor(DateTimeOffset start, DateTimeOffset end)
+    {
+        if (end < start)
+        {
+            throw new ArgumentException("The schedule ends before it starts.", nameof(end));
+        }
+
+        var intervals = new List<TariffInterval>();
+        if (Periods.Count == 0 || end == start)
+        {
+            intervals.Add(new TariffInterval(start, end, UsdPerKilowattHourAt(start)));
+            return new TariffSchedule(intervals);
+        }
+
+        long startTicks = start.UtcTicks;
+        var quarter = new DateTimeOffset(startTicks - (startTicks % Quarter.Ticks), TimeSpan.Zero);
+        while (quarter < end)
+        {
+            DateTimeOffset next = quarter + Quarter;
+            DateTimeOffset pieceStart = quarter < start ? start : quarter;
+            DateTimeOffset pieceEnd = next > end ? end : next;
+            double rate = UsdPerKilowattHourAt(quarter);
+            if (intervals.Count > 0 && intervals[^1].UsdPerKilowattHour.Equals(rate))
+            {
+                intervals[^1] = intervals[^1] with { End = pieceEnd };
+            }
+            else
+            {
+                intervals.Add(new TariffInterval(pieceStart, pieceEnd, rate));
+            }
+
+            quarter = next;
+        }
+
+        return new TariffSchedule(intervals);
+    }
+}
+
+/// <summary>A span of time [<see cref="Start"/>, <see cref="End"/>) with one rate.</summary>
+public readonly record struct TariffInterval(DateTimeOffset Start, DateTimeOffset End, double UsdPerKilowattHour);
+
+/// <summary>Contiguous intervals of constant rate, in time order, covering [<see cref="Start"/>, <see cref="End"/>).</summary>
+public sealed class TariffSchedule
+{
+    public TariffSchedule(IReadOnlyList<TariffInterval> intervals)
+    {
+        ArgumentNullException.ThrowIfNull(intervals);
+        if (intervals.Count == 0)
+        {
+            throw new ArgumentException("A schedule needs at least one interval.", nameof(intervals));
+        }
+
+        for (int i = 1; i < intervals.Count; i++)
+        {
+            if (intervals[i].Start != intervals[i - 1].End)
+            {
+                throw new ArgumentException("Schedule intervals must be contiguous and in time order.", nameof(intervals));
+            }
+        }
+
+        Intervals = intervals;
+    }
+
+    public IReadOnlyList<TariffInterval> Intervals { get; }
+
+    public DateTimeOffset Start => Intervals[0].Start;
+
+    public DateTimeOffset End => Intervals[^1].End;
+
+    /// <summary>The index of the interval that contains <paramref name="instant"/> (the last one for its end).</summary>
+    public int IndexOf(DateTimeOffset instant)
+    {
+        int lo = 0;
+        int hi = Intervals.Count - 1;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (Intervals[mid].End <= instant)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+}

@@ -1,0 +1,78 @@
+namespace ObservaCost.Analytics.Pricing;
+
+/// <summary>
+/// Prices as data: hardware per pool, GPU model or default, energy, revenue, pool → model mapping and idle
+/// thresholds. Loaded and validated by <see cref="PricingFileReader"/>; the format is in <c>docs/pricing.md</c>.
+/// </summary>
+public sealed class PricingFile
+{
+    private readonly IReadOnlyDictionary<string, PriceEntry> _pools;
+    private readonly IReadOnlyDictionary<string, PriceEntry> _gpus;
+    private readonly IReadOnlyDictionary<string, double> _revenue;
+    private readonly IReadOnlyDictionary<string, string> _poolModels;
+    private readonly IReadOnlyDictionary<string, IdleThresholds> _idlePools;
+
+    public PricingFile(
+        EnergyPricing energy,
+        PriceEntry? defaultEntry,
+        IReadOnlyDictionary<string, PriceEntry> pools,
+        IReadOnlyDictionary<string, PriceEntry> gpus,
+        IReadOnlyDictionary<string, double> revenueUsdPerMillionTokens,
+        IReadOnlyDictionary<string, string> poolModels,
+        IdleThresholds idle,
+        IReadOnlyDictionary<string, IdleThresholds> idlePools)
+    {
+        Energy = energy;
+        Default = defaultEntry;
+        _pools = pools;
+        _gpus = gpus;
+        _revenue = revenueUsdPerMillionTokens;
+        _poolModels = poolModels;
+        Idle = idle;
+        _idlePools = idlePools;
+    }
+
+    public EnergyPricing Energy { get; }
+
+    public PriceEntry? Default { get; }
+
+    /// <summary>Idle thresholds for pools without their own override.</summary>
+    public IdleThresholds Idle { get; }
+
+    /// <summary>The price of a GPU: its pool's entry, else its model's entry, else the default entry.</summary>
+    public bool TryResolve(string? pool, string? gpuModel, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PriceEntry? entry)
+    {
+        if (pool is not null && _pools.TryGetValue(pool, out entry))
+        {
+            return true;
+        }
+
+        if (gpuModel is not null && _gpus.TryGetValue(gpuModel, out entry))
+        {
+            return true;
+        }
+
+        entry = Default;
+        return entry is not null;
+    }
+
+    /// <summary>As <see cref="TryResolve"/>, throwing <see cref="KeyNotFoundException"/> when nothing matches.</summary>
+    public PriceEntry Resolve(string? pool, string? gpuModel)
+    {
+        return TryResolve(pool, gpuModel, out PriceEntry? entry)
+            ? entry
+            : throw new KeyNotFoundException($"No price for pool '{pool}', GPU model '{gpuModel}' and no default entry.");
+    }
+
+    /// <summary>Revenue per 1M tokens for a model, when configured.</summary>
+    public double? RevenueUsdPerMillionTokens(string model) => _revenue.TryGetValue(model, out double usd) ? usd : null;
+
+    /// <summary>The model a pool serves, when the file maps it.</summary>
+    public string? ServedModelForPool(string pool) => _poolModels.TryGetValue(pool, out string? model) ? model : null;
+
+    /// <summary>The pool's idle thresholds, or the file-wide ones.</summary>
+    public IdleThresholds IdleThresholdsFor(string? pool)
+    {
+        return pool is not null && _idlePools.TryGetValue(pool, out IdleThresholds? thresholds) ? thresholds : Idle;
+    }
+}
