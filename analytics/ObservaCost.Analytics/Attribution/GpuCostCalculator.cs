@@ -1,0 +1,151 @@
+using ObservaCost.Analytics.Energy;
+using ObservaCost.Analytics.Idle;
+using ObservaCost.Analytics.Pricing;
+
+namespace ObservaCost.Analytics.Attribution;
+
+/// <summary>Who a GPU served during [Start, End): a model and tenant, or nobody (both null).</summary>
+public sealed record AllocationSpan(DateTimeOffset Start, DateTimeOffset End, string? Model, string? Tenant);
+
+/// <summary>What is known of one GPU in one window.</summary>
+public sealed record GpuWindowInput
+{
+    public required string GpuUuid { get; init; }
+
+    public required string Node { get; init; }
+
+    public string? Pool { get; init; }
+
+    public string? GpuModel { get; init; }
+
+    /// <summary>Non-overlapping spans in time order; time they do not cover is unallocated.</summary>
+    public IReadOnlyList<AllocationSpan> Allocations { get; init; } = [];
+
+    public IReadOnlyList<TimedValue> PowerWatts { get; init; } = [];
+
+    /// <summary>The GPU's energy counter; used instead of <see cref="PowerWatts"/> when it has two readings or more.</summary>
+    public IReadOnlyList<TimedValue> EnergyCounterJoules { get; init; } = [];
+
+    /// <summary>Graphics-engine activity × 100 where the source has it, else GPU utilization, in %.</summary>
+    public IReadOnlyList<TimedValue> UtilizationPercent { get; init; } = [];
+}
+
+/// <summary>The cost of one GPU's time attributed to one model and tenant (or to nobody).</summary>
+public sealed record GpuCostLine(
+    string? Model,
+    string? Tenant,
+    double GpuHours,
+    double GpuEnergyJoules,
+    double FacilityEnergyJoules,
+    double CapexUsd,
+    double OpexUsd,
+    double EnergyCostUsd)
+{
+    public double CostUsd => CapexUsd + OpexUsd + EnergyCostUsd;
+}
+
+/// <summary>
+/// One GPU's window: cost lines that add up to its whole cost, and its idle share of it (idle energy is facility
+/// energy, PUE included, as the idle dollars are).
+/// </summary>
+public sealed record GpuWindowCost(
+    IReadOnlyList<GpuCostLine> Lines,
+    double IdleGpuHours,
+    double IdleCostUsd,
+    double IdleEnergyJoules)
+{
+    public double CostUsd => Lines.Sum(l => l.CostUsd);
+
+    public double GpuHours => Lines.Sum(l => l.GpuHours);
+}
+
+/// <summary>
+/// Prices one GPU over one window. The GPU is charged for the whole window (capex and opex accrue whether it works
+/// or not; a rental's hourly price goes to <see cref="GpuCostLine.OpexUsd"/>), split by time over its allocation
+/// spans; each span's energy is integrated over that span alone (the counter where there is one, else power), priced
+/// at the tariff of each moment and scaled by PUE. Idle time (see <see cref="IdleDetector"/>) is costed the same way
+/// over the idle intervals, whether the GPU was allocated or not, so idle dollars are a part of the total, never extra.
+/// </summary>
+public static class GpuCostCalculator
+{
+    public static GpuWindowCost Compute(
+        GpuWindowInput gpu,
+        DateTimeOffset windowStart,
+        DateTimeOffset windowEnd,
+        PriceEntry price,
+        EnergyPricing energy,
+        TariffSchedule schedule,
+        IdleThresholds idle,
+        TimeSpan maxGap)
+    {
+        ArgumentNullException.ThrowIfNull(gpu);
+        ArgumentNullException.ThrowIfNull(price);
+        ArgumentNullException.ThrowIfNull(energy);
+        ArgumentNullException.ThrowIfNull(schedule);
+        ArgumentNullException.ThrowIfNull(idle);
+        var lines = new List<GpuCostLine>();
+        foreach (AllocationSpan span in Segments(gpu.Allocations, windowStart, windowEnd))
+        {
+            (double hours, double capex, double opex) = Hardware(price, span.Start, span.End);
+            EnergyCostResult e = EnergyOf(gpu, span.Start, span.End, energy, schedule, maxGap);
+            lines.Add(new GpuCostLine(span.Model, span.Tenant, hours, e.EnergyJoules, e.FacilityEnergyJoules, capex, opex,
+                price.EnergyBilledSeparately ? e.CostUsd : 0));
+        }
+
+        IdleResult idleResult = IdleDetector.Detect(gpu.UtilizationPercent.ToArray(), windowStart, windowEnd, idle, maxGap);
+        double idleHours = 0, idleCost = 0, idleEnergy = 0;
+        foreach (TimeInterval interval in idleResult.IdleIntervals)
+        {
+            (double hours, double capex, double opex) = Hardware(price, interval.Start, interval.End);
+            EnergyCostResult e = EnergyOf(gpu, interval.Start, interval.End, energy, schedule, maxGap);
+            idleHours += hours;
+            idleEnergy += e.FacilityEnergyJoules;
+            idleCost += capex + opex + (price.EnergyBilledSeparately ? e.CostUsd : 0);
+        }
+
+        return new GpuWindowCost(lines, idleHours, idleCost, idleEnergy);
+    }
+
+    /// <summary>The allocation spans clipped to the window, with the time between them as unallocated spans.</summary>
+    public static IReadOnlyList<AllocationSpan> Segments(IReadOnlyList<AllocationSpan> allocations, DateTimeOffset windowStart, DateTimeOffset windowEnd)
+    {
+        ArgumentNullException.ThrowIfNull(allocations);
+        var segments = new List<AllocationSpan>();
+        DateTimeOffset at = windowStart;
+        foreach (AllocationSpan a in allocations.OrderBy(a => a.Start))
+        {
+            DateTimeOffset start = a.Start < at ? at : a.Start;
+            DateTimeOffset end = a.End > windowEnd ? windowEnd : a.End;
+            if (end <= start)
+            {
+                continue;
+            }
+
+            if (start > at)
+            {
+                segments.Add(new AllocationSpan(at, start, null, null));
+            }
+
+            segments.Add(a with { Start = start, End = end });
+            at = end;
+        }
+
+        if (at < windowEnd)
+        {
+            segments.Add(new AllocationSpan(at, windowEnd, null, null));
+        }
+
+        return segments;
+    }
+
+    private static (double Hours, double CapexUsd, double OpexUsd) Hardware(PriceEntry price, DateTimeOffset start, DateTimeOffset end)
+    {
+        double hours = (end - start).TotalHours;
+        return (hours, hours * price.CapexUsdPerGpuHour, hours * (price.OpexUsdPerGpuHour + price.RentalUsdPerGpuHour));
+    }
+
+    private static EnergyCostResult EnergyOf(GpuWindowInput gpu, DateTimeOffset start, DateTimeOffset end, EnergyPricing energy, TariffSchedule schedule, TimeSpan maxGap) =>
+        gpu.EnergyCounterJoules.Count >= 2
+            ? EnergyCost.OfCounterSamples(gpu.EnergyCounterJoules.ToArray(), start, end, schedule, energy.Pue)
+            : EnergyCost.OfPowerSamples(gpu.PowerWatts.ToArray(), maxGap, start, end, schedule, energy.Pue);
+}

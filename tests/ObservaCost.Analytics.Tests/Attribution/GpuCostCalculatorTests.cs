@@ -1,0 +1,138 @@
+using ObservaCost.Analytics.Attribution;
+using ObservaCost.Analytics.Energy;
+using ObservaCost.Analytics.Pricing;
+
+namespace ObservaCost.Analytics.Tests.Attribution;
+
+public sealed class GpuCostCalculatorTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset T1 = T0.AddHours(1);
+    private static readonly TimeSpan MaxGap = TimeSpan.FromMinutes(2);
+
+    private static readonly PriceEntry Owned = new("H100", new OwnedHardware(30_000, 3_000, 4, 0.5), null);
+    private static readonly EnergyPricing FlatEnergy = new(1.2, null, EnergyTariff.Flat(0.10));
+
+    private static TimedValue[] Every10Seconds(Func<int, double> valueAtSecond) =>
+        Enumerable.Range(0, 361).Select(i => new TimedValue(T0.AddSeconds(i * 10), valueAtSecond(i * 10))).ToArray();
+
+    private static GpuWindowCost Compute(GpuWindowInput gpu, PriceEntry price, EnergyPricing energy) =>
+        GpuCostCalculator.Compute(gpu, T0, T1, price, energy, energy.Tariff.ScheduleFor(T0, T1), IdleThresholds.Default, MaxGap);
+
+    [Fact]
+    public void HalfAllocatedHalfIdle_HandComputed()
+    {
+        var gpu = new GpuWindowInput
+        {
+            GpuUuid = "GPU-1",
+            Node = "n1",
+            Pool = "h100",
+            Allocations = [new AllocationSpan(T0, T0.AddMinutes(30), "llama", "acme")],
+            PowerWatts = Every10Seconds(_ => 500),
+            UtilizationPercent = Every10Seconds(s => s < 1800 ? 80 : 1),
+        };
+
+        GpuWindowCost cost = Compute(gpu, Owned, FlatEnergy);
+
+        // Capex 27,000 / (4 × 8760) = 0.7705479452 $/h; opex 0.5 $/h; each half hour: 0.3852739726 + 0.25.
+        // Energy per half hour: 500 W × 1800 s = 900 kJ; × PUE 1.2 = 1.08 MJ = 0.3 kWh → $0.03.
+        const double HalfHourUsd = (27_000.0 / 35_040 / 2) + 0.25 + 0.03;
+        GpuCostLine llama = cost.Lines.Single(l => l.Model == "llama");
+        Assert.Equal("acme", llama.Tenant);
+        Precision.Close(0.5, llama.GpuHours);
+        Precision.Close(900_000, llama.GpuEnergyJoules);
+        Precision.Close(1_080_000, llama.FacilityEnergyJoules);
+        Precision.Close(0.03, llama.EnergyCostUsd);
+        Precision.Close(HalfHourUsd, llama.CostUsd);
+        GpuCostLine nobody = cost.Lines.Single(l => l.Model is null);
+        Precision.Close(HalfHourUsd, nobody.CostUsd);
+        Precision.Close(2 * HalfHourUsd, cost.CostUsd);
+
+        // Utilization 1 % from 10:30 on: the unallocated half hour is idle.
+        Precision.Close(0.5, cost.IdleGpuHours);
+        Precision.Close(HalfHourUsd, cost.IdleCostUsd);
+        Precision.Close(1_080_000, cost.IdleEnergyJoules);
+    }
+
+    [Fact]
+    public void RentalWithEnergyIncluded_ChargesTheHourlyPriceOnly()
+    {
+        var rented = new PriceEntry("A100-spot", null, new RentedHardware(1.8, RentalCommitment.Spot, EnergyIncluded: true));
+        var gpu = new GpuWindowInput { GpuUuid = "g", Node = "n", PowerWatts = Every10Seconds(_ => 300), UtilizationPercent = Every10Seconds(_ => 50) };
+        GpuWindowCost cost = Compute(gpu, rented, FlatEnergy);
+        GpuCostLine line = Assert.Single(cost.Lines);
+        Precision.Close(1.8, line.OpexUsd);
+        Precision.Close(0, line.EnergyCostUsd);
+        Precision.Close(300.0 * 3600 * 1.2, line.FacilityEnergyJoules);
+        Precision.Close(0, cost.IdleGpuHours);
+    }
+
+    [Fact]
+    public void EnergyCounter_IsPreferredOverPower()
+    {
+        var gpu = new GpuWindowInput
+        {
+            GpuUuid = "g",
+            Node = "n",
+            PowerWatts = Every10Seconds(_ => 10_000), // nonsense power that must not be used
+            EnergyCounterJoules = Every10Seconds(s => 5_000_000 + (400.0 * s)), // 400 W
+            UtilizationPercent = Every10Seconds(_ => 50),
+        };
+        GpuCostLine line = Assert.Single(Compute(gpu, Owned, FlatEnergy).Lines);
+        Precision.Close(400.0 * 3600, line.GpuEnergyJoules);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void RandomGpus_LinesAddUpToTheWholeWindow_IdleIsPartOfIt(int seed)
+    {
+        var random = new Random(seed);
+        var tariff = new EnergyTariff(0.08, [new TariffPeriod("peak", 0.21, 10, 10 + random.Next(1, 8), Enum.GetValues<DayOfWeek>().ToHashSet())], TimeZoneInfo.Utc);
+        var energy = new EnergyPricing(1 + random.NextDouble(), null, tariff);
+        PriceEntry price = random.Next(2) == 0 ? Owned : new PriceEntry("r", null, new RentedHardware(2.5, RentalCommitment.OnDemand, random.Next(2) == 0));
+        for (int g = 0; g < 40; g++)
+        {
+            var allocations = new List<AllocationSpan>();
+            DateTimeOffset at = T0.AddMinutes(random.Next(-10, 20));
+            while (at < T1.AddMinutes(10))
+            {
+                DateTimeOffset end = at.AddMinutes(random.Next(1, 25));
+                if (random.Next(3) > 0)
+                {
+                    allocations.Add(new AllocationSpan(at, end, "m" + random.Next(3), "t" + random.Next(2)));
+                }
+
+                at = end.AddMinutes(random.Next(0, 10));
+            }
+
+            TimedValue[] power = Every10Seconds(_ => 50 + (random.NextDouble() * 650)).Where(_ => random.Next(20) > 0).ToArray();
+            TimedValue[] util = Every10Seconds(s => (s / 600) % 2 == 0 ? random.NextDouble() * 4 : 30 + (random.NextDouble() * 70));
+            var gpu = new GpuWindowInput { GpuUuid = "g" + g, Node = "n", Allocations = allocations, PowerWatts = power, UtilizationPercent = util };
+            TariffSchedule schedule = tariff.ScheduleFor(T0, T1);
+            GpuWindowCost cost = GpuCostCalculator.Compute(gpu, T0, T1, price, energy, schedule, IdleThresholds.Default, MaxGap);
+
+            // The whole GPU, priced in one piece, must equal the sum of its lines.
+            EnergyCostResult whole = EnergyCost.OfPowerSamples(power, MaxGap, T0, T1, schedule, energy.Pue);
+            double expected = price.HardwareUsdPerGpuHour + (price.EnergyBilledSeparately ? whole.CostUsd : 0);
+            Precision.Close(expected, cost.CostUsd);
+            Precision.Close(1.0, cost.GpuHours);
+            Assert.InRange(cost.IdleCostUsd, 0, cost.CostUsd + 1e-9);
+            Assert.InRange(cost.IdleGpuHours, 0, 1 + 1e-12);
+            Assert.All(cost.Lines, l => Assert.True(l.GpuHours > 0 && l.CostUsd >= 0));
+        }
+    }
+
+    [Fact]
+    public void Segments_FillGapsAsUnallocated_AndClipToTheWindow()
+    {
+        IReadOnlyList<AllocationSpan> segments = GpuCostCalculator.Segments(
+            [new AllocationSpan(T0.AddMinutes(-5), T0.AddMinutes(10), "a", null), new AllocationSpan(T0.AddMinutes(20), T0.AddMinutes(70), "b", null)], T0, T1);
+        Assert.Equal(
+            [(0, 10, "a"), (10, 20, null), (20, 60, "b")],
+            segments.Select(s => ((int)(s.Start - T0).TotalMinutes, (int)(s.End - T0).TotalMinutes, s.Model)));
+    }
+}
