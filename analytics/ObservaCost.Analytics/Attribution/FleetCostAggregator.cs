@@ -1,0 +1,161 @@
+using ObservaCost.Analytics.Energy;
+using ObservaCost.Storage.Schema;
+
+namespace ObservaCost.Analytics.Attribution;
+
+/// <summary>A GPU's window input with its priced result.</summary>
+public sealed record GpuWindowResult(GpuWindowInput Gpu, GpuWindowCost Cost);
+
+/// <summary>Tokens and requests one model served for one tenant (null: any tenant) in the window.</summary>
+public sealed record TokenUsage(string Model, string? Tenant, long PromptTokens, long CompletionTokens, long Requests);
+
+/// <summary>
+/// Rolls priced GPUs up into <see cref="CostWindow"/> rows per (model, tenant, pool, node, GPU model) — unallocated
+/// time is a row with no model, so the rows add up to the fleet's cost — and <see cref="IdleWindow"/> rows per
+/// (pool, node, GPU model). Tokens of a (model, tenant) are shared over that pair's rows in proportion to their
+/// GPU-hours (a usage without a tenant over all rows of the model); usage of a model no GPU served is left out.
+/// </summary>
+public static class FleetCostAggregator
+{
+    public static (IReadOnlyList<CostWindow> Costs, IReadOnlyList<IdleWindow> Idle) Aggregate(
+        DateTimeOffset windowStart,
+        TimeSpan length,
+        IEnumerable<GpuWindowResult> gpus,
+        IEnumerable<TokenUsage> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(gpus);
+        ArgumentNullException.ThrowIfNull(tokens);
+        var rows = new Dictionary<(string? Model, string? Tenant, string? Pool, string Node, string? GpuModel), Row>();
+        var idle = new Dictionary<(string? Pool, string Node, string? GpuModel), IdleRow>();
+        foreach (GpuWindowResult gpu in gpus)
+        {
+            foreach (GpuCostLine line in gpu.Cost.Lines)
+            {
+                var key = (line.Model, line.Tenant, gpu.Gpu.Pool, gpu.Gpu.Node, gpu.Gpu.GpuModel);
+                if (!rows.TryGetValue(key, out Row? row))
+                {
+                    row = new Row();
+                    rows.Add(key, row);
+                }
+
+                row.Add(line);
+            }
+
+            var idleKey = (gpu.Gpu.Pool, gpu.Gpu.Node, gpu.Gpu.GpuModel);
+            if (!idle.TryGetValue(idleKey, out IdleRow? idleRow))
+            {
+                idleRow = new IdleRow();
+                idle.Add(idleKey, idleRow);
+            }
+
+            idleRow.GpuHours += gpu.Cost.GpuHours;
+            idleRow.IdleGpuHours += gpu.Cost.IdleGpuHours;
+            idleRow.IdleCostUsd += gpu.Cost.IdleCostUsd;
+            idleRow.IdleEnergyJoules += gpu.Cost.IdleEnergyJoules;
+        }
+
+        foreach (TokenUsage usage in tokens)
+        {
+            var targets = rows.Where(r => string.Equals(r.Key.Model, usage.Model, StringComparison.Ordinal) &&
+                                          (usage.Tenant is null || string.Equals(r.Key.Tenant, usage.Tenant, StringComparison.Ordinal)))
+                              .Select(r => r.Value).ToList();
+            double hours = targets.Sum(t => t.GpuHours);
+            if (hours <= 0)
+            {
+                continue;
+            }
+
+            foreach (Row target in targets)
+            {
+                double share = target.GpuHours / hours;
+                target.PromptTokens += usage.PromptTokens * share;
+                target.CompletionTokens += usage.CompletionTokens * share;
+                target.Requests += usage.Requests * share;
+            }
+        }
+
+        var costs = rows.Select(r => r.Value.ToCostWindow(windowStart, length, r.Key.Model, r.Key.Tenant, r.Key.Pool, r.Key.Node, r.Key.GpuModel)).ToList();
+        var idleWindows = idle.Select(i => new IdleWindow
+        {
+            WindowStart = windowStart,
+            WindowLength = length,
+            Pool = i.Key.Pool,
+            Node = i.Key.Node,
+            GpuModel = i.Key.GpuModel,
+            GpuHours = i.Value.GpuHours,
+            IdleGpuHours = i.Value.IdleGpuHours,
+            IdleCostUsd = i.Value.IdleCostUsd,
+            IdleEnergyJoules = i.Value.IdleEnergyJoules,
+        }).ToList();
+        return (costs, idleWindows);
+    }
+
+    private sealed class Row
+    {
+        public double GpuHours { get; private set; }
+
+        public double PromptTokens { get; set; }
+
+        public double CompletionTokens { get; set; }
+
+        public double Requests { get; set; }
+
+        private double _energy;
+        private double _facility;
+        private double _capex;
+        private double _opex;
+        private double _energyCost;
+
+        public void Add(GpuCostLine line)
+        {
+            GpuHours += line.GpuHours;
+            _energy += line.GpuEnergyJoules;
+            _facility += line.FacilityEnergyJoules;
+            _capex += line.CapexUsd;
+            _opex += line.OpexUsd;
+            _energyCost += line.EnergyCostUsd;
+        }
+
+        public CostWindow ToCostWindow(DateTimeOffset start, TimeSpan length, string? model, string? tenant, string? pool, string node, string? gpuModel)
+        {
+            double cost = _capex + _opex + _energyCost;
+            long prompt = (long)Math.Round(PromptTokens);
+            long completion = (long)Math.Round(CompletionTokens);
+            long tokens = prompt + completion;
+            double kilowattHours = _facility / EnergyCost.JoulesPerKilowattHour;
+            return new CostWindow
+            {
+                WindowStart = start,
+                WindowLength = length,
+                Model = model,
+                Tenant = tenant,
+                Pool = pool,
+                Node = node,
+                GpuModel = gpuModel,
+                GpuHours = GpuHours,
+                GpuEnergyJoules = _energy,
+                FacilityEnergyJoules = _facility,
+                CapexUsd = _capex,
+                OpexUsd = _opex,
+                EnergyCostUsd = _energyCost,
+                CostUsd = cost,
+                PromptTokens = prompt,
+                CompletionTokens = completion,
+                RequestCount = (long)Math.Round(Requests),
+                CostPerMillionTokensUsd = tokens > 0 ? cost / tokens * 1e6 : null,
+                TokensPerKilowattHour = tokens > 0 && kilowattHours > 0 ? tokens / kilowattHours : null,
+            };
+        }
+    }
+
+    private sealed class IdleRow
+    {
+        public double GpuHours { get; set; }
+
+        public double IdleGpuHours { get; set; }
+
+        public double IdleCostUsd { get; set; }
+
+        public double IdleEnergyJoules { get; set; }
+    }
+}
