@@ -26,9 +26,9 @@ public sealed class CollectorMetrics : IDisposable
     private readonly ConcurrentDictionary<string, long> _rejectedBySource = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (long Count, double Sum)> _scrapes = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
-    private long _written_;
-    private long _storeRejected_;
-    private long _storeFailures_;
+    private long _writtenTotal;
+    private long _storeRejectedTotal;
+    private long _storeFailuresTotal;
     private long _batches;
     private double _batchSeconds;
     private Func<long>? _spoolBytes;
@@ -72,8 +72,8 @@ public sealed class CollectorMetrics : IDisposable
         _written.Add(written);
         _storeRejected.Add(rejected);
         _batchDuration.Record(duration.TotalSeconds);
-        Interlocked.Add(ref _written_, written);
-        Interlocked.Add(ref _storeRejected_, rejected);
+        Interlocked.Add(ref _writtenTotal, written);
+        Interlocked.Add(ref _storeRejectedTotal, rejected);
         lock (_gate)
         {
             _batches++;
@@ -84,7 +84,7 @@ public sealed class CollectorMetrics : IDisposable
     public void StoreFailed()
     {
         _storeFailures.Add(1);
-        Interlocked.Increment(ref _storeFailures_);
+        Interlocked.Increment(ref _storeFailuresTotal);
     }
 
     public void Scraped(string target, TimeSpan duration)
@@ -97,7 +97,7 @@ public sealed class CollectorMetrics : IDisposable
 
     public long RejectedTotal(string source) => _rejectedBySource.GetValueOrDefault(source);
 
-    public long WrittenTotal => Interlocked.Read(ref _written_);
+    public long WrittenTotal => Interlocked.Read(ref _writtenTotal);
 
     /// <summary>The metrics in Prometheus text exposition format 0.0.4.</summary>
     public string ToPrometheusText()
@@ -116,11 +116,11 @@ public sealed class CollectorMetrics : IDisposable
         }
 
         Family(sb, "observacost_collector_points_written_total", "counter", "Points the store took");
-        sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_written_total {Interlocked.Read(ref _written_)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_written_total {Interlocked.Read(ref _writtenTotal)}\n");
         Family(sb, "observacost_collector_points_store_rejected_total", "counter", "Points the store refused");
-        sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_store_rejected_total {Interlocked.Read(ref _storeRejected_)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_store_rejected_total {Interlocked.Read(ref _storeRejectedTotal)}\n");
         Family(sb, "observacost_collector_store_failures_total", "counter", "Batches the store could not take");
-        sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_store_failures_total {Interlocked.Read(ref _storeFailures_)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_store_failures_total {Interlocked.Read(ref _storeFailuresTotal)}\n");
         Family(sb, "observacost_collector_spool_size_bytes", "gauge", "Bytes in the spool not yet written to the store");
         sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_spool_size_bytes {_spoolBytes?.Invoke() ?? 0}\n");
         Family(sb, "observacost_collector_batch_duration_seconds", "summary", "Time to write one batch to the store");

@@ -111,8 +111,6 @@ public sealed partial class RequestLogPipeline : BackgroundService
         }
     }
 
-    public RequestLogParser Parser { get; } = new();
-
     /// <summary>Windows that are closed: records for them are refused as late.</summary>
     public DateTimeOffset? ClosedBefore => _closedBeforeTicks == long.MinValue ? null : new DateTimeOffset(Interlocked.Read(ref _closedBeforeTicks), TimeSpan.Zero);
 

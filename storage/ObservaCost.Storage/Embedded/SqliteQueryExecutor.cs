@@ -13,15 +13,16 @@ namespace ObservaCost.Storage.Embedded;
 /// </summary>
 internal static class SqliteQueryExecutor
 {
-    public static async Task<QueryResult> ExecuteAsync(SqliteConnection connection, TimeSeriesQuery query, CancellationToken cancellationToken)
+    public static async Task<QueryResult> ExecuteAsync(SqliteConnection connection, SqliteTransaction transaction, TimeSeriesQuery query, CancellationToken cancellationToken)
     {
         int groupCount = query.GroupByTags.Count;
         var groups = new Dictionary<string, Group>(StringComparer.Ordinal);
-        Dictionary<string, FieldKind> kinds = query.IsRaw ? await LoadKindsAsync(connection, query, cancellationToken) : [];
+        Dictionary<string, FieldKind> kinds = query.IsRaw ? await LoadKindsAsync(connection, transaction, query, cancellationToken) : [];
         for (int column = 0; column < query.Selections.Count; column++)
         {
             FieldSelection selection = query.Selections[column];
             await using SqliteCommand command = connection.CreateCommand();
+            command.Transaction = transaction;
             command.CommandText = BuildSql(query, selection, command.Parameters);
             await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
             FieldKind? kind = kinds.TryGetValue(selection.Field, out FieldKind k) ? k : null;
@@ -119,10 +120,11 @@ internal static class SqliteQueryExecutor
         };
     }
 
-    private static async Task<Dictionary<string, FieldKind>> LoadKindsAsync(SqliteConnection connection, TimeSeriesQuery query, CancellationToken cancellationToken)
+    private static async Task<Dictionary<string, FieldKind>> LoadKindsAsync(SqliteConnection connection, SqliteTransaction transaction, TimeSeriesQuery query, CancellationToken cancellationToken)
     {
         var kinds = new Dictionary<string, FieldKind>(StringComparer.Ordinal);
         await using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "SELECT field, kind FROM field_type WHERE measurement = $m";
         command.Parameters.AddWithValue("$m", query.Measurement);
         await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);

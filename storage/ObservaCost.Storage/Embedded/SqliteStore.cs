@@ -121,7 +121,13 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         await EnsureSchemaAsync(connection, cancellationToken);
-        return await SqliteQueryExecutor.ExecuteAsync(connection, query, cancellationToken);
+
+        // One read transaction: the statements of a query (one per column) see the same snapshot even while a batch
+        // is being written (WAL readers do not block the writer).
+        await using SqliteTransaction snapshot = connection.BeginTransaction(deferred: true);
+        QueryResult result = await SqliteQueryExecutor.ExecuteAsync(connection, snapshot, query, cancellationToken);
+        await snapshot.CommitAsync(cancellationToken);
+        return result;
     }
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken = default)

@@ -357,19 +357,12 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
 
     private static async Task<string> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        if (response.Headers.TryGetValues("X-Influxdb-Error", out IEnumerable<string>? values))
-        {
-            string header = string.Join("\n", values);
-            if (header.Length > 0)
-            {
-                // The JSON body carries the same text with line breaks intact; prefer it below if it parses.
-                string body = await ReadLimitedAsync(response, cancellationToken);
-                return ExtractMessage(body) ?? header;
-            }
-        }
-
-        string text = await ReadLimitedAsync(response, cancellationToken);
-        return ExtractMessage(text) ?? (text.Length == 0 ? response.ReasonPhrase ?? "no message" : text);
+        // The JSON body keeps the message's line breaks; the X-Influxdb-Error header is the fallback.
+        string body = await ReadLimitedAsync(response, cancellationToken);
+        string? header = response.Headers.TryGetValues("X-Influxdb-Error", out IEnumerable<string>? values) ? string.Join("\n", values) : null;
+        return ExtractMessage(body)
+            ?? (string.IsNullOrEmpty(header) ? null : header)
+            ?? (body.Length == 0 ? response.ReasonPhrase ?? "no message" : body);
     }
 
     private static async Task<string> ReadLimitedAsync(HttpResponseMessage response, CancellationToken cancellationToken)

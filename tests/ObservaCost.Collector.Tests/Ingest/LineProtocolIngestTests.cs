@@ -233,7 +233,15 @@ public sealed class LineProtocolIngestTests
         long t = NowSeconds;
         await host.Client.SendAsync(Write("/write?precision=s", $"mm v=1 {t}\nmm v=x {t}\nmm v=3 {t + 1}\n"));
         await host.WaitForAsync(CountOf("mm", "v"), r => r.Series.Count == 1 && r.Series[0].Rows[0][0].Integer == 2);
+        // The store holds the points a moment before the forwarder counts its batch: wait for the count.
         string metrics = await host.Client.GetStringAsync("/metrics");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!metrics.Contains("observacost_collector_points_written_total 2", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+            metrics = await host.Client.GetStringAsync("/metrics");
+        }
+
         Assert.Contains("observacost_collector_points_received_total{source=\"line_protocol\"} 2", metrics, StringComparison.Ordinal);
         Assert.Contains("observacost_collector_points_rejected_total{source=\"line_protocol\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("observacost_collector_points_written_total 2", metrics, StringComparison.Ordinal);

@@ -100,4 +100,32 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal(50, r.Series.Count);
         Assert.All(r.Series, s => Assert.Equal(400, s.Rows[0][0].Integer));
     }
+
+    [Fact]
+    public async Task Query_WhileBatchesAreWritten_SeesEachBatchWholeInEveryColumn()
+    {
+        await using var store = new SqliteStore(new SqliteStoreOptions { Path = DbPath }, TimeProvider.System, NullLogger<SqliteStore>.Instance);
+        await store.WriteAsync(Lines("w a=0,b=0 0\n", 1));
+        Task writing = Task.Run(async () =>
+        {
+            for (int batch = 1; batch <= 150; batch++)
+            {
+                string text = string.Concat(Enumerable.Range(0, 50).Select(i => $"w a={i},b={i} {(batch * 100) + i}\n"));
+                await store.WriteAsync(Lines(text, 50));
+            }
+        });
+
+        TimeSeriesQuery counts = TimeSeriesQueryBuilder.From("w").Count("a").Count("b").Between(0, 1_000_000L * 1_000_000_000).Build();
+        int checks = 0;
+        while (!writing.IsCompleted || checks == 0)
+        {
+            QueryResult r = await store.QueryAsync(counts);
+            Assert.Equal(r.Series[0].Rows[0][0].Integer, r.Series[0].Rows[0][1].Integer);
+            Assert.Equal(1, r.Series[0].Rows[0][0].Integer % 50);
+            checks++;
+        }
+
+        await writing;
+        Assert.True(checks > 1);
+    }
 }
