@@ -23,6 +23,14 @@ public interface ITimeSeriesStore
     /// <summary>Answers a typed query; aggregation runs in the store.</summary>
     Task<QueryResult> QueryAsync(TimeSeriesQuery query, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Deletes the points of <paramref name="measurement"/> in [<paramref name="rangeStart"/>, <paramref name="rangeEnd"/>) whose
+    /// tags equal every entry of <paramref name="tags"/>. Used before a window is recomputed, so a recomputation
+    /// replaces the window's points instead of merging with them (a row that no longer exists, or a field that is
+    /// now absent, would otherwise survive).
+    /// </summary>
+    Task DeleteAsync(string measurement, DateTimeOffset rangeStart, DateTimeOffset rangeEnd, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default);
+
     /// <summary>True when the store answers.</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken = default);
 }

@@ -130,6 +130,44 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
         return result;
     }
 
+    public async Task DeleteAsync(string measurement, DateTimeOffset rangeStart, DateTimeOffset rangeEnd, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(measurement);
+        ArgumentNullException.ThrowIfNull(tags);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            SqliteConnection connection = await GetWriterAsync(cancellationToken);
+            await using SqliteCommand delete = connection.CreateCommand();
+            var sql = new StringBuilder(
+                "DELETE FROM field_value WHERE time_ns >= $from AND time_ns < $to AND series_id IN (SELECT id FROM series WHERE measurement = $m");
+            int i = 0;
+            foreach (KeyValuePair<string, string> tag in tags)
+            {
+                sql.Append(CultureInfo.InvariantCulture, $" AND id IN (SELECT series_id FROM series_tag WHERE key = $k{i} AND value = $v{i})");
+                delete.Parameters.AddWithValue("$k" + i.ToString(CultureInfo.InvariantCulture), tag.Key);
+                delete.Parameters.AddWithValue("$v" + i.ToString(CultureInfo.InvariantCulture), tag.Value);
+                i++;
+            }
+
+            sql.Append(')');
+            delete.CommandText = sql.ToString();
+            delete.Parameters.AddWithValue("$from", UnixTime.ToNanoseconds(rangeStart));
+            delete.Parameters.AddWithValue("$to", UnixTime.ToNanoseconds(rangeEnd));
+            delete.Parameters.AddWithValue("$m", measurement);
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6 or 10 or 13)
+        {
+            throw new StoreUnavailableException($"The embedded store could not delete: {ex.Message}", ex);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     public async Task<bool> PingAsync(CancellationToken cancellationToken = default)
     {
         try

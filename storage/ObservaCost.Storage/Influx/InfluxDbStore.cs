@@ -114,6 +114,25 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
         return new QueryResult(result);
     }
 
+    public Task DeleteAsync(string measurement, DateTimeOffset rangeStart, DateTimeOffset rangeEnd, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(measurement);
+        ArgumentNullException.ThrowIfNull(tags);
+        var sb = new StringBuilder("DELETE FROM ");
+        InfluxQlRenderer.AppendIdentifier(sb, measurement);
+        sb.Append(" WHERE ");
+        foreach (KeyValuePair<string, string> tag in tags.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            InfluxQlRenderer.AppendIdentifier(sb, tag.Key);
+            sb.Append(" = ");
+            InfluxQlRenderer.AppendString(sb, tag.Value);
+            sb.Append(" AND ");
+        }
+
+        sb.Append(CultureInfo.InvariantCulture, $"time >= {UnixTime.ToNanoseconds(rangeStart)} AND time < {UnixTime.ToNanoseconds(rangeEnd)}");
+        return ExecuteAsync(sb.ToString(), cancellationToken);
+    }
+
     /// <summary>Runs an InfluxQL statement that returns no series (CREATE, DROP, ...).</summary>
     public async Task ExecuteAsync(string influxQl, CancellationToken cancellationToken = default)
     {

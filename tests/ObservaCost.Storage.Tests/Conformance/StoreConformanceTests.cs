@@ -48,6 +48,18 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     private static double[] Column(ResultSeries s, int column = 0) => s.Rows.Select(r => r[column].Number).ToArray();
 
     [Fact]
+    public async Task Delete_RemovesOnlyMatchingTagsInTheRange()
+    {
+        // Pool a in [0 s, 60 s): g1@0, g1@30, g2@0 go; g1@60, g1@90, g2@60 and pool b stay.
+        await Store.DeleteAsync("conf", DateTimeOffset.FromUnixTimeSeconds(T0Seconds), DateTimeOffset.FromUnixTimeSeconds(T0Seconds + 60), new Dictionary<string, string> { ["pool"] = "a" });
+        QueryResult r = await Store.QueryAsync(Conf().Count("w").Between(T(0), T(120)).GroupBy("pool").Build());
+        Assert.Equal(["pool=", "pool=a", "pool=b"], r.Series.Select(s => s.TagKey));
+        Assert.Equal([1.0, 3.0, 3.0], r.Series.Select(s => s.Rows[0][0].Number));
+        QueryResult a = await Store.QueryAsync(Conf().Sum("w").Between(T(0), T(120)).GroupBy("pool").WhereTag("pool", "a").Build());
+        Assert.Equal(450.0, a.Series[0].Rows[0][0].Number);
+    }
+
+    [Fact]
     public async Task Mean_ByPoolPerMinute()
     {
         QueryResult r = await Store.QueryAsync(Conf().Mean("w").Between(T(0), T(120)).GroupByTime(TimeSpan.FromMinutes(1)).GroupBy("pool").Build());

@@ -48,6 +48,9 @@ public sealed class BatchingPointWriterTests
 
         public Task<QueryResult> QueryAsync(TimeSeriesQuery query, CancellationToken cancellationToken = default) => Task.FromResult(QueryResult.Empty);
 
+        public Task DeleteAsync(string measurement, DateTimeOffset rangeStart, DateTimeOffset rangeEnd, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("The batching writer never deletes.");
+
         public Task<bool> PingAsync(CancellationToken cancellationToken = default) => Task.FromResult(true);
     }
 
