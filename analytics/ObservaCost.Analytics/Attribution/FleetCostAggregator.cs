@@ -1,4 +1,3 @@
-using ObservaCost.Analytics.Energy;
 using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Analytics.Attribution;
@@ -7,7 +6,27 @@ namespace ObservaCost.Analytics.Attribution;
 public sealed record GpuWindowResult(GpuWindowInput Gpu, GpuWindowCost Cost);
 
 /// <summary>Tokens and requests one model served for one tenant (null: any tenant) in the window.</summary>
-public sealed record TokenUsage(string Model, string? Tenant, long PromptTokens, long CompletionTokens, long Requests);
+public sealed record TokenUsage(string Model, string? Tenant, long PromptTokens, long CompletionTokens, long Requests)
+{
+    /// <summary>Mean of the per-minute median latencies, when the source has latencies.</summary>
+    public double? LatencyP50Ms { get; init; }
+
+    /// <summary>Mean of the per-minute 95th-percentile latencies.</summary>
+    public double? LatencyP95Ms { get; init; }
+}
+
+/// <summary>
+/// The rules that turn costs and tokens into per-token figures: the completion-token weight of the cost split, a
+/// model's peak sustained tokens/s per GPU (null: unknown) and its revenue per 1M tokens (null: not configured).
+/// </summary>
+public sealed record CostRules(
+    double CompletionTokenWeight,
+    Func<string, double?> MaxTokensPerSecondPerGpu,
+    Func<string, double?> RevenueUsdPerMillionTokens)
+{
+    /// <summary>Weight 4, no capacity and no revenue.</summary>
+    public static CostRules Default { get; } = new(Pricing.PricingFile.DefaultCompletionTokenWeight, _ => null, _ => null);
+}
 
 /// <summary>
 /// Rolls priced GPUs up into <see cref="CostWindow"/> rows per (model, tenant, pool, node, GPU model) — unallocated
@@ -21,10 +40,12 @@ public static class FleetCostAggregator
         DateTimeOffset windowStart,
         TimeSpan length,
         IEnumerable<GpuWindowResult> gpus,
-        IEnumerable<TokenUsage> tokens)
+        IEnumerable<TokenUsage> tokens,
+        CostRules? rules = null)
     {
         ArgumentNullException.ThrowIfNull(gpus);
         ArgumentNullException.ThrowIfNull(tokens);
+        rules ??= CostRules.Default;
         var rows = new Dictionary<(string? Model, string? Tenant, string? Pool, string Node, string? GpuModel), Row>();
         var idle = new Dictionary<(string? Pool, string Node, string? GpuModel), IdleRow>();
         foreach (GpuWindowResult gpu in gpus)
@@ -71,10 +92,11 @@ public static class FleetCostAggregator
                 target.PromptTokens += usage.PromptTokens * share;
                 target.CompletionTokens += usage.CompletionTokens * share;
                 target.Requests += usage.Requests * share;
+                target.AddLatency(usage, share);
             }
         }
 
-        var costs = rows.Select(r => r.Value.ToCostWindow(windowStart, length, r.Key.Model, r.Key.Tenant, r.Key.Pool, r.Key.Node, r.Key.GpuModel)).ToList();
+        var costs = rows.Select(r => r.Value.ToCostWindow(rules, windowStart, length, r.Key.Model, r.Key.Tenant, r.Key.Pool, r.Key.Node, r.Key.GpuModel)).ToList();
         var idleWindows = idle.Select(i => new IdleWindow
         {
             WindowStart = windowStart,
@@ -105,6 +127,12 @@ public static class FleetCostAggregator
         private double _capex;
         private double _opex;
         private double _energyCost;
+        private double _nodeEnergy;
+        private double _utilized;
+        private double _p50Sum;
+        private double _p50Weight;
+        private double _p95Sum;
+        private double _p95Weight;
 
         public void Add(GpuCostLine line)
         {
@@ -114,16 +142,43 @@ public static class FleetCostAggregator
             _capex += line.CapexUsd;
             _opex += line.OpexUsd;
             _energyCost += line.EnergyCostUsd;
+            _nodeEnergy += line.NodeEnergyJoules;
+            _utilized += line.UtilizedGpuHours;
         }
 
-        public CostWindow ToCostWindow(DateTimeOffset start, TimeSpan length, string? model, string? tenant, string? pool, string node, string? gpuModel)
+        public void AddLatency(TokenUsage usage, double share)
+        {
+            double weight = usage.Requests * share;
+            if (weight <= 0)
+            {
+                return;
+            }
+
+            if (usage.LatencyP50Ms is double p50)
+            {
+                _p50Sum += p50 * weight;
+                _p50Weight += weight;
+            }
+
+            if (usage.LatencyP95Ms is double p95)
+            {
+                _p95Sum += p95 * weight;
+                _p95Weight += weight;
+            }
+        }
+
+        public CostWindow ToCostWindow(CostRules rules, DateTimeOffset start, TimeSpan length, string? model, string? tenant, string? pool, string node, string? gpuModel)
         {
             double cost = _capex + _opex + _energyCost;
             long prompt = (long)Math.Round(PromptTokens);
             long completion = (long)Math.Round(CompletionTokens);
             long tokens = prompt + completion;
-            double kilowattHours = _facility / EnergyCost.JoulesPerKilowattHour;
-            return new CostWindow
+
+            // The split rule: the cost is shared over prompt + weight × completion tokens.
+            double weighted = prompt + rules.CompletionTokenWeight * completion;
+            double promptCost = weighted > 0 ? cost * prompt / weighted : 0;
+            double maxTokens = model is not null && rules.MaxTokensPerSecondPerGpu(model) is double rate ? rate * GpuHours * 3600 : 0;
+            return CostFigures.WithRatios(new CostWindow
             {
                 WindowStart = start,
                 WindowLength = length,
@@ -133,7 +188,9 @@ public static class FleetCostAggregator
                 Node = node,
                 GpuModel = gpuModel,
                 GpuHours = GpuHours,
+                UtilizedGpuHours = _utilized,
                 GpuEnergyJoules = _energy,
+                NodeEnergyJoules = _nodeEnergy,
                 FacilityEnergyJoules = _facility,
                 CapexUsd = _capex,
                 OpexUsd = _opex,
@@ -142,9 +199,13 @@ public static class FleetCostAggregator
                 PromptTokens = prompt,
                 CompletionTokens = completion,
                 RequestCount = (long)Math.Round(Requests),
-                CostPerMillionTokensUsd = tokens > 0 ? cost / tokens * 1e6 : null,
-                TokensPerKilowattHour = tokens > 0 && kilowattHours > 0 ? tokens / kilowattHours : null,
-            };
+                PromptCostUsd = promptCost,
+                CompletionCostUsd = weighted > 0 ? cost - promptCost : 0,
+                MaxTokens = maxTokens,
+                RevenueUsd = model is not null && rules.RevenueUsdPerMillionTokens(model) is double price ? tokens / 1e6 * price : null,
+                LatencyP50Ms = _p50Weight > 0 ? _p50Sum / _p50Weight : null,
+                LatencyP95Ms = _p95Weight > 0 ? _p95Sum / _p95Weight : null,
+            });
         }
     }
 

@@ -28,6 +28,9 @@ public sealed record GpuWindowInput
 
     /// <summary>Graphics-engine activity × 100 where the source has it, else GPU utilization, in %.</summary>
     public IReadOnlyList<TimedValue> UtilizationPercent { get; init; } = [];
+
+    /// <summary>This GPU's share of its node's non-GPU power (CPU, memory, fans, NICs), charged like GPU power.</summary>
+    public double NodePowerWatts { get; init; }
 }
 
 /// <summary>The cost of one GPU's time attributed to one model and tenant (or to nobody).</summary>
@@ -39,7 +42,9 @@ public sealed record GpuCostLine(
     double FacilityEnergyJoules,
     double CapexUsd,
     double OpexUsd,
-    double EnergyCostUsd)
+    double EnergyCostUsd,
+    double NodeEnergyJoules = 0,
+    double UtilizedGpuHours = 0)
 {
     public double CostUsd => CapexUsd + OpexUsd + EnergyCostUsd;
 }
@@ -88,8 +93,9 @@ public static class GpuCostCalculator
         {
             (double hours, double capex, double opex) = Hardware(price, span.Start, span.End);
             EnergyCostResult e = EnergyOf(gpu, span.Start, span.End, energy, schedule, maxGap);
-            lines.Add(new GpuCostLine(span.Model, span.Tenant, hours, e.EnergyJoules, e.FacilityEnergyJoules, capex, opex,
-                price.EnergyBilledSeparately ? e.CostUsd : 0));
+            EnergyCostResult node = NodeEnergyOf(gpu, span.Start, span.End, energy, schedule);
+            lines.Add(new GpuCostLine(span.Model, span.Tenant, hours, e.EnergyJoules, e.FacilityEnergyJoules + node.FacilityEnergyJoules, capex, opex,
+                price.EnergyBilledSeparately ? e.CostUsd + node.CostUsd : 0, node.EnergyJoules, hours * MeanUtilization(gpu.UtilizationPercent, span.Start, span.End) / 100));
         }
 
         IdleResult idleResult = IdleDetector.Detect(gpu.UtilizationPercent.ToArray(), windowStart, windowEnd, idle, maxGap);
@@ -97,7 +103,8 @@ public static class GpuCostCalculator
         foreach (TimeInterval interval in idleResult.IdleIntervals)
         {
             (double hours, double capex, double opex) = Hardware(price, interval.Start, interval.End);
-            EnergyCostResult e = EnergyOf(gpu, interval.Start, interval.End, energy, schedule, maxGap);
+            EnergyCostResult e = EnergyOf(gpu, interval.Start, interval.End, energy, schedule, maxGap) +
+                NodeEnergyOf(gpu, interval.Start, interval.End, energy, schedule);
             idleHours += hours;
             idleEnergy += e.FacilityEnergyJoules;
             idleCost += capex + opex + (price.EnergyBilledSeparately ? e.CostUsd : 0);
@@ -143,6 +150,26 @@ public static class GpuCostCalculator
         double hours = (end - start).TotalHours;
         return (hours, hours * price.CapexUsdPerGpuHour, hours * (price.OpexUsdPerGpuHour + price.RentalUsdPerGpuHour));
     }
+
+    /// <summary>The mean of the utilization samples in [start, end), 0 when there are none.</summary>
+    private static double MeanUtilization(IReadOnlyList<TimedValue> samples, DateTimeOffset start, DateTimeOffset end)
+    {
+        double sum = 0;
+        int count = 0;
+        foreach (TimedValue sample in samples)
+        {
+            if (sample.Time >= start && sample.Time < end)
+            {
+                sum += Math.Clamp(sample.Value, 0, 100);
+                count++;
+            }
+        }
+
+        return count > 0 ? sum / count : 0;
+    }
+
+    private static EnergyCostResult NodeEnergyOf(GpuWindowInput gpu, DateTimeOffset start, DateTimeOffset end, EnergyPricing energy, TariffSchedule schedule) =>
+        gpu.NodePowerWatts > 0 ? EnergyCost.OfConstantPower(gpu.NodePowerWatts, start, end, schedule, energy.Pue) : default;
 
     private static EnergyCostResult EnergyOf(GpuWindowInput gpu, DateTimeOffset start, DateTimeOffset end, EnergyPricing energy, TariffSchedule schedule, TimeSpan maxGap) =>
         gpu.EnergyCounterJoules.Count >= 2

@@ -18,6 +18,7 @@ public static class TokenUsageReader
         ArgumentNullException.ThrowIfNull(store);
         TimeSeriesQuery query = TimeSeriesQueryBuilder.From(Measurements.InferenceWindow)
             .Sum(Fields.PromptTokens, "prompt").Sum(Fields.CompletionTokens, "completion").Sum(Fields.RequestCount, "requests")
+            .Mean(Fields.LatencyP50Ms, "p50").Mean(Fields.LatencyP95Ms, "p95")
             .Between(windowStart, windowEnd)
             .GroupBy(Tags.Model, Tags.Tenant, Tags.Source)
             .Build();
@@ -30,7 +31,11 @@ public static class TokenUsageReader
             {
                 ResultRow row = series.Rows[0];
                 string tenant = series.Tags[Tags.Tenant];
-                usages.Add(new TokenUsage(model.Key, tenant.Length == 0 ? null : tenant, (long)row[0].Number, (long)row[1].Number, (long)row[2].Number));
+                usages.Add(new TokenUsage(model.Key, tenant.Length == 0 ? null : tenant, (long)row[0].Number, (long)row[1].Number, (long)row[2].Number)
+                {
+                    LatencyP50Ms = row[3].IsNull ? null : row[3].Number,
+                    LatencyP95Ms = row[4].IsNull ? null : row[4].Number,
+                });
             }
         }
 

@@ -64,6 +64,21 @@ public sealed class PricingFile
             : throw new KeyNotFoundException($"No price for pool '{pool}', GPU model '{gpuModel}' and no default entry.");
     }
 
+    /// <summary>The default weight of a completion token against a prompt token in the cost split.</summary>
+    public const double DefaultCompletionTokenWeight = 4.0;
+
+    /// <summary>
+    /// How many prompt tokens one completion token costs in the prompt/completion split (docs/analytics.md): a
+    /// window's cost is shared over prompt + weight × completion tokens.
+    /// </summary>
+    public double CompletionTokenWeight { get; init; } = DefaultCompletionTokenWeight;
+
+    /// <summary>How far back the peak sustained tokens/s per GPU of a model is looked for when not configured.</summary>
+    public TimeSpan CapacityLookback { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>Configured peak tokens/s per GPU per model, overriding the observed peak.</summary>
+    public IReadOnlyDictionary<string, double> MaxTokensPerSecondPerGpu { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
+
     /// <summary>Revenue per 1M tokens for a model, when configured.</summary>
     public double? RevenueUsdPerMillionTokens(string model) => _revenue.TryGetValue(model, out double usd) ? usd : null;
 

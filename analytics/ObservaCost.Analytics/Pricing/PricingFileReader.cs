@@ -144,10 +144,49 @@ public static class PricingFileReader
             idleReader.ReportUnknown();
         }
 
+        double completionWeight = PricingFile.DefaultCompletionTokenWeight;
+        if (obj.Object("tokenCostSplit", required: false) is { } splitElement)
+        {
+            var split = ObjectReader.Create(splitElement, ObjectReader.Child("$", "tokenCostSplit"), errors)!;
+            completionWeight = split.Number("completionTokenWeight", required: true, v => v > 0 ? null : "must be greater than 0") ?? completionWeight;
+            split.ReportUnknown();
+        }
+
+        TimeSpan lookback = TimeSpan.FromDays(7);
+        var maxRates = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (obj.Object("capacity", required: false) is { } capacityElement)
+        {
+            string capacityPath = ObjectReader.Child("$", "capacity");
+            var capacity = ObjectReader.Create(capacityElement, capacityPath, errors)!;
+            if (capacity.Number("lookbackDays", required: false, v => v > 0 ? null : "must be greater than 0") is double days)
+            {
+                lookback = TimeSpan.FromDays(days);
+            }
+
+            if (capacity.Object("maxTokensPerSecondPerGpu", required: false) is { } ratesElement)
+            {
+                string ratesPath = ObjectReader.Child(capacityPath, "maxTokensPerSecondPerGpu");
+                foreach (JsonProperty property in ratesElement.EnumerateObject())
+                {
+                    if (ObjectReader.ReadNumber(property.Value, ObjectReader.Child(ratesPath, property.Name), errors, v => v > 0 ? null : "must be greater than 0") is double rate)
+                    {
+                        maxRates[property.Name] = rate;
+                    }
+                }
+            }
+
+            capacity.ReportUnknown();
+        }
+
         obj.ReportUnknown();
         return energy is null
             ? null
-            : new PricingFile(energy, defaultEntry, pools, gpus, revenue, poolModels, idle, idlePools);
+            : new PricingFile(energy, defaultEntry, pools, gpus, revenue, poolModels, idle, idlePools)
+            {
+                CompletionTokenWeight = completionWeight,
+                CapacityLookback = lookback,
+                MaxTokensPerSecondPerGpu = maxRates,
+            };
     }
 
     private static IdleThresholds ReadIdle(ObjectReader reader, IdleThresholds fallback)

@@ -37,16 +37,51 @@ public sealed record CostWindow : ILineProtocolPoint
 
     public required double CostUsd { get; init; }
 
+    /// <summary>The node's non-GPU energy (CPU, memory, fans) shared to these GPU-hours, before PUE.</summary>
+    public double NodeEnergyJoules { get; init; }
+
+    /// <summary>GPU-hours × mean utilization: the busy part of <see cref="GpuHours"/>.</summary>
+    public double UtilizedGpuHours { get; init; }
+
     public long PromptTokens { get; init; }
 
     public long CompletionTokens { get; init; }
 
     public long RequestCount { get; init; }
 
+    /// <summary>The part of <see cref="CostUsd"/> charged to prompt tokens by the split rule (docs/analytics.md).</summary>
+    public double PromptCostUsd { get; init; }
+
+    /// <summary>The part of <see cref="CostUsd"/> charged to completion tokens by the split rule.</summary>
+    public double CompletionCostUsd { get; init; }
+
     /// <summary>Null when no tokens were served.</summary>
     public double? CostPerMillionTokensUsd { get; init; }
 
+    public double? CostPerMillionPromptTokensUsd { get; init; }
+
+    public double? CostPerMillionCompletionTokensUsd { get; init; }
+
     public double? TokensPerKilowattHour { get; init; }
+
+    /// <summary>Facility joules per token (PUE included).</summary>
+    public double? JoulesPerToken { get; init; }
+
+    public double? TokensPerGpuHour { get; init; }
+
+    /// <summary>Tokens the GPU-hours could have served at the model's peak sustained tokens/s per GPU; 0 without a model.</summary>
+    public double MaxTokens { get; init; }
+
+    /// <summary>Tokens served over <see cref="MaxTokens"/>, 0–1; null without a capacity.</summary>
+    public double? CapacityUtilizationRatio { get; init; }
+
+    /// <summary>Revenue of the tokens at the model's configured price; null when none is configured.</summary>
+    public double? RevenueUsd { get; init; }
+
+    /// <summary>Mean of the model's per-minute median latency in the window (percentiles do not add exactly).</summary>
+    public double? LatencyP50Ms { get; init; }
+
+    public double? LatencyP95Ms { get; init; }
 
     public bool WriteTo(LineProtocolWriter writer)
     {
@@ -58,18 +93,31 @@ public sealed record CostWindow : ILineProtocolPoint
             .Tag(Tags.Pool, Pool)
             .Tag(Tags.Tenant, Tenant)
             .Tag(Tags.Window, WindowTag(WindowLength))
+            .Field(Fields.CapacityUtilizationRatio, CapacityUtilizationRatio)
             .Field(Fields.CapexUsd, CapexUsd)
+            .Field(Fields.CompletionCostUsd, CompletionCostUsd)
             .Field(Fields.CompletionTokens, CompletionTokens)
+            .Field(Fields.CostPerMillionCompletionTokensUsd, CostPerMillionCompletionTokensUsd)
+            .Field(Fields.CostPerMillionPromptTokensUsd, CostPerMillionPromptTokensUsd)
             .Field(Fields.CostPerMillionTokensUsd, CostPerMillionTokensUsd)
             .Field(Fields.CostUsd, CostUsd)
             .Field(Fields.EnergyCostUsd, EnergyCostUsd)
             .Field(Fields.FacilityEnergyJoules, FacilityEnergyJoules)
             .Field(Fields.GpuEnergyJoules, GpuEnergyJoules)
             .Field(Fields.GpuHours, GpuHours)
+            .Field(Fields.JoulesPerToken, JoulesPerToken)
+            .Field(Fields.LatencyP50Ms, LatencyP50Ms)
+            .Field(Fields.LatencyP95Ms, LatencyP95Ms)
+            .Field(Fields.MaxTokens, MaxTokens)
+            .Field(Fields.NodeEnergyJoules, NodeEnergyJoules)
             .Field(Fields.OpexUsd, OpexUsd)
+            .Field(Fields.PromptCostUsd, PromptCostUsd)
             .Field(Fields.PromptTokens, PromptTokens)
             .Field(Fields.RequestCount, RequestCount)
+            .Field(Fields.RevenueUsd, RevenueUsd)
+            .Field(Fields.TokensPerGpuHour, TokensPerGpuHour)
             .Field(Fields.TokensPerKilowattHour, TokensPerKilowattHour)
+            .Field(Fields.UtilizedGpuHours, UtilizedGpuHours)
             .End(UnixTime.ToNanoseconds(WindowStart));
     }
 
@@ -122,6 +170,139 @@ public sealed record IdleWindow : ILineProtocolPoint
             .Field(Fields.IdleShare, IdleShare)
             .End(UnixTime.ToNanoseconds(WindowStart));
     }
+}
+
+/// <summary>What a <see cref="KpiWindow"/> covers.</summary>
+public enum KpiScope
+{
+    /// <summary>The whole fleet.</summary>
+    Fleet,
+
+    /// <summary>One pool: <see cref="KpiWindow.Key"/> is the pool.</summary>
+    Pool,
+
+    /// <summary>One served model: <see cref="KpiWindow.Key"/> is the model.</summary>
+    Model,
+
+    /// <summary>One tenant: <see cref="KpiWindow.Key"/> is the tenant.</summary>
+    Tenant,
+}
+
+/// <summary>
+/// Efficiency KPIs of one scope over one window (an hour, or a day rolled up from hours): the figures an investor
+/// report and a FinOps review start from. Sums are stored with the ratios, so a longer period can be re-derived.
+/// Idle figures exist for the fleet and pools only (idle capacity belongs to hardware, not to a model).
+/// </summary>
+public sealed record KpiWindow : ILineProtocolPoint
+{
+    public required DateTimeOffset WindowStart { get; init; }
+
+    public required TimeSpan WindowLength { get; init; }
+
+    public required KpiScope Scope { get; init; }
+
+    /// <summary>The pool, model or tenant; empty for the fleet.</summary>
+    public required string Key { get; init; }
+
+    public required double GpuHours { get; init; }
+
+    public required double UtilizedGpuHours { get; init; }
+
+    public double? IdleGpuHours { get; init; }
+
+    public double? IdleCostUsd { get; init; }
+
+    public required double CostUsd { get; init; }
+
+    public required double CapexUsd { get; init; }
+
+    public required double OpexUsd { get; init; }
+
+    public required double EnergyCostUsd { get; init; }
+
+    public required double GpuEnergyJoules { get; init; }
+
+    public required double NodeEnergyJoules { get; init; }
+
+    public required double FacilityEnergyJoules { get; init; }
+
+    public required long PromptTokens { get; init; }
+
+    public required long CompletionTokens { get; init; }
+
+    public required long RequestCount { get; init; }
+
+    public required double MaxTokens { get; init; }
+
+    public double? RevenueUsd { get; init; }
+
+    public long Tokens => PromptTokens + CompletionTokens;
+
+    /// <summary>Mean utilization over the GPU-hours, %.</summary>
+    public double UtilizationPercent => GpuHours > 0 ? UtilizedGpuHours / GpuHours * 100 : 0;
+
+    public double? IdleShare => IdleGpuHours is double idle && GpuHours > 0 ? idle / GpuHours : null;
+
+    public double? CostPerMillionTokensUsd => Tokens > 0 ? CostUsd / Tokens * 1e6 : null;
+
+    public double? TokensPerKilowattHour => Tokens > 0 && FacilityEnergyJoules > 0 ? Tokens / (FacilityEnergyJoules / 3.6e6) : null;
+
+    public double? JoulesPerToken => Tokens > 0 ? FacilityEnergyJoules / Tokens : null;
+
+    public double? TokensPerGpuHour => GpuHours > 0 ? Tokens / GpuHours : null;
+
+    public double? CapacityUtilizationRatio => MaxTokens > 0 ? Tokens / MaxTokens : null;
+
+    /// <summary>Facility over IT energy: the PUE the energy figures carry.</summary>
+    public double? Pue => GpuEnergyJoules + NodeEnergyJoules > 0 ? FacilityEnergyJoules / (GpuEnergyJoules + NodeEnergyJoules) : null;
+
+    /// <summary>(revenue − cost) / cost; null without revenue.</summary>
+    public double? Roi => RevenueUsd is double revenue && CostUsd > 0 ? (revenue - CostUsd) / CostUsd : null;
+
+    public bool WriteTo(LineProtocolWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        return writer.Begin(Measurements.KpiWindow)
+            .Tag(Tags.Key, Key)
+            .Tag(Tags.Scope, ScopeTag(Scope))
+            .Tag(Tags.Window, CostWindow.WindowTag(WindowLength))
+            .Field(Fields.CapacityUtilizationRatio, CapacityUtilizationRatio)
+            .Field(Fields.CapexUsd, CapexUsd)
+            .Field(Fields.CompletionTokens, CompletionTokens)
+            .Field(Fields.CostPerMillionTokensUsd, CostPerMillionTokensUsd)
+            .Field(Fields.CostUsd, CostUsd)
+            .Field(Fields.EnergyCostUsd, EnergyCostUsd)
+            .Field(Fields.FacilityEnergyJoules, FacilityEnergyJoules)
+            .Field(Fields.GpuEnergyJoules, GpuEnergyJoules)
+            .Field(Fields.GpuHours, GpuHours)
+            .Field(Fields.IdleCostUsd, IdleCostUsd)
+            .Field(Fields.IdleGpuHours, IdleGpuHours)
+            .Field(Fields.IdleShare, IdleShare)
+            .Field(Fields.JoulesPerToken, JoulesPerToken)
+            .Field(Fields.MaxTokens, MaxTokens)
+            .Field(Fields.NodeEnergyJoules, NodeEnergyJoules)
+            .Field(Fields.OpexUsd, OpexUsd)
+            .Field(Fields.PromptTokens, PromptTokens)
+            .Field(Fields.Pue, Pue)
+            .Field(Fields.RequestCount, RequestCount)
+            .Field(Fields.RevenueUsd, RevenueUsd)
+            .Field(Fields.Roi, Roi)
+            .Field(Fields.TokensPerGpuHour, TokensPerGpuHour)
+            .Field(Fields.TokensPerKilowattHour, TokensPerKilowattHour)
+            .Field(Fields.UtilizationPercent, UtilizationPercent)
+            .Field(Fields.UtilizedGpuHours, UtilizedGpuHours)
+            .End(UnixTime.ToNanoseconds(WindowStart));
+    }
+
+    /// <summary>The scope as its tag value: <c>fleet</c>, <c>pool</c>, <c>model</c>, <c>tenant</c>.</summary>
+    public static string ScopeTag(KpiScope scope) => scope switch
+    {
+        KpiScope.Fleet => "fleet",
+        KpiScope.Pool => "pool",
+        KpiScope.Model => "model",
+        KpiScope.Tenant => "tenant",
+        _ => throw new ArgumentOutOfRangeException(nameof(scope), scope, "Unknown KPI scope."),
+    };
 }
 
 /// <summary>How bad an anomaly is.</summary>

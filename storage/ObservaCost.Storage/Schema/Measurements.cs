@@ -12,6 +12,8 @@ public static class Measurements
     public const string InferenceRequest = "inference_request";
     public const string CostWindow = "cost_window";
     public const string IdleWindow = "idle_window";
+    public const string KpiWindow = "kpi_window";
+    public const string GpuMinute = "gpu_minute";
     public const string AnomalyEvent = "anomaly_event";
     public const string ForecastPoint = "forecast_point";
 }
@@ -29,6 +31,7 @@ public static class Tags
     public const string GpuUuid = "uuid";
     public const string Horizon = "horizon";
     public const string Instance = "instance";
+    public const string Key = "key";
     public const string Method = "method";
     public const string MigInstance = "mig_instance";
     public const string MigProfile = "mig_profile";
@@ -38,6 +41,7 @@ public static class Tags
     public const string Pod = "pod";
     public const string Pool = "pool";
     public const string ServedModel = "served_model";
+    public const string Scope = "scope";
     public const string Series = "series";
     public const string Severity = "severity";
     public const string Source = "source";
@@ -57,6 +61,7 @@ public static class Fields
     public const string MemoryTotalBytes = "memory_total_bytes";
     public const string TemperatureCelsius = "temperature_celsius";
     public const string XidErrors = "xid_errors";
+    public const string SampleCount = "sample_count";
 
     public const string WindowSeconds = "window_seconds";
     public const string RequestCount = "request_count";
@@ -93,6 +98,18 @@ public static class Fields
     public const string CostPerMillionTokensUsd = "cost_per_million_tokens_usd";
     public const string TokensPerKilowattHour = "tokens_per_kwh";
     public const string JoulesPerToken = "joules_per_token";
+    public const string NodeEnergyJoules = "node_energy_joules";
+    public const string UtilizedGpuHours = "utilized_gpu_hours";
+    public const string PromptCostUsd = "prompt_cost_usd";
+    public const string CompletionCostUsd = "completion_cost_usd";
+    public const string CostPerMillionPromptTokensUsd = "cost_per_million_prompt_tokens_usd";
+    public const string CostPerMillionCompletionTokensUsd = "cost_per_million_completion_tokens_usd";
+    public const string TokensPerGpuHour = "tokens_per_gpu_hour";
+    public const string MaxTokens = "max_tokens";
+    public const string CapacityUtilizationRatio = "capacity_utilization_ratio";
+    public const string RevenueUsd = "revenue_usd";
+    public const string Roi = "roi_ratio";
+    public const string Pue = "pue";
 
     public const string Score = "score";
     public const string Value = "value";

@@ -1,0 +1,28 @@
+using ObservaCost.Analytics.Energy;
+using ObservaCost.Storage.Schema;
+
+namespace ObservaCost.Analytics.Attribution;
+
+/// <summary>
+/// The per-token and per-energy ratios of a cost window, derived from its sums. One definition for freshly computed
+/// windows and for windows summed over a longer period when read back, so both always agree.
+/// </summary>
+public static class CostFigures
+{
+    public static CostWindow WithRatios(CostWindow sums)
+    {
+        ArgumentNullException.ThrowIfNull(sums);
+        long tokens = sums.PromptTokens + sums.CompletionTokens;
+        double kilowattHours = sums.FacilityEnergyJoules / EnergyCost.JoulesPerKilowattHour;
+        return sums with
+        {
+            CostPerMillionTokensUsd = tokens > 0 ? sums.CostUsd / tokens * 1e6 : null,
+            CostPerMillionPromptTokensUsd = sums.PromptTokens > 0 ? sums.PromptCostUsd / sums.PromptTokens * 1e6 : null,
+            CostPerMillionCompletionTokensUsd = sums.CompletionTokens > 0 ? sums.CompletionCostUsd / sums.CompletionTokens * 1e6 : null,
+            TokensPerKilowattHour = tokens > 0 && kilowattHours > 0 ? tokens / kilowattHours : null,
+            JoulesPerToken = tokens > 0 ? sums.FacilityEnergyJoules / tokens : null,
+            TokensPerGpuHour = tokens > 0 && sums.GpuHours > 0 ? tokens / sums.GpuHours : null,
+            CapacityUtilizationRatio = sums.MaxTokens > 0 ? tokens / sums.MaxTokens : null,
+        };
+    }
+}

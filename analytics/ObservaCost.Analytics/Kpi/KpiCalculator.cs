@@ -1,0 +1,67 @@
+using ObservaCost.Storage.Schema;
+
+namespace ObservaCost.Analytics.Kpi;
+
+/// <summary>
+/// Efficiency KPIs from a window's cost and idle rows: one for the fleet, one per pool, model and tenant. Every KPI
+/// is a sum of rows, so the fleet's KPI equals the sum of its pools' (and of its models' plus the unallocated rows).
+/// </summary>
+public static class KpiCalculator
+{
+    public static IReadOnlyList<KpiWindow> Compute(DateTimeOffset windowStart, TimeSpan length, IReadOnlyList<CostWindow> costs, IReadOnlyList<IdleWindow> idle)
+    {
+        ArgumentNullException.ThrowIfNull(costs);
+        ArgumentNullException.ThrowIfNull(idle);
+        var kpis = new List<KpiWindow>();
+        if (costs.Count == 0 && idle.Count == 0)
+        {
+            return kpis;
+        }
+
+        kpis.Add(Build(windowStart, length, KpiScope.Fleet, string.Empty, costs, idle));
+        foreach (IGrouping<string, CostWindow> pool in costs.Where(c => c.Pool is not null).GroupBy(c => c.Pool!, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            kpis.Add(Build(windowStart, length, KpiScope.Pool, pool.Key, [.. pool], [.. idle.Where(i => string.Equals(i.Pool, pool.Key, StringComparison.Ordinal))]));
+        }
+
+        foreach (IGrouping<string, CostWindow> model in costs.Where(c => c.Model is not null).GroupBy(c => c.Model!, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            kpis.Add(Build(windowStart, length, KpiScope.Model, model.Key, [.. model], null));
+        }
+
+        foreach (IGrouping<string, CostWindow> tenant in costs.Where(c => c.Tenant is not null).GroupBy(c => c.Tenant!, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            kpis.Add(Build(windowStart, length, KpiScope.Tenant, tenant.Key, [.. tenant], null));
+        }
+
+        return kpis;
+    }
+
+    private static KpiWindow Build(DateTimeOffset start, TimeSpan length, KpiScope scope, string key, IReadOnlyList<CostWindow> costs, IReadOnlyList<IdleWindow>? idle)
+    {
+        bool anyRevenue = costs.Any(c => c.RevenueUsd is not null);
+        return new KpiWindow
+        {
+            WindowStart = start,
+            WindowLength = length,
+            Scope = scope,
+            Key = key,
+            GpuHours = costs.Sum(c => c.GpuHours),
+            UtilizedGpuHours = costs.Sum(c => c.UtilizedGpuHours),
+            IdleGpuHours = idle?.Sum(i => i.IdleGpuHours),
+            IdleCostUsd = idle?.Sum(i => i.IdleCostUsd),
+            CostUsd = costs.Sum(c => c.CostUsd),
+            CapexUsd = costs.Sum(c => c.CapexUsd),
+            OpexUsd = costs.Sum(c => c.OpexUsd),
+            EnergyCostUsd = costs.Sum(c => c.EnergyCostUsd),
+            GpuEnergyJoules = costs.Sum(c => c.GpuEnergyJoules),
+            NodeEnergyJoules = costs.Sum(c => c.NodeEnergyJoules),
+            FacilityEnergyJoules = costs.Sum(c => c.FacilityEnergyJoules),
+            PromptTokens = costs.Sum(c => c.PromptTokens),
+            CompletionTokens = costs.Sum(c => c.CompletionTokens),
+            RequestCount = costs.Sum(c => c.RequestCount),
+            MaxTokens = costs.Sum(c => c.MaxTokens),
+            RevenueUsd = anyRevenue ? costs.Sum(c => c.RevenueUsd ?? 0) : null,
+        };
+    }
+}

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using ObservaCost.Analytics.Attribution;
+using ObservaCost.Analytics.Kpi;
+using ObservaCost.Analytics.Pricing;
+using ObservaCost.Storage;
+using ObservaCost.Storage.Query;
+using ObservaCost.Storage.Schema;
+
+namespace ObservaCost.Analytics.Windows;
+
+/// <summary>What one computation of a window produced.</summary>
+public sealed record WindowCostReport(
+    DateTimeOffset WindowStart,
+    TimeSpan WindowLength,
+    int GpuCount,
+    IReadOnlyList<CostWindow> Costs,
+    IReadOnlyList<IdleWindow> Idle,
+    IReadOnlyList<KpiWindow> Kpis,
+    IReadOnlyList<string> UnpricedGpus,
+    TimeSpan ReadDuration,
+    TimeSpan ComputeDuration,
+    TimeSpan WriteDuration)
+{
+    public double CostUsd => Costs.Sum(c => c.CostUsd);
+}
+
+/// <summary>
+/// Computes one window of cost, idle capacity and KPIs from the store and writes it back, replacing whatever the
+/// window held before (delete, then write), so computing a window again — late data, a backfill, a second replica —
+/// leaves exactly the points one computation leaves. The domain work is in <see cref="FleetWindowReader"/>,
+/// <see cref="GpuCostCalculator"/>, <see cref="FleetCostAggregator"/> and <see cref="KpiCalculator"/>; this class only
+/// wires them to the store.
+/// </summary>
+public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFile pricing, AnalyticsWindowOptions options, ILogger<CostWindowService> logger)
+{
+    private static readonly PriceEntry Unpriced = new("unpriced", null, null);
+
+    /// <summary>Reads, computes and returns the window without writing it.</summary>
+    public async Task<WindowCostReport> ComputeAsync(DateTimeOffset windowStart, CancellationToken cancellationToken = default)
+    {
+        DateTimeOffset windowEnd = windowStart + options.WindowLength;
+        long started = Stopwatch.GetTimestamp();
+        IReadOnlyList<GpuWindowInput> gpus = await FleetWindowReader.ReadAsync(
+            store, windowStart, windowEnd, options.Resolution, options.MaxSampleGap, pricing.ServedModelForPool, cancellationToken);
+        IReadOnlyList<TokenUsage> tokens = await TokenUsageReader.ReadAsync(store, windowStart, windowEnd, cancellationToken);
+        Dictionary<string, double> observedPeaks = await ReadObservedPeaksAsync(windowStart, cancellationToken);
+        TimeSpan readDuration = Stopwatch.GetElapsedTime(started);
+
+        started = Stopwatch.GetTimestamp();
+        gpus = WithNodePower(gpus);
+        TariffSchedule schedule = pricing.Energy.Tariff.ScheduleFor(windowStart, windowEnd);
+        var unpriced = new List<string>();
+        var priced = new List<GpuWindowResult>(gpus.Count);
+        foreach (GpuWindowInput gpu in gpus)
+        {
+            if (!pricing.TryResolve(gpu.Pool, gpu.GpuModel, out PriceEntry? price))
+            {
+                unpriced.Add(gpu.Node + "/" + gpu.GpuUuid);
+                price = Unpriced;
+            }
+
+            GpuWindowCost cost = GpuCostCalculator.Compute(
+                gpu, windowStart, windowEnd, price, pricing.Energy, schedule, pricing.IdleThresholdsFor(gpu.Pool), options.MaxSampleGap);
+            priced.Add(new GpuWindowResult(gpu, cost));
+        }
+
+        if (unpriced.Count > 0)
+        {
+            LogUnpriced(logger, unpriced.Count, windowStart, string.Join(", ", unpriced.Take(5)));
+        }
+
+        (IReadOnlyList<CostWindow> firstPass, _) = FleetCostAggregator.Aggregate(windowStart, options.WindowLength, priced, tokens);
+        Dictionary<string, double> peaks = PeakRates(firstPass, observedPeaks);
+        var rules = new CostRules(
+            pricing.CompletionTokenWeight,
+            model => peaks.TryGetValue(model, out double rate) ? rate : null,
+            pricing.RevenueUsdPerMillionTokens);
+        (IReadOnlyList<CostWindow> costs, IReadOnlyList<IdleWindow> idle) = FleetCostAggregator.Aggregate(windowStart, options.WindowLength, priced, tokens, rules);
+        IReadOnlyList<KpiWindow> kpis = KpiCalculator.Compute(windowStart, options.WindowLength, costs, idle);
+        TimeSpan computeDuration = Stopwatch.GetElapsedTime(started);
+        return new WindowCostReport(windowStart, options.WindowLength, gpus.Count, costs, idle, kpis, unpriced, readDuration, computeDuration, TimeSpan.Zero);
+    }
+
+    /// <summary>Computes the window and replaces its stored points.</summary>
+    public async Task<WindowCostReport> ComputeAndWriteAsync(DateTimeOffset windowStart, CancellationToken cancellationToken = default)
+    {
+        WindowCostReport report = await ComputeAsync(windowStart, cancellationToken);
+        long started = Stopwatch.GetTimestamp();
+        await WindowWriter.ReplaceAsync(
+            store,
+            windowStart,
+            report.WindowLength,
+            [(Measurements.CostWindow, report.Costs), (Measurements.IdleWindow, report.Idle), (Measurements.KpiWindow, report.Kpis)],
+            cancellationToken);
+        report = report with { WriteDuration = Stopwatch.GetElapsedTime(started) };
+        LogComputed(logger, windowStart, report.GpuCount, report.CostUsd, report.Costs.Count, report.ReadDuration.TotalMilliseconds, report.ComputeDuration.TotalMilliseconds, report.WriteDuration.TotalMilliseconds);
+        return report;
+    }
+
+    /// <summary>Shares each node's non-GPU power from the pricing file equally over the node's GPUs.</summary>
+    private IReadOnlyList<GpuWindowInput> WithNodePower(IReadOnlyList<GpuWindowInput> gpus)
+    {
+        if (pricing.Energy.NodePowerWatts is not double nodeWatts || nodeWatts <= 0)
+        {
+            return gpus;
+        }
+
+        Dictionary<string, int> perNode = gpus.GroupBy(g => g.Node, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        return gpus.Select(g => g with { NodePowerWatts = nodeWatts / perNode[g.Node] }).ToList();
+    }
+
+    /// <summary>
+    /// A model's peak sustained tokens/s per GPU: the configured value, else the highest hourly rate over the
+    /// lookback — the stored windows and this window's rows (tokens are shared over a model/tenant's rows by
+    /// GPU-hours, so a row's rate is its pair's rate) — so served tokens never exceed the capacity.
+    /// </summary>
+    private Dictionary<string, double> PeakRates(IReadOnlyList<CostWindow> rows, Dictionary<string, double> observed)
+    {
+        var peaks = new Dictionary<string, double>(observed, StringComparer.Ordinal);
+        foreach (CostWindow row in rows)
+        {
+            if (row.Model is not null && row.GpuHours > 0)
+            {
+                double rate = (row.PromptTokens + row.CompletionTokens) / (row.GpuHours * 3600);
+                peaks[row.Model] = Math.Max(peaks.GetValueOrDefault(row.Model), rate);
+            }
+        }
+
+        foreach (KeyValuePair<string, double> configured in pricing.MaxTokensPerSecondPerGpu)
+        {
+            peaks[configured.Key] = configured.Value;
+        }
+
+        return peaks;
+    }
+
+    private async Task<Dictionary<string, double>> ReadObservedPeaksAsync(DateTimeOffset windowStart, CancellationToken cancellationToken)
+    {
+        TimeSeriesQuery query = TimeSeriesQueryBuilder.From(Measurements.CostWindow)
+            .Sum(Fields.PromptTokens, "prompt").Sum(Fields.CompletionTokens, "completion").Sum(Fields.GpuHours, "hours")
+            .Between(windowStart - pricing.CapacityLookback, windowStart)
+            .WhereTag(Tags.Window, CostWindow.WindowTag(options.WindowLength))
+            .GroupByTime(options.WindowLength)
+            .GroupBy(Tags.Model)
+            .Build();
+        QueryResult result = await store.QueryAsync(query, cancellationToken);
+        var peaks = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (ResultSeries series in result.Series)
+        {
+            string model = series.Tags.TryGetValue(Tags.Model, out string? m) ? m : string.Empty;
+            if (model.Length == 0)
+            {
+                continue;
+            }
+
+            foreach (ResultRow row in series.Rows)
+            {
+                double gpuHours = row[2].IsNull ? 0 : row[2].Number;
+                if (gpuHours > 0)
+                {
+                    double rate = ((row[0].IsNull ? 0 : row[0].Number) + (row[1].IsNull ? 0 : row[1].Number)) / (gpuHours * 3600);
+                    peaks[model] = Math.Max(peaks.GetValueOrDefault(model), rate);
+                }
+            }
+        }
+
+        return peaks;
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Window {WindowStart:o}: {Gpus} GPUs, {CostUsd:F2} USD in {Rows} cost rows (read {ReadMs:F0} ms, compute {ComputeMs:F0} ms, write {WriteMs:F0} ms)")]
+    private static partial void LogComputed(ILogger logger, DateTimeOffset windowStart, int gpus, double costUsd, int rows, double readMs, double computeMs, double writeMs);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Count} GPUs match no price entry in window {WindowStart:o} (charged energy only): {Examples}")]
+    private static partial void LogUnpriced(ILogger logger, int count, DateTimeOffset windowStart, string examples);
+}

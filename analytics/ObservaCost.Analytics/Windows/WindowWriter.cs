@@ -1,0 +1,44 @@
+using ObservaCost.Storage;
+using ObservaCost.Storage.LineProtocol;
+using ObservaCost.Storage.Schema;
+
+namespace ObservaCost.Analytics.Windows;
+
+/// <summary>Replaces a computed window's points: delete what the window held, then write the new points.</summary>
+public static class WindowWriter
+{
+    public static async Task ReplaceAsync(
+        ITimeSeriesStore store,
+        DateTimeOffset windowStart,
+        TimeSpan windowLength,
+        IReadOnlyList<(string Measurement, IEnumerable<ILineProtocolPoint> Points)> sets,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(sets);
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal) { [Tags.Window] = CostWindow.WindowTag(windowLength) };
+        using var writer = new LineProtocolWriter();
+        foreach ((string measurement, IEnumerable<ILineProtocolPoint> points) in sets)
+        {
+            await store.DeleteAsync(measurement, windowStart, windowStart + windowLength, tags, cancellationToken);
+            foreach (ILineProtocolPoint point in points)
+            {
+                if (!point.WriteTo(writer))
+                {
+                    throw new InvalidOperationException($"A computed {measurement} point could not be encoded: {writer.LastRejection}");
+                }
+            }
+        }
+
+        if (writer.PointCount == 0)
+        {
+            return;
+        }
+
+        WriteResult result = await store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, writer.Precision), cancellationToken);
+        if (result.PointsRejected > 0)
+        {
+            throw new StoreRequestException($"The store rejected {result.PointsRejected} of {writer.PointCount} computed points: {string.Join("; ", result.Errors.Take(3))}");
+        }
+    }
+}

@@ -1,0 +1,216 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using ObservaCost.Analytics.Attribution;
+using ObservaCost.Analytics.Pricing;
+using ObservaCost.Analytics.Windows;
+using ObservaCost.Storage;
+using ObservaCost.Storage.Embedded;
+using ObservaCost.Storage.LineProtocol;
+using ObservaCost.Storage.Query;
+using ObservaCost.Storage.Schema;
+
+namespace ObservaCost.Analytics.Tests.Windows;
+
+/// <summary>
+/// The window service on random fleets written through the schema into the embedded store: every dollar is either
+/// attributed or unallocated, idle is never negative nor more than the cost, and recomputing a window replaces its
+/// points exactly.
+/// </summary>
+public sealed class CostWindowServiceTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
+
+    private const string Pricing = """
+        {
+          "energy": { "pue": 1.25, "nodePowerWatts": 600,
+                      "tariff": { "usdPerKilowattHour": 0.10, "timeZone": "UTC",
+                                  "periods": [ { "name": "peak", "usdPerKilowattHour": 0.30, "startHour": 10, "endHour": 11, "days": ["Sat"] } ] } },
+          "gpus": {
+            "H100": { "owned": { "purchaseUsd": 30000, "salvageUsd": 3000, "depreciationYears": 4, "opexUsdPerGpuHour": 0.35 } },
+            "L40S": { "rented": { "usdPerGpuHour": 1.1, "commitment": "reserved", "energyIncluded": true } }
+          },
+          "default": { "rented": { "usdPerGpuHour": 0.5, "commitment": "spot", "energyIncluded": false } },
+          "poolModels": { "batch": "mistral" },
+          "revenueUsdPerMillionTokens": { "llama": 0.9 },
+          "tokenCostSplit": { "completionTokenWeight": 3 }
+        }
+        """;
+
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "observacost-window-" + Guid.NewGuid().ToString("N")[..8]);
+    private SqliteStore? _store;
+
+    private SqliteStore Store => _store!;
+
+    public Task InitializeAsync()
+    {
+        _store = new SqliteStore(new SqliteStoreOptions { Path = Path.Combine(_dir, "s.db"), Retention = TimeSpan.Zero }, TimeProvider.System, NullLogger<SqliteStore>.Instance);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Store.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private CostWindowService Service() =>
+        new(Store, PricingFileReader.Parse(Pricing), new AnalyticsWindowOptions(), NullLogger<CostWindowService>.Instance);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task RandomFleet_EveryDollarAttributedOrUnallocated_IdleWithinCost_RecomputeIdentical(int seed)
+    {
+        var random = new Random(seed);
+        await WriteRandomFleetAsync(random, gpus: 12);
+        CostWindowService service = Service();
+        PricingFile pricing = PricingFileReader.Parse(Pricing);
+
+        WindowCostReport report = await service.ComputeAndWriteAsync(T0);
+
+        // The fleet priced GPU by GPU with no allocations: one line each, the whole window.
+        IReadOnlyList<GpuWindowInput> inputs = await FleetWindowReader.ReadAsync(Store, T0, T0.AddHours(1), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2), pricing.ServedModelForPool);
+        TariffSchedule schedule = pricing.Energy.Tariff.ScheduleFor(T0, T0.AddHours(1));
+        double fleetUsd = 0;
+        foreach (GpuWindowInput gpu in inputs)
+        {
+            int onNode = inputs.Count(g => g.Node == gpu.Node);
+            GpuWindowInput whole = gpu with { Allocations = [], NodePowerWatts = 600.0 / onNode };
+            fleetUsd += GpuCostCalculator.Compute(whole, T0, T0.AddHours(1), pricing.Resolve(gpu.Pool, gpu.GpuModel), pricing.Energy, schedule, pricing.IdleThresholdsFor(gpu.Pool), TimeSpan.FromMinutes(2)).CostUsd;
+        }
+
+        double attributed = report.Costs.Where(c => c.Model is not null).Sum(c => c.CostUsd);
+        double unallocated = report.Costs.Where(c => c.Model is null).Sum(c => c.CostUsd);
+        Assert.True(attributed > 0 && unallocated > 0, "the random fleet has allocated and unallocated time");
+        Precision.Close(fleetUsd, attributed + unallocated);
+        Precision.Close(12.0, report.Costs.Sum(c => c.GpuHours));
+        Assert.All(report.Idle, i =>
+        {
+            Assert.True(i.IdleCostUsd >= 0 && i.IdleGpuHours >= 0 && i.IdleEnergyJoules >= 0);
+            Assert.True(i.IdleGpuHours <= i.GpuHours + 1e-12);
+        });
+        Assert.True(report.Idle.Sum(i => i.IdleCostUsd) <= fleetUsd);
+
+        // Every cost row splits into prompt and completion cost by the rule: completion tokens weigh 3.
+        foreach (CostWindow row in report.Costs.Where(c => c.PromptTokens + c.CompletionTokens > 0))
+        {
+            Precision.Close(row.CostUsd, row.PromptCostUsd + row.CompletionCostUsd);
+            Precision.Close(row.CostUsd * row.PromptTokens / (row.PromptTokens + (3.0 * row.CompletionTokens)), row.PromptCostUsd);
+            Assert.InRange(row.CapacityUtilizationRatio!.Value, 0, 1 + 1e-12);
+        }
+
+        // The fleet KPI is the sum of the rows, and ROI is only where revenue is configured.
+        KpiWindow fleet = report.Kpis.Single(k => k.Scope == KpiScope.Fleet);
+        Precision.Close(fleetUsd, fleet.CostUsd);
+        Precision.Close(report.Idle.Sum(i => i.IdleCostUsd), fleet.IdleCostUsd!.Value);
+        Assert.NotNull(report.Kpis.Single(k => k.Scope == KpiScope.Model && k.Key == "llama").Roi);
+        Assert.Null(report.Kpis.Single(k => k.Scope == KpiScope.Model && k.Key == "mistral").Roi);
+
+        // Recomputing gives identical stored points.
+        string first = await DumpAsync();
+        await Service().ComputeAndWriteAsync(T0);
+        Assert.Equal(first, await DumpAsync());
+    }
+
+    [Fact]
+    public async Task Recompute_AfterAllocationsChange_RemovesRowsThatNoLongerExist()
+    {
+        await WriteRandomFleetAsync(new Random(7), gpus: 4);
+        await Service().ComputeAndWriteAsync(T0);
+        Assert.Contains("model=llama", await DumpAsync(), StringComparison.Ordinal);
+
+        // The samples are rewritten without any pod: every GPU was unallocated after all.
+        using var writer = new LineProtocolWriter();
+        await Store.DeleteAsync(Measurements.GpuSample, T0.AddHours(-1), T0.AddHours(2), new Dictionary<string, string>());
+        await WriteRandomFleetAsync(new Random(7), gpus: 4, allocate: false);
+        WindowCostReport report = await Service().ComputeAndWriteAsync(T0);
+
+        Assert.All(report.Costs, c => Assert.Null(c.Model));
+        string dump = await DumpAsync();
+        Assert.DoesNotContain("model=llama", dump, StringComparison.Ordinal);
+        Assert.DoesNotContain("model=mistral", dump, StringComparison.Ordinal);
+    }
+
+    /// <summary>Every stored cost, idle and KPI point of the window, field by field, in a stable order.</summary>
+    private async Task<string> DumpAsync()
+    {
+        var lines = new List<string>();
+        foreach (string measurement in new[] { Measurements.CostWindow, Measurements.IdleWindow, Measurements.KpiWindow })
+        {
+            foreach (string field in new[] { Fields.CostUsd, Fields.GpuHours, Fields.IdleCostUsd, Fields.PromptTokens, Fields.CompletionCostUsd, Fields.MaxTokens, Fields.FacilityEnergyJoules, Fields.RevenueUsd })
+            {
+                QueryResult result = await Store.QueryAsync(TimeSeriesQueryBuilder.From(measurement).Field(field)
+                    .Between(T0.AddHours(-1), T0.AddHours(2)).GroupBy(Tags.Model, Tags.Tenant, Tags.Pool, Tags.Node, Tags.GpuModel, Tags.Scope, Tags.Key, Tags.Window).Build());
+                foreach (ResultSeries series in result.Series)
+                {
+                    foreach (ResultRow row in series.Rows.Where(r => !r[0].IsNull))
+                    {
+                        lines.Add($"{measurement} {series.TagKey} {field}={row[0]} @{row.TimeNanoseconds}");
+                    }
+                }
+            }
+        }
+
+        lines.Sort(StringComparer.Ordinal);
+        return string.Join('\n', lines);
+    }
+
+    /// <summary>
+    /// GPUs on three nodes, 10 s samples with jitter-free times and random power and utilization; each GPU is served
+    /// for a random part of the hour by llama (tenant acme or beta) or sits in the batch pool (model from the file).
+    /// Tokens: request-log windows per minute for llama and mistral.
+    /// </summary>
+    private async Task WriteRandomFleetAsync(Random random, int gpus, bool allocate = true)
+    {
+        using var writer = new LineProtocolWriter();
+        string[] models = ["H100", "L40S", "T4"];
+        for (int g = 0; g < gpus; g++)
+        {
+            string node = "node-" + (g % 3).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string gpuModel = models[g % 3];
+            string pool = g % 4 == 0 ? "batch" : "chat";
+            DateTimeOffset allocatedFrom = T0.AddMinutes(random.Next(-10, 40));
+            DateTimeOffset allocatedTo = allocatedFrom.AddMinutes(random.Next(5, 60));
+            string tenant = random.Next(2) == 0 ? "acme" : "beta";
+            double energy = random.Next(1_000_000);
+            bool hasCounter = g % 2 == 0;
+            for (DateTimeOffset t = T0.AddMinutes(-10); t < T0.AddMinutes(70); t = t.AddSeconds(10))
+            {
+                if (random.NextDouble() < 0.02)
+                {
+                    continue; // a lost sample now and then
+                }
+
+                bool allocated = allocate && t >= allocatedFrom && t < allocatedTo;
+                double power = allocated ? 200 + random.Next(400) : 60 + random.Next(20);
+                energy += power * 10;
+                new GpuSample
+                {
+                    Time = t, Node = node, GpuIndex = g, GpuUuid = "GPU-" + g.ToString(System.Globalization.CultureInfo.InvariantCulture), GpuModel = gpuModel, Pool = pool,
+                    Pod = allocated ? "pod-" + g.ToString(System.Globalization.CultureInfo.InvariantCulture) : null,
+                    Namespace = allocated ? tenant : null,
+                    ServedModel = allocated && pool == "chat" ? "llama" : null,
+                    PowerWatts = power, UtilizationPercent = allocated ? 30 + random.Next(70) : random.Next(4),
+                    EnergyJoules = hasCounter ? energy : null,
+                }.WriteTo(writer);
+            }
+        }
+
+        for (DateTimeOffset t = T0; t < T0.AddHours(1); t = t.AddMinutes(1))
+        {
+            foreach ((string model, string tenant) in new[] { ("llama", "acme"), ("llama", "beta"), ("mistral", "acme") })
+            {
+                new InferenceWindow
+                {
+                    WindowStart = t, WindowLength = TimeSpan.FromMinutes(1), Model = model, Tenant = tenant, Source = "request_log", Status = "ok",
+                    RequestCount = 10 + random.Next(20), PromptTokens = 5_000 + random.Next(5_000), CompletionTokens = 1_000 + random.Next(2_000),
+                    LatencyP50Ms = 200 + random.Next(100), LatencyP95Ms = 800 + random.Next(400),
+                }.WriteTo(writer);
+            }
+        }
+
+        WriteResult written = await Store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds));
+        Assert.Equal(0, written.PointsRejected);
+    }
+}
