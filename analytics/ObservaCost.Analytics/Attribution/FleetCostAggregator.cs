@@ -174,9 +174,10 @@ public static class FleetCostAggregator
             long completion = (long)Math.Round(CompletionTokens);
             long tokens = prompt + completion;
 
-            // The split rule: the cost is shared over prompt + weight × completion tokens.
-            double weighted = prompt + rules.CompletionTokenWeight * completion;
-            double promptCost = weighted > 0 ? cost * prompt / weighted : 0;
+            // The split rule: the cost is shared over prompt + weight × completion tokens (the shares before
+            // rounding, so the rows of a model split exactly as the model does).
+            double weighted = PromptTokens + (rules.CompletionTokenWeight * CompletionTokens);
+            double promptCost = weighted > 0 ? cost * PromptTokens / weighted : 0;
             double maxTokens = model is not null && rules.MaxTokensPerSecondPerGpu(model) is double rate ? rate * GpuHours * 3600 : 0;
             return CostFigures.WithRatios(new CostWindow
             {
