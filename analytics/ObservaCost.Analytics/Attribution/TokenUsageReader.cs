@@ -42,5 +42,5 @@ public static class TokenUsageReader
         return usages;
     }
 
-    private static bool IsRequestLog(string source) => source.Length == 0 || string.Equals(source, PreferredSource, StringComparison.Ordinal);
+    internal static bool IsRequestLog(string source) => source.Length == 0 || string.Equals(source, PreferredSource, StringComparison.Ordinal);
 }
