@@ -20,7 +20,7 @@ public sealed class AnalyticsApiHostingTests(ApiFixture fixture) : IClassFixture
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        Assert.StartsWith("3.", document.GetProperty("openapi").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("3.1", document.GetProperty("openapi").GetString(), StringComparison.Ordinal);
         Assert.Equal("http", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("type").GetString());
         JsonElement paths = document.GetProperty("paths");
         Assert.Equal(["/api/v1/cost", "/api/v1/idle", "/api/v1/kpis"], paths.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));

@@ -107,6 +107,7 @@ internal static class ApiAssert
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal((int)status, body.GetProperty("status").GetInt32());
         Assert.False(string.IsNullOrEmpty(body.GetProperty("title").GetString()));
+        Assert.StartsWith("https://tools.ietf.org/html/rfc9110#section-15.", body.GetProperty("type").GetString(), StringComparison.Ordinal);
         string detail = body.GetProperty("detail").GetString() ?? string.Empty;
         Assert.True(detail.Contains(reason, StringComparison.Ordinal), $"'{detail}' should say '{reason}'");
     }
