@@ -2,8 +2,11 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ObservaCost.Analytics.Api;
+using ObservaCost.Storage.Influx;
+using ObservaCost.Testing;
 
 namespace ObservaCost.Analytics.Tests.Api;
 
@@ -76,6 +79,27 @@ public sealed class AnalyticsApiHostingTests(ApiFixture fixture) : IClassFixture
         JsonElement within = await host.GetOkAsync(string.Format(CultureInfo.InvariantCulture, accepted, ApiFixture.WholeRange), ApiHost.AdminToken);
         // Only windows of the configured length are read: the store holds 1 h windows, none of 2 h.
         Assert.Equal(acceptedRows, within.GetProperty("rows").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Store_Unreachable_503ProblemWithRetryAfter()
+    {
+        using var http = new HttpClient();
+        var options = new InfluxDbOptions
+        {
+            Url = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{InfluxDbServer.FreePort()}/")),
+            CreateDatabase = false,
+            RetryInitialDelay = TimeSpan.FromMilliseconds(10),
+            RetryMaxElapsed = TimeSpan.FromMilliseconds(200),
+        };
+        await using ApiHost host = await ApiHost.StartAsync(new InfluxDbStore(http, options, TimeProvider.System, NullLogger<InfluxDbStore>.Instance));
+
+        (HttpResponseMessage response, JsonElement body) = await host.GetAsync("/api/v1/cost?" + ApiFixture.WholeRange, ApiHost.AdminToken);
+        using (response)
+        {
+            ApiAssert.Problem(response, body, HttpStatusCode.ServiceUnavailable, "could not be reached");
+            Assert.Equal("30", response.Headers.RetryAfter?.ToString());
+        }
     }
 
     [Fact]
