@@ -1,0 +1,174 @@
+using System.ComponentModel;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using ObservaCost.Analytics.Windows;
+using ObservaCost.Storage;
+
+namespace ObservaCost.Analytics.Api;
+
+/// <summary>The range parameters every endpoint takes; parsed and checked by <see cref="ApiQueryParser"/>.</summary>
+public sealed class RangeParameters
+{
+    [FromQuery(Name = "from")]
+    [Description("Required. Start of the range, inclusive: an RFC 3339 time with a zone (2026-11-21T10:00:00Z) or Unix seconds. A stored window is included when its start is in [from, to).")]
+    public string? From { get; set; }
+
+    [FromQuery(Name = "to")]
+    [Description("Required. End of the range, exclusive, after 'from': an RFC 3339 time with a zone or Unix seconds.")]
+    public string? To { get; set; }
+
+    [FromQuery(Name = "step")]
+    [Description("Optional bucket length: a whole number of minutes, hours or days (60m, 1h, 6h, 1d), a multiple of the computed window length (1h by default) and not finer than it. Buckets align to the Unix epoch (UTC midnight for 1d). Absent: one bucket over the whole range.")]
+    public string? Step { get; set; }
+}
+
+/// <summary>The analytics read API: <c>/api/v1/cost</c>, <c>/api/v1/idle</c>, <c>/api/v1/kpis</c> and their OpenAPI document.</summary>
+public static class AnalyticsApiEndpoints
+{
+    /// <summary>The OpenAPI document's name; it is served at <c>/openapi/v1.json</c>.</summary>
+    public const string DocumentName = "v1";
+
+    public const string OpenApiPath = "/openapi/v1.json";
+
+    private const string CostGroupByDescription = "Optional, comma-separated tag keys to group rows by: model, tenant, pool, node, gpu_model. Absent: one row per bucket.";
+    private const string IdleGroupByDescription = "Optional, comma-separated tag keys to group rows by: pool, node, gpu_model (idle capacity has no model or tenant).";
+    private const string KpiGroupByDescription = "Optional, comma-separated KPI scopes to return besides the fleet: pool, model, tenant. Absent: all of them.";
+
+    /// <summary>
+    /// Registers the API's services and its OpenAPI document. Binds <c>Analytics:Api</c> (read tokens and limits)
+    /// and <c>Analytics:Windows</c> (the computed window length), both validated at start-up. The host registers
+    /// the <see cref="ITimeSeriesStore"/> (AddObservaCostStorage).
+    /// </summary>
+    public static IServiceCollection AddAnalyticsApi(this IServiceCollection services, IConfiguration config)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(config);
+        services.AddOptions<AnalyticsApiOptions>().Bind(config.GetSection(AnalyticsApiOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AnalyticsApiOptions>, AnalyticsApiOptionsValidator>();
+        services.AddOptions<AnalyticsWindowOptions>().Bind(config.GetSection(AnalyticsWindowOptions.SectionName));
+        services.AddSingleton<ApiAuthenticator>();
+        services.AddSingleton<AnalyticsApiReader>();
+        services.AddOpenApi(DocumentName, AnalyticsApiOpenApi.Configure);
+        return services;
+    }
+
+    /// <summary>Maps the three endpoints under <c>/api/v1</c> (read token required) and the OpenAPI document (public).</summary>
+    public static IEndpointRouteBuilder MapAnalyticsApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        RouteGroupBuilder api = endpoints.MapGroup("/api/v1")
+            .WithGroupName(DocumentName)
+            .WithTags("analytics")
+            .AddEndpointFilter(AuthenticateAsync)
+            .AddEndpointFilter(StoreUnavailableAsync)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        api.MapGet("/cost", GetCostAsync)
+            .WithName("GetCost")
+            .WithSummary("Cost per bucket and group")
+            .WithDescription("Sums of the stored cost windows (GPU-hours, capex, opex, energy, tokens, requests) per step bucket and groupBy tags, with per-token and per-energy ratios re-derived from the sums, and the totals over all rows. A tenant token reads only its tenant's rows.")
+            .Produces<ApiResponse<CostRow>>();
+        api.MapGet("/idle", GetIdleAsync)
+            .WithName("GetIdle")
+            .WithSummary("Idle GPU capacity per bucket and group (admin only)")
+            .WithDescription("Sums of the stored idle windows (idle GPU-hours, idle cost, idle energy) per step bucket and groupBy tags, with the idle share. Idle capacity belongs to pools, not tenants: a tenant token gets 403.")
+            .Produces<ApiResponse<IdleRow>>()
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+        api.MapGet("/kpis", GetKpisAsync)
+            .WithName("GetKpis")
+            .WithSummary("Efficiency KPIs per bucket for the fleet, pools, models and tenants")
+            .WithDescription("KPIs computed per step bucket from the summed cost and idle windows: cost per million tokens, tokens per kWh, joules per token, utilization, capacity utilization, PUE, ROI. A tenant token's KPIs cover its own cost rows only, without idle figures.")
+            .Produces<ApiResponse<KpiRow>>();
+
+        endpoints.MapOpenApi(OpenApiPath);
+        return endpoints;
+    }
+
+    private static Task<IResult> GetCostAsync(
+        HttpContext context,
+        [AsParameters] RangeParameters range,
+        [FromQuery(Name = "groupBy"), Description(CostGroupByDescription)] string? groupBy,
+        AnalyticsApiReader reader,
+        CancellationToken cancellationToken) =>
+        AnswerAsync(context, range, groupBy, AnalyticsApiReader.CostGroupBy, reader, reader.CostAsync, ApiJsonContext.Default.ApiResponseCostRow, cancellationToken);
+
+    private static Task<IResult> GetIdleAsync(
+        HttpContext context,
+        [AsParameters] RangeParameters range,
+        [FromQuery(Name = "groupBy"), Description(IdleGroupByDescription)] string? groupBy,
+        AnalyticsApiReader reader,
+        CancellationToken cancellationToken) =>
+        AnswerAsync(context, range, groupBy, AnalyticsApiReader.IdleGroupBy, reader, reader.IdleAsync, ApiJsonContext.Default.ApiResponseIdleRow, cancellationToken);
+
+    private static Task<IResult> GetKpisAsync(
+        HttpContext context,
+        [AsParameters] RangeParameters range,
+        [FromQuery(Name = "groupBy"), Description(KpiGroupByDescription)] string? groupBy,
+        AnalyticsApiReader reader,
+        CancellationToken cancellationToken) =>
+        AnswerAsync(context, range, groupBy, AnalyticsApiReader.KpiGroupBy, reader, reader.KpisAsync, ApiJsonContext.Default.ApiResponseKpiRow, cancellationToken);
+
+    /// <summary>One path for every endpoint: parse, read as the caller, answer JSON or problem details.</summary>
+    private static async Task<IResult> AnswerAsync<T>(
+        HttpContext context,
+        RangeParameters range,
+        string? groupBy,
+        IReadOnlyList<string> allowedGroupBy,
+        AnalyticsApiReader reader,
+        Func<ApiQuery, ApiCaller, CancellationToken, Task<ApiOutcome<T>>> read,
+        JsonTypeInfo<T> json,
+        CancellationToken cancellationToken)
+    {
+        ApiQuery? query = ApiQueryParser.Parse(range.From, range.To, range.Step, groupBy, allowedGroupBy, reader.Limits, out ApiProblem? invalid);
+        if (query is null)
+        {
+            return Problem(invalid!);
+        }
+
+        ApiOutcome<T> outcome = await read(query, (ApiCaller)context.Items[typeof(ApiCaller)]!, cancellationToken);
+        return outcome.Problem is ApiProblem problem ? Problem(problem) : TypedResults.Json(outcome.Response!, json);
+    }
+
+    private static IResult Problem(ApiProblem problem) => TypedResults.Problem(problem.Detail, statusCode: problem.Status, title: problem.Title);
+
+    /// <summary>401 with <c>WWW-Authenticate: Bearer</c> unless the request carries a known read token.</summary>
+    private static async ValueTask<object?> AuthenticateAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        HttpContext context = invocation.HttpContext;
+        ApiCaller? caller = context.RequestServices.GetRequiredService<ApiAuthenticator>().Authenticate(context.Request, out string? failure);
+        if (caller is null)
+        {
+            bool presented = context.Request.Headers.Authorization.Count > 0;
+            context.Response.Headers.WWWAuthenticate = presented
+                ? "Bearer realm=\"observacost\", error=\"invalid_token\""
+                : "Bearer realm=\"observacost\"";
+            return Problem(new ApiProblem(StatusCodes.Status401Unauthorized, "Unauthorized", failure!));
+        }
+
+        context.Items[typeof(ApiCaller)] = caller;
+        return await next(invocation);
+    }
+
+    /// <summary>503 with Retry-After when the store cannot be reached; every other fault surfaces.</summary>
+    private static async ValueTask<object?> StoreUnavailableAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(invocation);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            invocation.HttpContext.Response.Headers.RetryAfter = "30";
+            return Problem(new ApiProblem(StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The time-series store could not be reached: " + ex.Message));
+        }
+    }
+}

@@ -1,0 +1,182 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using ObservaCost.Storage.Schema;
+
+namespace ObservaCost.Analytics.Api;
+
+/// <summary>A validated API query: [from, to), an optional step and the tag keys to group by.</summary>
+public sealed record ApiQuery(DateTimeOffset From, DateTimeOffset To, TimeSpan? Step, IReadOnlyList<string> GroupBy)
+{
+    /// <summary>The step as written in responses (<c>1h</c>, <c>1d</c>), null for one bucket.</summary>
+    public string? StepText => Step is TimeSpan step ? CostWindow.WindowTag(step) : null;
+}
+
+/// <summary>A refusal to send as RFC 7807 problem details.</summary>
+public sealed record ApiProblem(int Status, string Title, string Detail);
+
+/// <summary>The request limits in force: the options and the computed window length.</summary>
+public sealed record ApiLimits(TimeSpan MaxRange, int MaxBuckets, TimeSpan MinStep, TimeSpan WindowLength);
+
+/// <summary>
+/// Parses and checks <c>from</c>, <c>to</c>, <c>step</c> and <c>groupBy</c>, explaining every refusal. A stored window
+/// is in a bucket when its start is; buckets are aligned to the Unix epoch (whole UTC days for <c>1d</c>).
+/// </summary>
+public static class ApiQueryParser
+{
+    private static readonly string[] Rfc3339Formats =
+    [
+        "yyyy-MM-dd'T'HH:mm:ssK",
+        "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK",
+    ];
+
+    public static ApiQuery? Parse(string? from, string? to, string? step, string? groupBy, IReadOnlyList<string> allowedGroupBy, ApiLimits limits, out ApiProblem? problem)
+    {
+        ArgumentNullException.ThrowIfNull(allowedGroupBy);
+        ArgumentNullException.ThrowIfNull(limits);
+        problem = null;
+        if (!TryParseTime("from", from, out DateTimeOffset start, ref problem) || !TryParseTime("to", to, out DateTimeOffset end, ref problem))
+        {
+            return null;
+        }
+
+        if (end <= start)
+        {
+            problem = BadRequest("Invalid range", $"'to' ({Format(end)}) must be after 'from' ({Format(start)}).");
+            return null;
+        }
+
+        if (end - start > limits.MaxRange)
+        {
+            problem = BadRequest("Range too long", $"The range {Format(start)} to {Format(end)} is {Describe(end - start)}; the limit is {Describe(limits.MaxRange)} (Analytics:Api:MaxRange). Ask for a shorter range.");
+            return null;
+        }
+
+        TimeSpan? bucket = null;
+        if (!string.IsNullOrEmpty(step))
+        {
+            if (!TryParseStep(step, out TimeSpan parsed))
+            {
+                problem = BadRequest("Invalid step", $"'step' must be a whole number of minutes, hours or days such as 15m, 1h or 1d; got '{step}'.");
+                return null;
+            }
+
+            TimeSpan minimum = limits.MinStep > limits.WindowLength ? limits.MinStep : limits.WindowLength;
+            if (parsed < minimum)
+            {
+                problem = BadRequest("Step too fine", $"'step' {step} is finer than the smallest step served, {CostWindow.WindowTag(minimum)}: cost and idle are computed in {CostWindow.WindowTag(limits.WindowLength)} windows (Analytics:Windows:WindowLength, Analytics:Api:MinStep), which cannot be split.");
+                return null;
+            }
+
+            if (parsed.Ticks % limits.WindowLength.Ticks != 0)
+            {
+                problem = BadRequest("Step not a whole number of windows", $"'step' {step} must be a multiple of the computed window length {CostWindow.WindowTag(limits.WindowLength)}, so every bucket holds whole windows.");
+                return null;
+            }
+
+            long buckets = BucketCount(start, end, parsed);
+            if (buckets > limits.MaxBuckets)
+            {
+                problem = BadRequest("Too many buckets", string.Create(CultureInfo.InvariantCulture, $"The range at step {step} makes {buckets} buckets; the limit is {limits.MaxBuckets} (Analytics:Api:MaxBuckets). Ask for a coarser step or a shorter range."));
+                return null;
+            }
+
+            bucket = parsed;
+        }
+
+        var keys = new List<string>();
+        if (groupBy is not null)
+        {
+            foreach (string raw in groupBy.Split(','))
+            {
+                string key = raw.Trim();
+                if (!allowedGroupBy.Contains(key, StringComparer.Ordinal))
+                {
+                    problem = BadRequest("Invalid groupBy", $"groupBy '{key}' is not one of: {string.Join(", ", allowedGroupBy)}.");
+                    return null;
+                }
+
+                if (!keys.Contains(key, StringComparer.Ordinal))
+                {
+                    keys.Add(key);
+                }
+            }
+        }
+
+        return new ApiQuery(start, end, bucket, keys);
+    }
+
+    /// <summary>How many epoch-aligned buckets of <paramref name="step"/> [from, to) touches.</summary>
+    public static long BucketCount(DateTimeOffset from, DateTimeOffset to, TimeSpan step)
+    {
+        long first = FloorDiv(from.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks, step.Ticks);
+        long last = FloorDiv(to.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks - 1, step.Ticks);
+        return last - first + 1;
+    }
+
+    /// <summary>Parses <c>15m</c>, <c>1h</c>, <c>1d</c>: a positive whole number of minutes, hours or days.</summary>
+    public static bool TryParseStep(string text, out TimeSpan step)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        step = TimeSpan.Zero;
+        if (text.Length < 2 || !long.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out long count) || count <= 0 || count > 100_000)
+        {
+            return false;
+        }
+
+        TimeSpan? unit = text[^1] switch
+        {
+            'm' => TimeSpan.FromMinutes(1),
+            'h' => TimeSpan.FromHours(1),
+            'd' => TimeSpan.FromDays(1),
+            _ => null,
+        };
+        if (unit is null)
+        {
+            return false;
+        }
+
+        step = unit.Value * count;
+        return true;
+    }
+
+    private static bool TryParseTime(string name, string? text, out DateTimeOffset time, ref ApiProblem? problem)
+    {
+        time = default;
+        if (string.IsNullOrEmpty(text))
+        {
+            problem = BadRequest($"Missing '{name}'", $"'{name}' is required: an RFC 3339 time such as 2026-11-21T10:00:00Z, or Unix seconds.");
+            return false;
+        }
+
+        if (text.All(char.IsAsciiDigit))
+        {
+            if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long seconds) && seconds <= DateTimeOffset.MaxValue.ToUnixTimeSeconds())
+            {
+                time = DateTimeOffset.FromUnixTimeSeconds(seconds);
+                return true;
+            }
+        }
+        else if ((text[^1] == 'Z' || HasOffset(text)) && DateTimeOffset.TryParseExact(text, Rfc3339Formats, CultureInfo.InvariantCulture, DateTimeStyles.None, out time))
+        {
+            time = time.ToUniversalTime();
+            return true;
+        }
+
+        problem = BadRequest($"Invalid '{name}'", $"'{name}' must be an RFC 3339 time with a zone (2026-11-21T10:00:00Z, 2026-11-21T11:00:00+01:00) or Unix seconds; got '{text}'.");
+        return false;
+    }
+
+    /// <summary>RFC 3339 requires the zone: <c>Z</c> or <c>±hh:mm</c> at the end (a bare local time is refused).</summary>
+    private static bool HasOffset(string text) =>
+        text.Length > 6 && text[^3] == ':' && text[^6] is '+' or '-';
+
+    private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+
+    private static ApiProblem BadRequest(string title, string detail) => new(StatusCodes.Status400BadRequest, title, detail);
+
+    private static string Format(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string Describe(TimeSpan span) => span.Ticks % TimeSpan.TicksPerDay == 0
+        ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalDays:0} days")
+        : string.Create(CultureInfo.InvariantCulture, $"{span.TotalHours:0.##} hours");
+}

@@ -1,0 +1,336 @@
+using System.ComponentModel;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ObservaCost.Analytics.Attribution;
+using ObservaCost.Storage.Schema;
+
+namespace ObservaCost.Analytics.Api;
+
+/// <summary>One answer of the API: the query as understood, the rows, and (cost, idle) their totals.</summary>
+public sealed record ApiResponse<TRow>
+{
+    [Description("Start of the range, inclusive (UTC).")]
+    public required DateTimeOffset From { get; init; }
+
+    [Description("End of the range, exclusive (UTC).")]
+    public required DateTimeOffset To { get; init; }
+
+    [Description("The bucket length (1h, 1d), or null for one bucket over the whole range.")]
+    public string? Step { get; init; }
+
+    [Description("The tag keys rows are grouped by.")]
+    public required IReadOnlyList<string> GroupBy { get; init; }
+
+    [Description("The tenant the rows are limited to (a tenant token), or null for an admin token.")]
+    public string? Tenant { get; init; }
+
+    public required IReadOnlyList<TRow> Rows { get; init; }
+
+    [Description("Every row summed, ratios re-derived from the sums; absent for KPIs (each bucket's fleet KPI is its total).")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TRow? Totals { get; init; }
+}
+
+/// <summary>Cost of one group over one bucket: sums of the stored windows and ratios re-derived from the sums.</summary>
+public sealed record CostRow
+{
+    [Description("Bucket start (UTC); a stored window is in the bucket its start falls in.")]
+    public required DateTimeOffset WindowStart { get; init; }
+
+    [Description("Bucket end (UTC), exclusive.")]
+    public required DateTimeOffset WindowEnd { get; init; }
+
+    [Description("Served model; null when not grouped by model, or for unallocated GPU time.")]
+    public string? Model { get; init; }
+
+    public string? Tenant { get; init; }
+
+    public string? Pool { get; init; }
+
+    public string? Node { get; init; }
+
+    public string? GpuModel { get; init; }
+
+    public required double GpuHours { get; init; }
+
+    [Description("GPU-hours × mean utilization: the busy part of gpuHours.")]
+    public required double UtilizedGpuHours { get; init; }
+
+    public required double CostUsd { get; init; }
+
+    public required double CapexUsd { get; init; }
+
+    public required double OpexUsd { get; init; }
+
+    public required double EnergyCostUsd { get; init; }
+
+    [Description("The part of costUsd charged to prompt tokens by the split rule.")]
+    public required double PromptCostUsd { get; init; }
+
+    public required double CompletionCostUsd { get; init; }
+
+    public required double GpuEnergyJoules { get; init; }
+
+    public required double NodeEnergyJoules { get; init; }
+
+    [Description("GPU and node energy × PUE.")]
+    public required double FacilityEnergyJoules { get; init; }
+
+    public required long PromptTokens { get; init; }
+
+    public required long CompletionTokens { get; init; }
+
+    public required long RequestCount { get; init; }
+
+    [Description("Tokens the GPU-hours could have served at the model's peak sustained throughput.")]
+    public required double MaxTokens { get; init; }
+
+    [Description("Revenue at the model's configured price; null when none is configured.")]
+    public double? RevenueUsd { get; init; }
+
+    public double? CostPerMillionTokensUsd { get; init; }
+
+    public double? CostPerMillionPromptTokensUsd { get; init; }
+
+    public double? CostPerMillionCompletionTokensUsd { get; init; }
+
+    public double? TokensPerKilowattHour { get; init; }
+
+    [Description("Facility joules per token (PUE included).")]
+    public double? JoulesPerToken { get; init; }
+
+    public double? TokensPerGpuHour { get; init; }
+
+    [Description("Tokens served over maxTokens, 0–1.")]
+    public double? CapacityUtilizationRatio { get; init; }
+
+    [Description("Mean of the stored windows' median latency; null in totals (percentiles do not add).")]
+    public double? LatencyP50Ms { get; init; }
+
+    public double? LatencyP95Ms { get; init; }
+
+    internal static CostRow From(CostWindow w, bool withLatency) => new()
+    {
+        WindowStart = w.WindowStart,
+        WindowEnd = w.WindowStart + w.WindowLength,
+        Model = w.Model,
+        Tenant = w.Tenant,
+        Pool = w.Pool,
+        Node = w.Node,
+        GpuModel = w.GpuModel,
+        GpuHours = w.GpuHours,
+        UtilizedGpuHours = w.UtilizedGpuHours,
+        CostUsd = w.CostUsd,
+        CapexUsd = w.CapexUsd,
+        OpexUsd = w.OpexUsd,
+        EnergyCostUsd = w.EnergyCostUsd,
+        PromptCostUsd = w.PromptCostUsd,
+        CompletionCostUsd = w.CompletionCostUsd,
+        GpuEnergyJoules = w.GpuEnergyJoules,
+        NodeEnergyJoules = w.NodeEnergyJoules,
+        FacilityEnergyJoules = w.FacilityEnergyJoules,
+        PromptTokens = w.PromptTokens,
+        CompletionTokens = w.CompletionTokens,
+        RequestCount = w.RequestCount,
+        MaxTokens = w.MaxTokens,
+        RevenueUsd = w.RevenueUsd,
+        CostPerMillionTokensUsd = w.CostPerMillionTokensUsd,
+        CostPerMillionPromptTokensUsd = w.CostPerMillionPromptTokensUsd,
+        CostPerMillionCompletionTokensUsd = w.CostPerMillionCompletionTokensUsd,
+        TokensPerKilowattHour = w.TokensPerKilowattHour,
+        JoulesPerToken = w.JoulesPerToken,
+        TokensPerGpuHour = w.TokensPerGpuHour,
+        CapacityUtilizationRatio = w.CapacityUtilizationRatio,
+        LatencyP50Ms = withLatency ? w.LatencyP50Ms : null,
+        LatencyP95Ms = withLatency ? w.LatencyP95Ms : null,
+    };
+
+    /// <summary>Every row summed over [from, to), the ratios re-derived from the sums by <see cref="CostFigures"/>.</summary>
+    internal static CostRow Total(DateTimeOffset from, DateTimeOffset to, IReadOnlyList<CostWindow> rows)
+    {
+        bool anyRevenue = rows.Any(r => r.RevenueUsd is not null);
+        CostWindow sum = CostFigures.WithRatios(new CostWindow
+        {
+            WindowStart = from,
+            WindowLength = to - from,
+            GpuHours = rows.Sum(r => r.GpuHours),
+            UtilizedGpuHours = rows.Sum(r => r.UtilizedGpuHours),
+            GpuEnergyJoules = rows.Sum(r => r.GpuEnergyJoules),
+            NodeEnergyJoules = rows.Sum(r => r.NodeEnergyJoules),
+            FacilityEnergyJoules = rows.Sum(r => r.FacilityEnergyJoules),
+            CapexUsd = rows.Sum(r => r.CapexUsd),
+            OpexUsd = rows.Sum(r => r.OpexUsd),
+            EnergyCostUsd = rows.Sum(r => r.EnergyCostUsd),
+            CostUsd = rows.Sum(r => r.CostUsd),
+            PromptCostUsd = rows.Sum(r => r.PromptCostUsd),
+            CompletionCostUsd = rows.Sum(r => r.CompletionCostUsd),
+            PromptTokens = rows.Sum(r => r.PromptTokens),
+            CompletionTokens = rows.Sum(r => r.CompletionTokens),
+            RequestCount = rows.Sum(r => r.RequestCount),
+            MaxTokens = rows.Sum(r => r.MaxTokens),
+            RevenueUsd = anyRevenue ? rows.Sum(r => r.RevenueUsd ?? 0) : null,
+        });
+        return From(sum, withLatency: false);
+    }
+}
+
+/// <summary>Idle capacity of one group over one bucket.</summary>
+public sealed record IdleRow
+{
+    public required DateTimeOffset WindowStart { get; init; }
+
+    public required DateTimeOffset WindowEnd { get; init; }
+
+    public string? Pool { get; init; }
+
+    public string? Node { get; init; }
+
+    public string? GpuModel { get; init; }
+
+    [Description("All GPU-hours of the group, busy or idle.")]
+    public required double GpuHours { get; init; }
+
+    public required double IdleGpuHours { get; init; }
+
+    public required double IdleCostUsd { get; init; }
+
+    public required double IdleEnergyJoules { get; init; }
+
+    [Description("idleGpuHours over gpuHours, 0–1.")]
+    public required double IdleShare { get; init; }
+
+    internal static IdleRow From(IdleWindow w) => new()
+    {
+        WindowStart = w.WindowStart,
+        WindowEnd = w.WindowStart + w.WindowLength,
+        Pool = w.Pool,
+        Node = w.Node,
+        GpuModel = w.GpuModel,
+        GpuHours = w.GpuHours,
+        IdleGpuHours = w.IdleGpuHours,
+        IdleCostUsd = w.IdleCostUsd,
+        IdleEnergyJoules = w.IdleEnergyJoules,
+        IdleShare = w.IdleShare,
+    };
+
+    internal static IdleRow Total(DateTimeOffset from, DateTimeOffset to, IReadOnlyList<IdleWindow> rows) => From(new IdleWindow
+    {
+        WindowStart = from,
+        WindowLength = to - from,
+        GpuHours = rows.Sum(r => r.GpuHours),
+        IdleGpuHours = rows.Sum(r => r.IdleGpuHours),
+        IdleCostUsd = rows.Sum(r => r.IdleCostUsd),
+        IdleEnergyJoules = rows.Sum(r => r.IdleEnergyJoules),
+    });
+}
+
+/// <summary>Efficiency KPIs of one scope over one bucket, from the summed cost and idle windows.</summary>
+public sealed record KpiRow
+{
+    public required DateTimeOffset WindowStart { get; init; }
+
+    public required DateTimeOffset WindowEnd { get; init; }
+
+    [Description("fleet, pool, model or tenant.")]
+    public required string Scope { get; init; }
+
+    [Description("The pool, model or tenant; empty for the fleet.")]
+    public required string Key { get; init; }
+
+    public required double GpuHours { get; init; }
+
+    public required double UtilizedGpuHours { get; init; }
+
+    [Description("Mean GPU utilization over the GPU-hours, %.")]
+    public required double UtilizationPercent { get; init; }
+
+    [Description("Fleet and pools only, admin tokens only.")]
+    public double? IdleGpuHours { get; init; }
+
+    public double? IdleCostUsd { get; init; }
+
+    public double? IdleShare { get; init; }
+
+    public required double CostUsd { get; init; }
+
+    public required double CapexUsd { get; init; }
+
+    public required double OpexUsd { get; init; }
+
+    public required double EnergyCostUsd { get; init; }
+
+    public required double GpuEnergyJoules { get; init; }
+
+    public required double NodeEnergyJoules { get; init; }
+
+    public required double FacilityEnergyJoules { get; init; }
+
+    public required long PromptTokens { get; init; }
+
+    public required long CompletionTokens { get; init; }
+
+    public required long Tokens { get; init; }
+
+    public required long RequestCount { get; init; }
+
+    public required double MaxTokens { get; init; }
+
+    public double? RevenueUsd { get; init; }
+
+    public double? CostPerMillionTokensUsd { get; init; }
+
+    public double? TokensPerKilowattHour { get; init; }
+
+    public double? JoulesPerToken { get; init; }
+
+    public double? TokensPerGpuHour { get; init; }
+
+    public double? CapacityUtilizationRatio { get; init; }
+
+    [Description("Facility over IT energy.")]
+    public double? Pue { get; init; }
+
+    [Description("(revenueUsd − costUsd) / costUsd; null without revenue.")]
+    public double? RoiRatio { get; init; }
+
+    internal static KpiRow From(KpiWindow k) => new()
+    {
+        WindowStart = k.WindowStart,
+        WindowEnd = k.WindowStart + k.WindowLength,
+        Scope = KpiWindow.ScopeTag(k.Scope),
+        Key = k.Key,
+        GpuHours = k.GpuHours,
+        UtilizedGpuHours = k.UtilizedGpuHours,
+        UtilizationPercent = k.UtilizationPercent,
+        IdleGpuHours = k.IdleGpuHours,
+        IdleCostUsd = k.IdleCostUsd,
+        IdleShare = k.IdleShare,
+        CostUsd = k.CostUsd,
+        CapexUsd = k.CapexUsd,
+        OpexUsd = k.OpexUsd,
+        EnergyCostUsd = k.EnergyCostUsd,
+        GpuEnergyJoules = k.GpuEnergyJoules,
+        NodeEnergyJoules = k.NodeEnergyJoules,
+        FacilityEnergyJoules = k.FacilityEnergyJoules,
+        PromptTokens = k.PromptTokens,
+        CompletionTokens = k.CompletionTokens,
+        Tokens = k.Tokens,
+        RequestCount = k.RequestCount,
+        MaxTokens = k.MaxTokens,
+        RevenueUsd = k.RevenueUsd,
+        CostPerMillionTokensUsd = k.CostPerMillionTokensUsd,
+        TokensPerKilowattHour = k.TokensPerKilowattHour,
+        JoulesPerToken = k.JoulesPerToken,
+        TokensPerGpuHour = k.TokensPerGpuHour,
+        CapacityUtilizationRatio = k.CapacityUtilizationRatio,
+        Pue = k.Pue,
+        RoiRatio = k.Roi,
+    };
+}
+
+/// <summary>Source-generated JSON for the API's responses (camelCase, as ASP.NET Core's web defaults).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(ApiResponse<CostRow>))]
+[JsonSerializable(typeof(ApiResponse<IdleRow>))]
+[JsonSerializable(typeof(ApiResponse<KpiRow>))]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;
