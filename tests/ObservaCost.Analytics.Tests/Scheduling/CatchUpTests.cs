@@ -112,7 +112,16 @@ public sealed class CatchUpTests : IAsyncLifetime
     private static async Task FireAndWaitForCursorAsync(IScheduler scheduler, DateTimeOffset cursor)
     {
         await FireAsync(scheduler);
-        Assert.Equal(cursor, CursorJob.ReadCursor((await scheduler.GetJobDetail(CostWindowJob.Key))!.JobDataMap));
+
+        // Listeners hear of the fire just before the store saves the job's data map: give the save a moment.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        DateTimeOffset? stored;
+        while ((stored = CursorJob.ReadCursor((await scheduler.GetJobDetail(CostWindowJob.Key))!.JobDataMap)) != cursor && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(cursor, stored);
     }
 
     private sealed class FireListener : IJobListener
