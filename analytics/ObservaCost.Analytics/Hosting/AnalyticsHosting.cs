@@ -63,7 +63,12 @@ public static class AnalyticsHosting
         // The registrar first: it stores the jobs and triggers before the hosted service starts the scheduler.
         services.AddHostedService<ScheduleRegistrar>();
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
-        services.AddHealthChecks().AddQuartz("analytics-scheduler", _ => { });
+        // Ready only while the scheduler runs (and, clustered, checks in): /readyz of the service and the collector.
+        services.AddHealthChecks().AddQuartz(o =>
+        {
+            o.Name = "analytics-scheduler";
+            o.Tags.Add("ready");
+        });
         return services;
     }
 
