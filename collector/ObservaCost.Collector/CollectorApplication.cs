@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using ObservaCost.Analytics.Hosting;
 using ObservaCost.Collector.Ingest;
 using ObservaCost.Collector.Otlp;
 using ObservaCost.Collector.NvidiaSmi;
@@ -64,6 +65,12 @@ public static class CollectorApplication
         AddOpenTelemetry(services, config);
 
         services.AddHealthChecks().AddCheck<StoreOrSpoolHealthCheck>("store-or-spool", tags: ["ready"]);
+        if (AnalyticsEnabled(config))
+        {
+            // One machine: the cost jobs run in the collector's process, on the same store (docs/analytics.md).
+            services.AddObservaCostAnalytics(config);
+        }
+
         configure?.Invoke(builder);
 
         WebApplication app = builder.Build();
@@ -75,6 +82,14 @@ public static class CollectorApplication
         RequestLogIngest.Map(app);
         return app;
     }
+
+    /// <summary>
+    /// Analytics runs in the collector when a pricing file is configured (<c>Analytics:PricingFile</c>; the shipped
+    /// appsettings.json names the example prices copied beside the binary) and <c>Analytics:Enabled</c> is not false.
+    /// </summary>
+    public static bool AnalyticsEnabled(IConfiguration config) =>
+        !string.IsNullOrWhiteSpace(config[AnalyticsOptions.SectionName + ":" + nameof(AnalyticsOptions.PricingFile)])
+        && config.GetValue(AnalyticsOptions.SectionName + ":Enabled", defaultValue: true);
 
     private static void AddValidated<TOptions, TValidator>(IServiceCollection services, IConfiguration config, string section)
         where TOptions : class

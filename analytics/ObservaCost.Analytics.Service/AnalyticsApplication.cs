@@ -1,0 +1,132 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using ObservaCost.Analytics.Hosting;
+using ObservaCost.Analytics.Scheduling;
+using ObservaCost.Storage;
+using ObservaCost.Storage.Configuration;
+
+namespace ObservaCost.Analytics.Service;
+
+/// <summary>
+/// The analytics service's composition root: storage, analytics (options, pricing, services, Quartz), health.
+/// Command line: no verb runs the service; <c>backfill --from &lt;ISO time&gt; --to &lt;ISO time&gt;</c> recomputes a
+/// range and exits. Any other <c>--Key value</c> pair is configuration, as for every ASP.NET Core host.
+/// </summary>
+public static class AnalyticsApplication
+{
+    public const string BackfillVerb = "backfill";
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        // appsettings.json ships beside the binary; relative paths in it (the store) stay relative to the working directory.
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        IServiceCollection services = builder.Services;
+        ConfigurationManager config = builder.Configuration;
+        services.AddObservaCostStorage(config);
+        services.AddObservaCostAnalytics(config);
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+        configure?.Invoke(builder);
+
+        WebApplication app = builder.Build();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        // ANALYTICS API: app.MapAnalyticsApi(); (and services.AddAnalyticsApi(services, config) above) once the Api/ branch is merged.
+        return app;
+    }
+
+    /// <summary>Runs the verb in <paramref name="args"/>; returns the process exit code (2: bad command line or configuration).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter errors, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(errors);
+        try
+        {
+            if (args.Length > 0 && args[0] == BackfillVerb)
+            {
+                return await BackfillAsync(args[1..], errors, configure, cancellationToken);
+            }
+
+            await using WebApplication app = Build(args, configure);
+            await app.RunAsync(cancellationToken);
+            return 0;
+        }
+        catch (Exception ex) when (ConfigurationFailures(ex) is { Count: > 0 } failures)
+        {
+            await errors.WriteLineAsync("Invalid configuration:");
+            foreach (string failure in failures)
+            {
+                await errors.WriteLineAsync("  " + failure);
+            }
+
+            return 2;
+        }
+    }
+
+    /// <summary>The failures of options validation at start-up (one exception, or several in an AggregateException).</summary>
+    private static List<string> ConfigurationFailures(Exception ex) => ex switch
+    {
+        OptionsValidationException validation => [.. validation.Failures],
+        AggregateException aggregate when aggregate.InnerExceptions.All(e => e is OptionsValidationException) =>
+            [.. aggregate.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures)],
+        _ => [],
+    };
+
+    private static async Task<int> BackfillAsync(string[] args, TextWriter errors, Action<WebApplicationBuilder>? configure, CancellationToken cancellationToken)
+    {
+        DateTimeOffset? from = null;
+        DateTimeOffset? to = null;
+        var rest = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if ((args[i] == "--from" || args[i] == "--to") && i + 1 < args.Length)
+            {
+                if (!DateTimeOffset.TryParse(args[i + 1], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset time))
+                {
+                    await errors.WriteLineAsync($"backfill: {args[i]} '{args[i + 1]}' is not an ISO 8601 time (e.g. 2026-11-21T00:00:00Z).");
+                    return 2;
+                }
+
+                if (args[i] == "--from")
+                {
+                    from = time;
+                }
+                else
+                {
+                    to = time;
+                }
+
+                i++;
+            }
+            else
+            {
+                rest.Add(args[i]);
+            }
+        }
+
+        if (from is null || to is null || to <= from)
+        {
+            await errors.WriteLineAsync("usage: backfill --from <ISO time> --to <ISO time> [--Key value ...]   (--from before --to)");
+            return 2;
+        }
+
+        await using WebApplication app = Build([.. rest], configure);
+        app.Services.GetRequiredService<IStartupValidator>().Validate();
+        AnalyticsBackfill backfill = app.Services.GetRequiredService<AnalyticsBackfill>();
+        var progress = new BackfillProgress(errors, redraw: ReferenceEquals(errors, Console.Error) && !Console.IsErrorRedirected, app.Services.GetRequiredService<TimeProvider>());
+        AnalyticsBackfill.Summary summary = await backfill.RunAsync(from.Value, to.Value, progress, cancellationToken);
+        await errors.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"backfill done: {summary.RollupRanges} rollup ranges, {summary.Windows} windows, {summary.Days} days in {summary.Elapsed.TotalSeconds:F1} s"));
+        return 0;
+    }
+}
+
+/// <summary>Ready when the store answers.</summary>
+internal sealed class StoreHealthCheck(ITimeSeriesStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        await store.PingAsync(cancellationToken)
+            ? HealthCheckResult.Healthy($"{store.Backend} store answers")
+            : HealthCheckResult.Unhealthy($"{store.Backend} store does not answer");
+}

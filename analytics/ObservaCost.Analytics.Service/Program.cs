@@ -1,0 +1,3 @@
+using ObservaCost.Analytics.Service;
+
+return await AnalyticsApplication.RunAsync(args, Console.Error);

@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ObservaCost.Analytics.Windows;
+using Quartz;
+
+namespace ObservaCost.Analytics.Scheduling;
+
+/// <summary>Rolls raw GPU samples up to 1-minute aggregates, an hour of minutes per store query at most.</summary>
+[DisallowConcurrentExecution]
+[PersistJobDataAfterExecution]
+public sealed class GpuRollupJob(GpuRollupService rollup, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, ILogger<GpuRollupJob> logger)
+    : CursorJob(windows, clock, options, logger)
+{
+    public static readonly JobKey Key = new("gpu-rollup", Group);
+
+    protected override JobKey JobKey => Key;
+
+    protected override TimeSpan Period => GpuRollupService.Resolution;
+
+    protected override int PeriodsPerCall => 60;
+
+    protected override Task ComputeAsync(DateTimeOffset start, DateTimeOffset until, CancellationToken cancellationToken) =>
+        rollup.RollupAsync(start, until, cancellationToken);
+}
+
+/// <summary>Computes cost, idle and KPIs window by window, each once its lateness allowance has passed.</summary>
+[DisallowConcurrentExecution]
+[PersistJobDataAfterExecution]
+public sealed class CostWindowJob(CostWindowService costs, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, ILogger<CostWindowJob> logger)
+    : CursorJob(windows, clock, options, logger)
+{
+    public static readonly JobKey Key = new("cost-window", Group);
+
+    protected override JobKey JobKey => Key;
+
+    protected override TimeSpan Period => Windows.WindowLength;
+
+    protected override Task ComputeAsync(DateTimeOffset start, DateTimeOffset until, CancellationToken cancellationToken) =>
+        costs.ComputeAndWriteAsync(start, cancellationToken);
+}
+
+/// <summary>
+/// Rolls each UTC day's windows up into daily KPIs, once the day is past its lateness allowance and the cost job's
+/// cursor has passed the day's end (the day reads the stored windows, so it waits for them).
+/// </summary>
+[DisallowConcurrentExecution]
+[PersistJobDataAfterExecution]
+public sealed class KpiDayJob(KpiRollupService kpis, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, ILogger<KpiDayJob> logger)
+    : CursorJob(windows, clock, options, logger)
+{
+    public static readonly JobKey Key = new("kpi-day", Group);
+
+    protected override JobKey JobKey => Key;
+
+    protected override TimeSpan Period => KpiRollupService.Day;
+
+    protected override async ValueTask<DateTimeOffset?> DueUntilAsync(IJobExecutionContext context, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        IJobDetail? cost = await context.Scheduler.GetJobDetail(CostWindowJob.Key, cancellationToken);
+        DateTimeOffset? windowsDone = cost is null ? null : ReadCursor(cost.JobDataMap);
+        if (windowsDone is null)
+        {
+            return null;
+        }
+
+        DateTimeOffset byClock = now - Windows.Lateness;
+        return windowsDone.Value < byClock ? windowsDone.Value : byClock;
+    }
+
+    protected override Task ComputeAsync(DateTimeOffset start, DateTimeOffset until, CancellationToken cancellationToken) =>
+        kpis.RollupDayAsync(start, cancellationToken);
+}
