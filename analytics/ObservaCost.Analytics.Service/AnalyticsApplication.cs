@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using ObservaCost.Analytics.Api;
 using ObservaCost.Analytics.Hosting;
 using ObservaCost.Analytics.Scheduling;
 using ObservaCost.Storage;
@@ -26,13 +27,14 @@ public static class AnalyticsApplication
         ConfigurationManager config = builder.Configuration;
         services.AddObservaCostStorage(config);
         services.AddObservaCostAnalytics(config);
+        services.AddAnalyticsApi(config);
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         configure?.Invoke(builder);
 
         WebApplication app = builder.Build();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
-        // ANALYTICS API: app.MapAnalyticsApi(); (and services.AddAnalyticsApi(services, config) above) once the Api/ branch is merged.
+        app.MapAnalyticsApi();
         return app;
     }
 

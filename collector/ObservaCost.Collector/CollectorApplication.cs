@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using ObservaCost.Analytics.Api;
 using ObservaCost.Analytics.Hosting;
 using ObservaCost.Collector.Ingest;
 using ObservaCost.Collector.Otlp;
@@ -69,6 +70,7 @@ public static class CollectorApplication
         {
             // One machine: the cost jobs run in the collector's process, on the same store (docs/analytics.md).
             services.AddObservaCostAnalytics(config);
+            services.AddAnalyticsApi(config);
         }
 
         configure?.Invoke(builder);
@@ -80,6 +82,11 @@ public static class CollectorApplication
         LineProtocolIngest.Map(app);
         OtlpMetricsIngest.Map(app);
         RequestLogIngest.Map(app);
+        if (AnalyticsEnabled(config))
+        {
+            app.MapAnalyticsApi();
+        }
+
         return app;
     }
 

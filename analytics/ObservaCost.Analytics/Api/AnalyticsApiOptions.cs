@@ -26,6 +26,12 @@ public sealed class AnalyticsApiOptions
 
     public List<ApiReadToken> Tokens { get; set; } = [];
 
+    /// <summary>
+    /// A request with no token from a loopback address reads as admin. For a single machine (the shipped
+    /// configuration); never on a host that proxies remote traffic from loopback. Default false.
+    /// </summary>
+    public bool AllowAnonymousLoopback { get; set; }
+
     /// <summary>The longest <c>to − from</c> a request may ask for. Default 366 days.</summary>
     public TimeSpan MaxRange { get; set; } = TimeSpan.FromDays(366);
 

@@ -17,7 +17,9 @@ public sealed record ApiCaller(string Name, string? Tenant)
 /// </summary>
 public sealed class ApiAuthenticator
 {
+    private static readonly ApiCaller AnonymousLoopback = new("anonymous-loopback", null);
     private readonly (byte[] Hash, ApiCaller Caller)[] _tokens;
+    private readonly bool _allowAnonymousLoopback;
 
     public ApiAuthenticator(IOptions<AnalyticsApiOptions> options)
     {
@@ -25,6 +27,7 @@ public sealed class ApiAuthenticator
         _tokens = [.. options.Value.Tokens.Select(t => (
             Convert.FromHexString(t.Sha256),
             new ApiCaller(t.Name, t.Admin ? null : t.Tenant)))];
+        _allowAnonymousLoopback = options.Value.AllowAnonymousLoopback;
     }
 
     /// <summary>Lower-case hex SHA-256 of a token, as configured in <c>Analytics:Api:Tokens:N:Sha256</c>.</summary>
@@ -39,6 +42,12 @@ public sealed class ApiAuthenticator
     {
         ArgumentNullException.ThrowIfNull(request);
         string? token = ReadBearer(request);
+        if (token is null && _allowAnonymousLoopback && request.HttpContext.Connection.RemoteIpAddress is { } remote && System.Net.IPAddress.IsLoopback(remote))
+        {
+            failure = null;
+            return AnonymousLoopback;
+        }
+
         if (token is null)
         {
             failure = "authorization required: send a read token as 'Authorization: Bearer <token>'";

@@ -82,6 +82,24 @@ public sealed class AnalyticsApiHostingTests(ApiFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task AnonymousLoopback_Enabled_ReadsAsAdminWithoutAToken_ButAWrongTokenStillFails()
+    {
+        await using ApiHost host = await ApiHost.StartAsync(fixture.Store, new Dictionary<string, string?> { ["Analytics:Api:AllowAnonymousLoopback"] = "true" });
+
+        (HttpResponseMessage idle, _) = await host.GetAsync("/api/v1/idle?" + ApiFixture.WholeRange, token: null);
+        using (idle)
+        {
+            Assert.Equal(HttpStatusCode.OK, idle.StatusCode); // idle is admin-only
+        }
+
+        (HttpResponseMessage wrong, JsonElement body) = await host.GetAsync("/api/v1/cost?" + ApiFixture.WholeRange, "not-a-token");
+        using (wrong)
+        {
+            ApiAssert.Problem(wrong, body, HttpStatusCode.Unauthorized, "the token is not known");
+        }
+    }
+
+    [Fact]
     public async Task Store_Unreachable_503ProblemWithRetryAfter()
     {
         using var http = new HttpClient();

@@ -12,9 +12,9 @@ namespace ObservaCost.Collector.Tests.Hosting;
 public sealed class AnalyticsInCollectorTests
 {
     [Fact]
-    public async Task Collector_WithShippedPricingFile_SchedulesTheThreeAnalyticsJobs()
+    public async Task Collector_WithShippedPricingFile_SchedulesTheThreeAnalyticsJobsAndServesTheApi()
     {
-        await using CollectorHost host = await CollectorHost.StartAsync();
+        await using CollectorHost host = await CollectorHost.StartAsync("--Analytics:Enabled", "true");
         IScheduler scheduler = await host.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (scheduler.Status != SchedulerStatus.Running && clock.Elapsed < TimeSpan.FromSeconds(10))
@@ -28,6 +28,11 @@ public sealed class AnalyticsInCollectorTests
             Assert.NotNull(await scheduler.GetJobDetail(job));
             Assert.IsAssignableFrom<ICronTrigger>(await scheduler.GetTrigger(ScheduleRegistrar.TriggerFor(job)));
         }
+
+        // The shipped configuration reads the API from loopback without a token (one machine).
+        using HttpResponseMessage kpis = await host.Client.GetAsync(new Uri("/api/v1/kpis?from=2026-11-21T00:00:00Z&to=2026-11-22T00:00:00Z", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.OK, kpis.StatusCode);
+        Assert.Equal("application/json", kpis.Content.Headers.ContentType?.MediaType);
     }
 
     [Fact]

@@ -55,6 +55,8 @@ public sealed class CollectorHost : IAsyncDisposable
             "--Collector:Forwarder:RetryInitialDelay", "00:00:00.100",
             "--Collector:Forwarder:RetryMaxDelay", "00:00:01",
             "--Logging:LogLevel:Default", "Warning",
+            // The analytics jobs stay out of the collector's own tests (AnalyticsInCollectorTests turns them on).
+            "--Analytics:Enabled", "false",
             .. extra,
         ];
         WebApplication app = CollectorApplication.Build(args);
