@@ -10,7 +10,8 @@ namespace ObservaCost.Analytics.Attribution;
 /// one query returns per-GPU, per-allocation means at <c>resolution</c> (power, utilization, graphics-engine
 /// activity) and the last energy-counter reading, never every raw sample. A GPU's allocation at a moment is the
 /// served model (or, without one, the pool's model from <c>poolModel</c>) and the Kubernetes namespace as
-/// tenant, when a pod holds it; without a pod the time is unallocated.
+/// tenant, when a pod holds it; without a pod the time is unallocated. The readings come from the raw samples or,
+/// with the same fields and tags, from the 1-minute rollup (<c>gpu_minute</c>): a mean of one minute's mean is that mean.
 /// </summary>
 public static class FleetWindowReader
 {
@@ -21,11 +22,12 @@ public static class FleetWindowReader
         TimeSpan resolution,
         TimeSpan margin,
         Func<string, string?> poolModel,
+        string measurement = Measurements.GpuSample,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(poolModel);
-        TimeSeriesQuery query = TimeSeriesQueryBuilder.From(Measurements.GpuSample)
+        TimeSeriesQuery query = TimeSeriesQueryBuilder.From(measurement)
             .Mean(Fields.PowerWatts, "power").Mean(Fields.UtilizationPercent, "util").Mean(Fields.GraphicsEngineActivityRatio, "gr")
             .Last(Fields.EnergyJoules, "energy")
             .Between(windowStart - margin, windowEnd + margin)

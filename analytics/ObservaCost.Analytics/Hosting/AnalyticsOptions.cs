@@ -80,6 +80,11 @@ public sealed class AnalyticsWindowOptionsValidator : IValidateOptions<Analytics
             errors.Add($"{Section}:{nameof(AnalyticsWindowOptions.Resolution)} must be positive and divide {nameof(AnalyticsWindowOptions.WindowLength)} ({options.WindowLength:c}), not {options.Resolution:c}.");
         }
 
+        if (options.GpuSource == GpuReadingSource.Rollup && options.Resolution.Ticks % TimeSpan.TicksPerMinute != 0)
+        {
+            errors.Add($"{Section}:{nameof(AnalyticsWindowOptions.Resolution)} must be whole minutes when {Section}:{nameof(AnalyticsWindowOptions.GpuSource)} is Rollup (the rollup is per minute), not {options.Resolution:c}; set GpuSource to Raw for finer windows.");
+        }
+
         if (options.MaxSampleGap <= TimeSpan.Zero)
         {
             errors.Add($"{Section}:{nameof(AnalyticsWindowOptions.MaxSampleGap)} must be positive, not {options.MaxSampleGap:c}.");

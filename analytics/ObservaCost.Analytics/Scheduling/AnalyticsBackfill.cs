@@ -24,10 +24,12 @@ public sealed class AnalyticsBackfill(GpuRollupService rollup, CostWindowService
             throw new ArgumentException($"backfill needs --from before --to ({from:o} is not before {to:o}).", nameof(to));
         }
 
-        DateTimeOffset rollupStart = PeriodPlan.AlignDown(from, GpuRollupService.Resolution);
-        DateTimeOffset rollupEnd = PeriodPlan.AlignUp(to, GpuRollupService.Resolution);
         DateTimeOffset windowStart = PeriodPlan.AlignDown(from, windows.WindowLength);
         DateTimeOffset windowEnd = PeriodPlan.AlignUp(to, windows.WindowLength);
+
+        // The windows read the sample-gap margin on each side, so the rollup covers it too.
+        DateTimeOffset rollupStart = PeriodPlan.AlignDown(windowStart - windows.MaxSampleGap, GpuRollupService.Resolution);
+        DateTimeOffset rollupEnd = PeriodPlan.AlignUp(windowEnd + windows.MaxSampleGap, GpuRollupService.Resolution);
         DateTimeOffset dayStart = PeriodPlan.AlignDown(from, KpiRollupService.Day);
         DateTimeOffset dayEnd = PeriodPlan.AlignUp(to, KpiRollupService.Day);
         int rollupRanges = (int)Math.Ceiling((rollupEnd - rollupStart) / RollupChunk);

@@ -35,6 +35,26 @@ public sealed class CostWindowJob(CostWindowService costs, AnalyticsWindowOption
 
     protected override TimeSpan Period => Windows.WindowLength;
 
+    /// <summary>Reading the rollup, a window waits until the rollup job has covered it and the sample-gap margin after it.</summary>
+    protected override async ValueTask<DateTimeOffset?> DueUntilAsync(IJobExecutionContext context, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        DateTimeOffset byClock = now - Windows.Lateness;
+        if (Windows.GpuSource != GpuReadingSource.Rollup)
+        {
+            return byClock;
+        }
+
+        IJobDetail? rollup = await context.Scheduler.GetJobDetail(GpuRollupJob.Key, cancellationToken);
+        DateTimeOffset? rolledUp = rollup is null ? null : ReadCursor(rollup.JobDataMap);
+        if (rolledUp is null)
+        {
+            return null;
+        }
+
+        DateTimeOffset byRollup = rolledUp.Value - Windows.MaxSampleGap;
+        return byRollup < byClock ? byRollup : byClock;
+    }
+
     protected override Task ComputeAsync(DateTimeOffset start, DateTimeOffset until, CancellationToken cancellationToken) =>
         costs.ComputeAndWriteAsync(start, cancellationToken);
 }

@@ -42,7 +42,7 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
         DateTimeOffset windowEnd = windowStart + options.WindowLength;
         long started = Stopwatch.GetTimestamp();
         IReadOnlyList<GpuWindowInput> gpus = await FleetWindowReader.ReadAsync(
-            store, windowStart, windowEnd, options.Resolution, options.MaxSampleGap, pricing.ServedModelForPool, cancellationToken);
+            store, windowStart, windowEnd, options.Resolution, options.MaxSampleGap, pricing.ServedModelForPool, options.GpuMeasurement, cancellationToken);
         IReadOnlyList<TokenUsage> tokens = await TokenUsageReader.ReadAsync(store, windowStart, windowEnd, cancellationToken);
         Dictionary<string, double> observedPeaks = await ReadObservedPeaksAsync(windowStart, cancellationToken);
         TimeSpan readDuration = Stopwatch.GetElapsedTime(started);

@@ -47,7 +47,7 @@ internal static class ApiFleet
     public static async Task<IReadOnlyList<WindowCostReport>> PopulateAsync(ITimeSeriesStore store)
     {
         await WriteSamplesAsync(store);
-        var service = new CostWindowService(store, PricingFileReader.Parse(PricingJson), new AnalyticsWindowOptions(), NullLogger<CostWindowService>.Instance);
+        var service = new CostWindowService(store, PricingFileReader.Parse(PricingJson), new AnalyticsWindowOptions { GpuSource = GpuReadingSource.Raw }, NullLogger<CostWindowService>.Instance);
         var reports = new List<WindowCostReport>();
         for (int h = 0; h < Hours; h++)
         {

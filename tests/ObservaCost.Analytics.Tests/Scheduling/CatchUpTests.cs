@@ -19,7 +19,8 @@ public sealed class CatchUpTests : IAsyncLifetime
     private const string Never = "0 0 0 1 1 ? 2099";
 
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "observacost-catchup-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly ManualTimeProvider _clock = new(T0.AddHours(1).AddMinutes(6));
+    // Past 11:00 by the lateness (5 min) and the sample-gap margin the window reads from the rollup (2 min).
+    private readonly ManualTimeProvider _clock = new(T0.AddHours(1).AddMinutes(8));
     private readonly CapturedLog _log = new();
     private WebApplication? _app;
 
@@ -61,6 +62,11 @@ public sealed class CatchUpTests : IAsyncLifetime
     {
         IScheduler scheduler = await App.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
 
+        // Before the rollup job has run, the cost job (reading the rollup) finds nothing due.
+        await FireAsync(scheduler, CostWindowJob.Key);
+        Assert.Null(CursorJob.ReadCursor((await scheduler.GetJobDetail(CostWindowJob.Key))!.JobDataMap));
+        Assert.Empty(SchedulingFixtures.Computed(_log.Lines, "cost-window"));
+
         // First fire, no cursor: the window before now (InitialLookback 1 h) and nothing else.
         await FireAndWaitForCursorAsync(scheduler, T0.AddHours(1));
         Assert.Equal([T0], SchedulingFixtures.Computed(_log.Lines, "cost-window"));
@@ -89,7 +95,7 @@ public sealed class CatchUpTests : IAsyncLifetime
 
         // Three days down with a two-day bound: the fire computes the last two days' windows only.
         _clock.Advance(TimeSpan.FromDays(3));
-        DateTimeOffset due = T0.AddDays(3).AddHours(1);
+        DateTimeOffset due = T0.AddDays(3).AddHours(1); // now 3 d 1 h 8 min, the rollup done to 1 h 3 min
         await FireAndWaitForCursorAsync(scheduler, due);
         List<DateTimeOffset> computed = SchedulingFixtures.Computed(_log.Lines, "cost-window");
         Assert.Equal(1 + 48, computed.Count);
@@ -98,20 +104,31 @@ public sealed class CatchUpTests : IAsyncLifetime
         Assert.Contains(_log.Lines, l => l.Contains("cost-window was behind since", StringComparison.Ordinal) && l.Contains("run backfill", StringComparison.Ordinal));
     }
 
-    /// <summary>Fires the cost job and waits until that fire has finished (the scheduler has stored its data map).</summary>
-    private static async Task FireAsync(IScheduler scheduler)
+    /// <summary>Fires a job and waits until that fire has finished (the scheduler has stored its data map).</summary>
+    private static async Task FireAsync(IScheduler scheduler, JobKey job)
     {
-        var done = new FireListener();
+        var done = new FireListener(job);
         scheduler.ListenerManager.AddJobListener(done, [Matchers.AllJobs()]);
-        await scheduler.TriggerJob(CostWindowJob.Key);
+        await scheduler.TriggerJob(job);
         Task finished = await Task.WhenAny(done.Finished, Task.Delay(TimeSpan.FromSeconds(60)));
         scheduler.ListenerManager.RemoveJobListener(done.Name);
-        Assert.True(finished == done.Finished, "the cost job did not finish within 60 s");
+        Assert.True(finished == done.Finished, $"{job} did not finish within 60 s");
     }
 
+    /// <summary>Fires the rollup job, then the cost job, and waits for the cost job's cursor.</summary>
     private static async Task FireAndWaitForCursorAsync(IScheduler scheduler, DateTimeOffset cursor)
     {
-        await FireAsync(scheduler);
+        await FireAsync(scheduler, GpuRollupJob.Key);
+
+        // Listeners hear of a fire just before the store saves the job's data map: wait for the rollup's cursor
+        // to cover the window and the sample-gap margin before the cost job looks at it.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!(CursorJob.ReadCursor((await scheduler.GetJobDetail(GpuRollupJob.Key))!.JobDataMap) >= cursor.AddMinutes(2)) && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+
+        await FireAsync(scheduler, CostWindowJob.Key);
 
         // Listeners hear of the fire just before the store saves the job's data map: give the save a moment.
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -124,7 +141,7 @@ public sealed class CatchUpTests : IAsyncLifetime
         Assert.Equal(cursor, stored);
     }
 
-    private sealed class FireListener : IJobListener
+    private sealed class FireListener(JobKey job) : IJobListener
     {
         private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -134,7 +151,7 @@ public sealed class CatchUpTests : IAsyncLifetime
 
         public ValueTask JobWasExecuted(IJobExecutionContext context, JobExecutionException? jobException, CancellationToken cancellationToken = default)
         {
-            if (context.JobDetail.Key.Equals(CostWindowJob.Key))
+            if (context.JobDetail.Key.Equals(job))
             {
                 _finished.TrySetResult();
             }

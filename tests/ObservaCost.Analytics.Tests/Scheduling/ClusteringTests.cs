@@ -148,6 +148,7 @@ public sealed class ClusteringTests
                 "--Analytics:PricingFile", SchedulingFixtures.PricingFile,
                 "--Analytics:Windows:WindowLength", "00:00:05",
                 "--Analytics:Windows:Resolution", "00:00:05",
+                "--Analytics:Windows:GpuSource", "Raw",
                 "--Analytics:Windows:MaxSampleGap", "00:00:30",
                 "--Analytics:Windows:Lateness", "00:00:01",
                 "--Analytics:Scheduler:CostCron", "* * * * * ?",

@@ -53,8 +53,8 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
         Directory.Delete(_dir, recursive: true);
     }
 
-    private CostWindowService Service() =>
-        new(Store, PricingFileReader.Parse(Pricing), new AnalyticsWindowOptions(), NullLogger<CostWindowService>.Instance);
+    private CostWindowService Service(GpuReadingSource source = GpuReadingSource.Raw) =>
+        new(Store, PricingFileReader.Parse(Pricing), new AnalyticsWindowOptions { GpuSource = source }, NullLogger<CostWindowService>.Instance);
 
     [Theory]
     [InlineData(1)]
@@ -113,6 +113,14 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
         string first = await DumpAsync();
         await Service().ComputeAndWriteAsync(T0);
         Assert.Equal(first, await DumpAsync());
+
+        // Read from the 1-minute rollup instead of the raw samples, the window is the same to 1e-9.
+        await new GpuRollupService(Store, NullLogger<GpuRollupService>.Instance).RollupAsync(T0.AddMinutes(-10), T0.AddMinutes(70));
+        WindowCostReport fromRollup = await Service(GpuReadingSource.Rollup).ComputeAsync(T0);
+        Assert.Equal(report.Costs.Count, fromRollup.Costs.Count);
+        Precision.Close(report.CostUsd, fromRollup.CostUsd);
+        Precision.Close(report.Idle.Sum(i => i.IdleCostUsd), fromRollup.Idle.Sum(i => i.IdleCostUsd));
+        Precision.Close(report.Costs.Sum(c => c.FacilityEnergyJoules), fromRollup.Costs.Sum(c => c.FacilityEnergyJoules));
     }
 
     [Fact]

@@ -56,8 +56,12 @@ public abstract class FourGpuFleetTests : IAsyncLifetime
         Assert.Equal(15_710_990, prompt);
         Assert.Equal(213_958, completion);
 
+        // The production path: the 1-minute rollup job, then the window read from the rollup.
+        await new GpuRollupService(store, NullLogger<GpuRollupService>.Instance).RollupAsync(T0.AddMinutes(-5), T0.AddMinutes(65));
         var service = new CostWindowService(store, PricingFileReader.Parse(PricingJson), new AnalyticsWindowOptions(), NullLogger<CostWindowService>.Instance);
         WindowCostReport report = await service.ComputeAndWriteAsync(T0);
+        var raw = new CostWindowService(store, PricingFileReader.Parse(PricingJson), new AnalyticsWindowOptions { GpuSource = GpuReadingSource.Raw }, NullLogger<CostWindowService>.Instance);
+        Precision.Close(report.CostUsd, (await raw.ComputeAsync(T0)).CostUsd);
 
         // Hardware per GPU-hour: H100 (30,000 − 3,000) / (4 × 8,760) + 0.35; L40S (9,000 − 900) / (3 × 8,760) + 0.15.
         const double h100Hourly = (27_000.0 / 35_040) + 0.35;
