@@ -424,6 +424,7 @@ internal static class CostWindowHarness
         {
             Fit("job", results, r => HarnessMath.Median(r.JobSeconds));
             Fit("bare queries", results, r => HarnessMath.Median(r.BareSeconds));
+            Fit("our side (replayed answers)", results, r => HarnessMath.Median(r.ClientSeconds));
         }
     }
 
