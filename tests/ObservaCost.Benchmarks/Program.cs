@@ -11,6 +11,7 @@ using ObservaCost.Benchmarks;
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- influx-write [points] [rounds]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- scrape [gpus] [scrapes]   (needs Debian's prometheus)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- collector-push [points] [rounds]   (build the solution in Release first)
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- cost-window [gpus,gpus,...] [rounds]
 string command = args.Length > 0 ? args[0] : "encode";
 switch (command)
 {
@@ -38,7 +39,14 @@ switch (command)
         int scrapeGpus = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_700;
         int scrapeCount = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 15;
         return await ScrapeHarness.RunAsync(scrapeGpus, scrapeCount);
+    case "cost-window":
+        int[] fleetSizes = (args.Length > 1 ? args[1] : "1000,2500,5000,10000")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture))
+            .ToArray();
+        int windowRounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
+        return await CostWindowHarness.RunAsync(fleetSizes, windowRounds);
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode or influx-write.");
+        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode, request-logs, influx-write, collector-push, scrape or cost-window.");
         return 2;
 }

@@ -104,13 +104,18 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
         await ExecuteQueryAsync(influxQl, series, cancellationToken);
         bool normaliseTime = query.Interval is null && !query.IsRaw;
         string[] columns = query.Selections.Select(s => s.Alias).ToArray();
-        var result = new List<ResultSeries>(series.Count);
+        var result = new ResultSeries[series.Count];
+        var keys = new string[series.Count];
+        int index = 0;
         foreach (SeriesBuilder builder in series.Values)
         {
-            result.Add(builder.Build(query, columns, normaliseTime));
+            result[index] = builder.Build(query, columns, normaliseTime);
+            keys[index] = result[index].TagKey;
+            index++;
         }
 
-        result.Sort((a, b) => string.CompareOrdinal(a.TagKey, b.TagKey));
+        // Each series' key is computed once, not at every comparison.
+        Array.Sort(keys, result, StringComparer.Ordinal);
         return new QueryResult(result);
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using ObservaCost.Storage.Query;
 
@@ -88,26 +89,28 @@ internal static class InfluxQueryResponseReader
             return;
         }
 
+        // A row keeps its cells in the block's column order; the time cell (first, when the column is "time") is not a cell.
+        bool timeFirst = columns.Length > 0 && string.Equals(columns[0], "time", StringComparison.Ordinal);
         foreach (JsonElement row in values.EnumerateArray())
         {
             long time = 0;
-            var cells = new Dictionary<string, ResultValue>(columns.Length, StringComparer.Ordinal);
+            var cells = new ResultValue[columns.Length];
             int i = 0;
             foreach (JsonElement cell in row.EnumerateArray())
             {
-                if (i == 0 && string.Equals(columns[0], "time", StringComparison.Ordinal))
+                if (i == 0 && timeFirst)
                 {
                     time = cell.GetInt64();
                 }
                 else if (i < columns.Length)
                 {
-                    cells[columns[i]] = ToValue(cell);
+                    cells[i] = ToValue(cell);
                 }
 
                 i++;
             }
 
-            builder.Rows.Add((time, cells));
+            builder.Rows.Add(new SeriesRow(time, columns, cells));
         }
     }
 
@@ -122,39 +125,54 @@ internal static class InfluxQueryResponseReader
         _ => ResultValue.FromString(cell.GetRawText()),
     };
 
-    private static bool IsIntegerText(JsonElement cell)
-    {
-        string raw = cell.GetRawText();
-        return raw.AsSpan().IndexOfAny(".eE") < 0;
-    }
+    private static bool IsIntegerText(JsonElement cell) => JsonMarshal.GetRawUtf8Value(cell).IndexOfAny(".eE"u8) < 0;
 }
+
+/// <summary>One row as it arrived: its time and its cells in the order of its block's <paramref name="Columns"/>.</summary>
+internal readonly record struct SeriesRow(long Time, string[] Columns, ResultValue[] Cells);
 
 /// <summary>Collects the rows of one series as they arrive.</summary>
 internal sealed class SeriesBuilder(string name, SortedDictionary<string, string> tags)
 {
-    public List<(long Time, Dictionary<string, ResultValue> Cells)> Rows { get; } = [];
+    public List<SeriesRow> Rows { get; } = [];
 
     public ResultSeries Build(TimeSeriesQuery query, string[] columns, bool normaliseTime)
     {
         var rows = new List<ResultRow>(Rows.Count);
-        foreach ((long time, Dictionary<string, ResultValue> cells) in Rows)
+        string[]? blockColumns = null;
+        int[] map = [];
+        bool ascending = true;
+        foreach (SeriesRow row in Rows)
         {
+            if (!ReferenceEquals(row.Columns, blockColumns))
+            {
+                blockColumns = row.Columns;
+                map = ColumnMap(blockColumns, columns);
+            }
+
             var values = new ResultValue[columns.Length];
             for (int c = 0; c < columns.Length; c++)
             {
-                values[c] = cells.TryGetValue(columns[c], out ResultValue v) ? v : ResultValue.Null;
+                values[c] = map[c] < 0 ? ResultValue.Null : row.Cells[map[c]];
             }
 
-            rows.Add(new ResultRow(normaliseTime ? query.FromNanoseconds : time, values));
+            long time = normaliseTime ? query.FromNanoseconds : row.Time;
+            ascending &= rows.Count == 0 || rows[^1].TimeNanoseconds < time;
+            rows.Add(new ResultRow(time, values));
         }
 
-        if (!query.IsRaw)
+        // Rows that arrived in strictly increasing time need neither merging nor sorting: both would leave them as they are.
+        if (!ascending)
         {
-            // An aggregate answers one row per window; InfluxDB 1.x may return a window's row in a later series block.
-            rows = rows.GroupBy(r => r.TimeNanoseconds).Select(g => Merge(g, columns.Length)).ToList();
+            if (!query.IsRaw)
+            {
+                // An aggregate answers one row per window; InfluxDB 1.x may return a window's row in a later series block.
+                rows = rows.GroupBy(r => r.TimeNanoseconds).Select(g => Merge(g, columns.Length)).ToList();
+            }
+
+            rows.Sort((a, b) => a.TimeNanoseconds.CompareTo(b.TimeNanoseconds));
         }
 
-        rows.Sort((a, b) => a.TimeNanoseconds.CompareTo(b.TimeNanoseconds));
         var allTags = new SortedDictionary<string, string>(tags, StringComparer.Ordinal);
         foreach (string key in query.GroupByTags)
         {
@@ -162,6 +180,30 @@ internal sealed class SeriesBuilder(string name, SortedDictionary<string, string
         }
 
         return new ResultSeries(name, allTags, columns, rows);
+    }
+
+    /// <summary>
+    /// For each wanted column, the index of its cell in a block with <paramref name="blockColumns"/>, or -1: the last
+    /// column of that name, never the leading time column.
+    /// </summary>
+    private static int[] ColumnMap(string[] blockColumns, string[] columns)
+    {
+        bool timeFirst = blockColumns.Length > 0 && string.Equals(blockColumns[0], "time", StringComparison.Ordinal);
+        var map = new int[columns.Length];
+        for (int c = 0; c < columns.Length; c++)
+        {
+            map[c] = -1;
+            for (int i = blockColumns.Length - 1; i >= (timeFirst ? 1 : 0); i--)
+            {
+                if (string.Equals(blockColumns[i], columns[c], StringComparison.Ordinal))
+                {
+                    map[c] = i;
+                    break;
+                }
+            }
+        }
+
+        return map;
     }
 
     private static ResultRow Merge(IGrouping<long, ResultRow> rows, int columns)
