@@ -87,7 +87,19 @@ internal static class CostWindowHarness
         // The fleet query at 10,000 GPUs takes longer than the default 30 s request timeout on a loaded two-core machine.
         var options = new InfluxDbOptions { Url = server.Url, Database = database, CreateDatabase = false, RequestTimeout = TimeSpan.FromMinutes(5) };
         var store = new RecordingStore(new InfluxDbStore(new HttpClient(), options, TimeProvider.System, NullLogger<InfluxDbStore>.Instance));
-        var service = new CostWindowService(store, pricing, new AnalyticsWindowOptions(), NullLogger<CostWindowService>.Instance);
+        // The rollup job as it runs in production: once a minute over the minute that just passed (here the hour and
+        // the 2-minute sample-gap margin each side that the cost window reads). The cost job then reads the rollup.
+        var rollup = new GpuRollupService(store, NullLogger<GpuRollupService>.Instance);
+        var rollupMinuteSeconds = new List<double>();
+        for (DateTimeOffset minute = WindowStart.AddMinutes(-2); minute < WindowStart.AddMinutes(62); minute = minute.AddMinutes(1))
+        {
+            var minuteClock = Stopwatch.StartNew();
+            await rollup.RollupAsync(minute, minute.AddMinutes(1));
+            rollupMinuteSeconds.Add(minuteClock.Elapsed.TotalSeconds);
+        }
+
+        store.Queries.Clear();
+        var service = new CostWindowService(store, pricing, new AnalyticsWindowOptions { GpuSource = GpuReadingSource.Rollup }, NullLogger<CostWindowService>.Instance);
 
         // Warm-up (JIT, influxd's first read of the files) that also captures the queries the job issues.
         WindowCostReport warm = await service.ComputeAndWriteAsync(WindowStart);
@@ -122,7 +134,7 @@ internal static class CostWindowHarness
         byte[][] answers = bare[^1].Bodies;
         var replayOptions = new InfluxDbOptions { Url = server.Url, Database = database, CreateDatabase = false };
         var replayStore = new InfluxDbStore(new HttpClient(new RecordedAnswers(queries, answers)), replayOptions, TimeProvider.System, NullLogger<InfluxDbStore>.Instance);
-        var replay = new CostWindowService(replayStore, pricing, new AnalyticsWindowOptions(), NullLogger<CostWindowService>.Instance);
+        var replay = new CostWindowService(replayStore, pricing, new AnalyticsWindowOptions { GpuSource = GpuReadingSource.Rollup }, NullLogger<CostWindowService>.Instance);
         await replay.ComputeAsync(WindowStart);
         var clientSeconds = new List<double>();
         var replayReadSeconds = new List<double>();
@@ -149,7 +161,8 @@ internal static class CostWindowHarness
             Enumerable.Range(0, queries.Length).Select(q => HarnessMath.Median(bare.Select(b => b.Seconds[q]).ToList())).ToArray(),
             bare[0].Bytes,
             queries,
-            warm.Costs.Count + warm.Idle.Count + warm.Kpis.Count);
+            warm.Costs.Count + warm.Idle.Count + warm.Kpis.Count,
+            rollupMinuteSeconds);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  job {string.Join(", ", jobSeconds.Select(s => s.ToString("F3", CultureInfo.InvariantCulture)))} s ; bare queries {string.Join(", ", result.BareSeconds.Select(s => s.ToString("F3", CultureInfo.InvariantCulture)))} s ; {result.PointsWritten} points written back"));
         for (int q = 0; q < queries.Length; q++)
@@ -420,6 +433,15 @@ internal static class CostWindowHarness
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"(medians of {rounds} rounds after one warm-up round)"));
+        Console.WriteLine();
+        Console.WriteLine("| GPUs | rollup job per minute, median s (max) | rollup, the hour's 64 minutes summed s |");
+        Console.WriteLine("|---|---|---|");
+        foreach (SizeResult r in results)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Gpus:N0} | {HarnessMath.Median(r.RollupMinuteSeconds):F3} ({r.RollupMinuteSeconds.Max():F3}) | {r.RollupMinuteSeconds.Sum():F2} |"));
+        }
+
         if (results.Count >= 2)
         {
             Fit("job", results, r => HarnessMath.Median(r.JobSeconds));
@@ -459,7 +481,8 @@ internal static class CostWindowHarness
         double[] QuerySeconds,
         long[] QueryBytes,
         string[] Queries,
-        int PointsWritten);
+        int PointsWritten,
+        List<double> RollupMinuteSeconds);
 
     /// <summary>Answers each recorded query with influxd's recorded body, as influxd would (chunked JSON).</summary>
     private sealed class RecordedAnswers(string[] queries, byte[][] answers) : HttpMessageHandler
