@@ -74,8 +74,22 @@ internal sealed class KernelPValue
         }
 
         double scale = 1.0 / (1.06 * spread * Math.Pow(_count, -0.2) * Constants.Sqrt2);
-        double logUpper = LogMeanTail(history, score, scale, +1);
-        double logLower = LogMeanTail(history, score, scale, -1);
+
+        // One erfc per history value gives both tails (½erfc(−t) = 1 − ½erfc(t)); a tail whose linear sum is too
+        // small to trust is recomputed in logs.
+        double upper = 0;
+        double lower = 0;
+        foreach (double x in history)
+        {
+            double t = (score - x) * scale;
+            double tail = 0.5 * SpecialFunctions.Erfc(Math.Abs(t));
+            upper += t >= 0 ? tail : 1 - tail;
+            lower += t >= 0 ? 1 - tail : tail;
+        }
+
+        const double Trusted = 1e-250;
+        double logUpper = upper > Trusted ? Math.Log(upper / _count) : LogMeanTail(history, score, scale, +1);
+        double logLower = lower > Trusted ? Math.Log(lower / _count) : LogMeanTail(history, score, scale, -1);
         return _side switch
         {
             AnomalySide.Positive => logUpper,

@@ -22,7 +22,10 @@ internal static class SensitivityFactors
         return Factors[lower] + ((Factors[lower + 1] - Factors[lower]) * fraction);
     }
 
-    /// <summary>The sensitivity (as a fraction in [0, 1]) at which a point at <paramref name="distanceInUnits"/> would just leave the margin.</summary>
+    /// <summary>
+    /// The sensitivity (as a fraction in [0, 1]) at which a point at <paramref name="distanceInUnits"/> would just leave
+    /// the margin; clipped to 1 beyond the widest margin (ML.NET lets it exceed 1 there).
+    /// </summary>
     public static double Score(double distanceInUnits)
     {
         int low = 0;
@@ -47,7 +50,7 @@ internal static class SensitivityFactors
 
         double lowerMargin = Factors[101 - low];
         double upperMargin = Factors[100 - low];
-        return (low - 1 + ((distanceInUnits - lowerMargin) / (upperMargin - lowerMargin))) / 100.0;
+        return Math.Min(1.0, (low - 1 + ((distanceInUnits - lowerMargin) / (upperMargin - lowerMargin))) / 100.0);
     }
 
     private static double[] Build()

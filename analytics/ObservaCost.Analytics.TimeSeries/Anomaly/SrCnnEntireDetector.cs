@@ -326,17 +326,17 @@ public sealed class SrCnnEntireDetector
         int nextIn = 0;
         for (int i = 0; i < n; i++)
         {
+            int leaving = i - half - 1;
+            if (leaving >= 0)
+            {
+                size = SortedWindow.Remove(sorted, size, data[leaving]);
+            }
+
             int wantEnd = Math.Min(n - 1, i + half);
             while (nextIn <= wantEnd)
             {
                 size = SortedWindow.Insert(sorted, size, data[nextIn]);
                 nextIn++;
-            }
-
-            int leaving = i - half - 1;
-            if (leaving >= 0)
-            {
-                size = SortedWindow.Remove(sorted, size, data[leaving]);
             }
 
             trend[i] = SortedWindow.Median(sorted, size);

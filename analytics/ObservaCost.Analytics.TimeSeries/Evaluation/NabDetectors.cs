@@ -20,6 +20,9 @@ public static class NabDetectors
     /// <summary>A day of 5-minute rows: after an alert, weaker scores within this many rows are suppressed.</summary>
     public const int SuppressionRows = 288;
 
+    /// <summary>An hour of 5-minute rows: the bets the change-point martingale sums over.</summary>
+    public const int ChangeHistoryRows = 12;
+
     /// <summary>The best: IID kernel p-value over a week of history, one alert per day; score = −ln p / 1000.</summary>
     public static NabDetector IidSpike() => new(
         "iid-spike(history=2016, suppress=288)",
@@ -69,10 +72,10 @@ public static class NabDetectors
 
     /// <summary>The change-point martingale (ML.NET's IID change-point detector) with one alert per day.</summary>
     public static NabDetector ChangePoint() => new(
-        "change-point(history=2016, martingale window=288)",
+        "change-point(history=2016, martingale window=12)",
         values =>
         {
-            var detector = new ChangePointDetector(confidence: 95, changeHistoryLength: SuppressionRows, pvalueHistoryLength: PValueHistoryRows);
+            var detector = new ChangePointDetector(confidence: 95, changeHistoryLength: ChangeHistoryRows, pvalueHistoryLength: PValueHistoryRows);
             var suppression = new ScoreSuppression(SuppressionRows);
             var scores = new double[values.Length];
             for (int i = 0; i < values.Length; i++)
