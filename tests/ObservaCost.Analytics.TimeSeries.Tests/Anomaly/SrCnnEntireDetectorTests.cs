@@ -61,6 +61,27 @@ public sealed class SrCnnEntireDetectorTests
         }
     }
 
+    [Theory]
+    [InlineData(SrCnnDeseasonalityMode.Mean)]
+    [InlineData(SrCnnDeseasonalityMode.Median)]
+    public void Detect_WithPeriod_FlagsSpikeAndExpectedValueFollowsSeason(SrCnnDeseasonalityMode mode)
+    {
+        double[] values = new double[480];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = 100 + (40 * Math.Sin(2 * Math.PI * i / 24));
+        }
+
+        values[300] += 30;
+        var options = new SrCnnEntireOptions { BatchSize = -1, Period = 24, DeseasonalityMode = mode, DetectMode = SrCnnDetectMode.AnomalyAndExpectedValue };
+
+        SrAnomalyPoint[] results = SrCnnEntireDetector.Detect(values, options);
+
+        Assert.True(results[300].IsAnomaly);
+        Assert.Equal(values[306], results[306].ExpectedValue, 2.0);
+        Assert.Equal(values[300] - 30, results[300].ExpectedValue, 5.0);
+    }
+
     [Fact]
     public void Detect_LastBatchUnderTwelvePoints_JoinsPreviousBatch()
     {
