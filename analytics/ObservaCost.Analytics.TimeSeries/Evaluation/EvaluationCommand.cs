@@ -83,7 +83,7 @@ public static class EvaluationCommand
         bool scorerOk = CheckScorer(root, files, profiles, published, output);
 
         output.WriteLine();
-        output.WriteLine("Our detectors (threshold optimised per profile over these files):");
+        output.WriteLine("Our detectors (threshold optimised per profile over these files, as NAB does; and leave-one-file-out):");
         var ours = new Dictionary<string, Dictionary<string, double>>(StringComparer.Ordinal);
         foreach (NabDetector detector in NabDetectors.All())
         {
@@ -99,7 +99,8 @@ public static class EvaluationCommand
                 (double threshold, double score) = NabScorer.OptimiseThreshold(rows);
                 double normalised = NabScorer.Normalise(score, windows, profile);
                 byProfile[profile.Name] = normalised;
-                line.Add(Invariant($"{profile.Name} {normalised:F1} (raw {score:F3}, threshold {threshold:G6})"));
+                double heldOut = NabScorer.Normalise(LeaveOneFileOut(rows), windows, profile);
+                line.Add(Invariant($"{profile.Name} {normalised:F1} (raw {score:F3}, threshold {threshold:G6}; leave-one-file-out {heldOut:F1})"));
             }
 
             ours[detector.Name] = byProfile;
@@ -154,6 +155,27 @@ public static class EvaluationCommand
         }
 
         return targetsMet ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Each file scored at the threshold optimised on the other files, summed: the score without any threshold fitted
+    /// to the file's own labels (with one file, the file's own optimum).
+    /// </summary>
+    private static double LeaveOneFileOut(IReadOnlyList<NabScoredRows> rows)
+    {
+        if (rows.Count < 2)
+        {
+            return NabScorer.OptimiseThreshold(rows).Score;
+        }
+
+        double total = 0;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var others = rows.Where((_, j) => j != i).ToList();
+            total += NabScorer.ScoreAt(rows[i], NabScorer.OptimiseThreshold(others).Threshold).Score;
+        }
+
+        return total;
     }
 
     private static bool CheckScorer(string root, IReadOnlyList<NabDataFile> files, IReadOnlyList<NabProfile> profiles, IReadOnlyList<NabPublishedScore> published, TextWriter output)

@@ -17,6 +17,7 @@ public sealed class EvaluationCommandTests
         Assert.Contains("Scorer check: 3/3 published per-file scores reproduced", text, StringComparison.Ordinal);
         Assert.Contains("above randomCutForest (68.1) on the same files: MET", text, StringComparison.Ordinal);
         Assert.Contains("above twitterADVec (55.6) on the same files: MET", text, StringComparison.Ordinal);
+        Assert.Contains("leave-one-file-out", text, StringComparison.Ordinal);
     }
 
     [Fact]
