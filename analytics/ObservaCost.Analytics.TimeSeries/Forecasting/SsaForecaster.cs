@@ -353,10 +353,12 @@ public sealed class SsaForecaster : IForecaster
         {
             int window = _u.RowCount;
             Vector<double> state = Project(series[^window..], rank);
+            Vector<double> next = Vector<double>.Build.Dense(rank);
             Vector<double> pi = LastRow(rank);
             for (int h = 0; h < forecast.Length; h++)
             {
-                state = shift * state;
+                shift.Multiply(state, next);
+                (state, next) = (next, state);
                 forecast[h] = pi.DotProduct(state);
             }
         }
