@@ -12,6 +12,8 @@ using ObservaCost.Benchmarks;
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- scrape [gpus] [scrapes]   (needs Debian's prometheus)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- collector-push [points] [rounds]   (build the solution in Release first)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- cost-window [gpus,gpus,...] [rounds]
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- timeseries
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- evaluate nab --data DIR [--files GLOB] | evaluate m4 --train FILE --test FILE
 string command = args.Length > 0 ? args[0] : "encode";
 switch (command)
 {
@@ -22,10 +24,13 @@ switch (command)
             .WithOptions(ConfigOptions.DisableOptimizationsValidator);
         BenchmarkRunner.Run<LineProtocolEncodingBenchmarks>(config, args.Skip(1).ToArray());
         return 0;
+    case "timeseries":
+        BenchmarkRunner.Run<TimeSeriesBenchmarks>(InProcessConfig(), args.Skip(1).ToArray());
+        return 0;
+    case "evaluate":
+        return await ObservaCost.Analytics.TimeSeries.Evaluation.EvaluationCommand.RunAsync(args.Skip(1).ToArray(), Console.Out, CancellationToken.None);
     case "request-logs":
-        BenchmarkRunner.Run<RequestLogBenchmarks>(
-            DefaultConfig.Instance.AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance)).AddDiagnoser(MemoryDiagnoser.Default).WithOptions(ConfigOptions.DisableOptimizationsValidator),
-            args.Skip(1).ToArray());
+        BenchmarkRunner.Run<RequestLogBenchmarks>(InProcessConfig(), args.Skip(1).ToArray());
         return 0;
     case "influx-write":
         int points = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 500_000;
@@ -47,6 +52,11 @@ switch (command)
         int windowRounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
         return await CostWindowHarness.RunAsync(fleetSizes, windowRounds);
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode, request-logs, influx-write, collector-push, scrape or cost-window.");
+        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode, request-logs, influx-write, collector-push, scrape, cost-window, timeseries or evaluate.");
         return 2;
 }
+
+static IConfig InProcessConfig() => DefaultConfig.Instance
+    .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance))
+    .AddDiagnoser(MemoryDiagnoser.Default)
+    .WithOptions(ConfigOptions.DisableOptimizationsValidator);
