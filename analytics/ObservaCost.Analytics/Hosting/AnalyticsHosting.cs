@@ -2,7 +2,11 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using ObservaCost.Analytics.Alerts;
+using ObservaCost.Analytics.Anomalies;
+using ObservaCost.Analytics.Forecasts;
 using ObservaCost.Analytics.Pricing;
+using ObservaCost.Analytics.Signals;
 using ObservaCost.Analytics.Scheduling;
 using ObservaCost.Analytics.Windows;
 using Quartz;
@@ -32,9 +36,27 @@ public static class AnalyticsHosting
         services.AddSingleton<GpuRollupService>();
         services.AddSingleton<KpiRollupService>();
         services.AddSingleton<AnalyticsBackfill>();
+        AddValidated<AnomalyOptions, AnomalyOptionsValidator>(services, config, AnomalyOptions.SectionName);
+        AddValidated<CrossSignalOptions, CrossSignalOptionsValidator>(services, config, CrossSignalOptions.SectionName);
+        AddValidated<AlertOptions, AlertOptionsValidator>(services, config, AlertOptions.SectionName);
+        AddValidated<ForecastOptions, ForecastOptionsValidator>(services, config, ForecastOptions.SectionName);
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<AnomalyOptions>>().Value);
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<CrossSignalOptions>>().Value);
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<AlertOptions>>().Value);
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<ForecastOptions>>().Value);
+        services.AddHttpClient(nameof(WebhookAlertSink));
+        services.AddSingleton(sp => new WebhookAlertSink(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(WebhookAlertSink)),
+            sp.GetRequiredService<AlertOptions>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WebhookAlertSink>>()));
+        services.AddSingleton<AnomalyService>();
+        services.AddSingleton<DemandForecastService>();
         services.AddTransient<GpuRollupJob>();
         services.AddTransient<CostWindowJob>();
         services.AddTransient<KpiDayJob>();
+        services.AddTransient<AnomalyJob>();
+        services.AddTransient<ForecastJob>();
 
         SchedulerOptions scheduler = config.GetSection(SchedulerOptions.SectionName).Get<SchedulerOptions>() ?? new SchedulerOptions();
         services.AddQuartz(q =>

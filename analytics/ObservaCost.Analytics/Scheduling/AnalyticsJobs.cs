@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ObservaCost.Analytics.Anomalies;
+using ObservaCost.Analytics.Forecasts;
 using ObservaCost.Analytics.Windows;
 using Quartz;
 
@@ -89,4 +91,50 @@ public sealed class KpiDayJob(KpiRollupService kpis, AnalyticsWindowOptions wind
 
     protected override Task ComputeAsync(DateTimeOffset start, DateTimeOffset until, CancellationToken cancellationToken) =>
         kpis.RollupDayAsync(start, cancellationToken);
+}
+
+/// <summary>Detects anomalies window by window, once the cost job has computed the window (its cursor is past it).</summary>
+[DisallowConcurrentExecution]
+[PersistJobDataAfterExecution]
+public sealed class AnomalyJob(AnomalyService anomalies, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, ILogger<AnomalyJob> logger)
+    : CursorJob(windows, clock, options, logger)
+{
+    public static readonly JobKey Key = new("anomalies", Group);
+
+    protected override JobKey JobKey => Key;
+
+    protected override TimeSpan Period => Windows.WindowLength;
+
+    protected override async ValueTask<DateTimeOffset?> DueUntilAsync(IJobExecutionContext context, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        IJobDetail? cost = await context.Scheduler.GetJobDetail(CostWindowJob.Key, cancellationToken);
+        return cost is null ? null : ReadCursor(cost.JobDataMap);
+    }
+
+    protected override Task ComputeAsync(DateTimeOffset start, DateTimeOffset until, CancellationToken cancellationToken) =>
+        anomalies.DetectAndWriteAsync(start, cancellationToken);
+}
+
+/// <summary>
+/// The demand forecast, once per UTC day: after downtime one forecast from the latest day boundary, not one per
+/// missed day (a forecast issued in the past has no reader).
+/// </summary>
+[DisallowConcurrentExecution]
+[PersistJobDataAfterExecution]
+public sealed class ForecastJob(DemandForecastService forecasts, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, ILogger<ForecastJob> logger)
+    : CursorJob(windows, clock, options, logger)
+{
+    public static readonly JobKey Key = new("forecast", Group);
+
+    protected override JobKey JobKey => Key;
+
+    protected override TimeSpan Period => KpiRollupService.Day;
+
+    protected override int PeriodsPerCall => int.MaxValue;
+
+    protected override ValueTask<DateTimeOffset?> DueUntilAsync(IJobExecutionContext context, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<DateTimeOffset?>(now);
+
+    protected override Task ComputeAsync(DateTimeOffset start, DateTimeOffset until, CancellationToken cancellationToken) =>
+        forecasts.ForecastAndWriteAsync(until, cancellationToken);
 }

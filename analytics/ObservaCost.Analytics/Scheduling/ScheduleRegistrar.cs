@@ -26,6 +26,8 @@ public sealed partial class ScheduleRegistrar(ISchedulerFactory factory, IOption
         await EnsureAsync<GpuRollupJob>(scheduler, GpuRollupJob.Key, settings.RollupCron, cancellationToken);
         await EnsureAsync<CostWindowJob>(scheduler, CostWindowJob.Key, settings.CostCron, cancellationToken);
         await EnsureAsync<KpiDayJob>(scheduler, KpiDayJob.Key, settings.KpiCron, cancellationToken);
+        await EnsureAsync<AnomalyJob>(scheduler, AnomalyJob.Key, settings.AnomalyCron, cancellationToken);
+        await EnsureAsync<ForecastJob>(scheduler, ForecastJob.Key, settings.ForecastCron, cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

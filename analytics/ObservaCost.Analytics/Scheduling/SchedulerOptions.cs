@@ -17,6 +17,12 @@ public sealed class SchedulerOptions
     /// <summary>Quartz cron of the daily KPI rollup. Default hourly at minute 20.</summary>
     public string KpiCron { get; set; } = "0 20 * * * ?";
 
+    /// <summary>Quartz cron of the anomaly job (after each cost window). Default every 5 minutes, a minute after the cost job.</summary>
+    public string AnomalyCron { get; set; } = "0 1/5 * * * ?";
+
+    /// <summary>Quartz cron of the demand forecast. Default daily at 00:30 UTC.</summary>
+    public string ForecastCron { get; set; } = "0 30 0 * * ?";
+
     /// <summary>How far back a job catches up after downtime; older missed periods are left to <c>backfill</c>. Default 7 days.</summary>
     public TimeSpan MaxCatchUp { get; set; } = TimeSpan.FromDays(7);
 
@@ -49,6 +55,8 @@ public sealed class SchedulerOptionsValidator : IValidateOptions<SchedulerOption
         CheckCron(errors, nameof(SchedulerOptions.RollupCron), options.RollupCron);
         CheckCron(errors, nameof(SchedulerOptions.CostCron), options.CostCron);
         CheckCron(errors, nameof(SchedulerOptions.KpiCron), options.KpiCron);
+        CheckCron(errors, nameof(SchedulerOptions.AnomalyCron), options.AnomalyCron);
+        CheckCron(errors, nameof(SchedulerOptions.ForecastCron), options.ForecastCron);
         Positive(errors, nameof(SchedulerOptions.MaxCatchUp), options.MaxCatchUp);
         if (options.InitialLookback < TimeSpan.Zero || options.InitialLookback > options.MaxCatchUp)
         {

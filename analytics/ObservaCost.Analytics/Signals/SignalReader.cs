@@ -46,11 +46,56 @@ public static class SignalReader
     }
 
     /// <summary>Tokens per minute per model, from request logs where the model has any, else from vLLM counters.</summary>
-    public static async Task<IReadOnlyList<ModelTokenSignal>> ReadTokensAsync(ITimeSeriesStore store, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+    public static Task<IReadOnlyList<ModelTokenSignal>> ReadTokensAsync(ITimeSeriesStore store, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) =>
+        ReadPerMinuteAsync(store, from, to, [Fields.PromptTokens, Fields.CompletionTokens], cancellationToken);
+
+    /// <summary>Requests per minute per model, from the same one source per model as the tokens.</summary>
+    public static Task<IReadOnlyList<ModelTokenSignal>> ReadRequestsAsync(ITimeSeriesStore store, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) =>
+        ReadPerMinuteAsync(store, from, to, [Fields.RequestCount], cancellationToken);
+
+    /// <summary>Each model's tokens per facility joule, window by window (windows with energy only).</summary>
+    public static async Task<IReadOnlyList<(string Model, IReadOnlyList<(DateTimeOffset WindowStart, double TokensPerJoule)> Windows)>> ReadTokensPerJouleAsync(
+        ITimeSeriesStore store, DateTimeOffset from, DateTimeOffset to, TimeSpan windowLength, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        TimeSeriesQuery query = TimeSeriesQueryBuilder.From(Measurements.InferenceWindow)
-            .Sum(Fields.PromptTokens, "prompt").Sum(Fields.CompletionTokens, "completion")
+        TimeSeriesQuery query = TimeSeriesQueryBuilder.From(Measurements.CostWindow)
+            .Sum(Fields.PromptTokens, "prompt").Sum(Fields.CompletionTokens, "completion").Sum(Fields.FacilityEnergyJoules, "joules")
+            .Between(from, to)
+            .WhereTag(Tags.Window, CostWindow.WindowTag(windowLength))
+            .GroupByTime(windowLength)
+            .GroupBy(Tags.Model)
+            .Build();
+        QueryResult result = await store.QueryAsync(query, cancellationToken);
+        var models = new List<(string, IReadOnlyList<(DateTimeOffset, double)>)>();
+        foreach (ResultSeries series in result.Series.Where(s => s.Tags.TryGetValue(Tags.Model, out string? m) && m.Length > 0))
+        {
+            var windows = new List<(DateTimeOffset, double)>();
+            foreach (ResultRow row in series.Rows)
+            {
+                double joules = row[2].IsNull ? 0 : row[2].Number;
+                if (joules > 0)
+                {
+                    windows.Add((row.Time, ((row[0].IsNull ? 0 : row[0].Number) + (row[1].IsNull ? 0 : row[1].Number)) / joules));
+                }
+            }
+
+            models.Add((series.Tags[Tags.Model], windows));
+        }
+
+        return models;
+    }
+
+    private static async Task<IReadOnlyList<ModelTokenSignal>> ReadPerMinuteAsync(
+        ITimeSeriesStore store, DateTimeOffset from, DateTimeOffset to, string[] summed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        TimeSeriesQueryBuilder builder = TimeSeriesQueryBuilder.From(Measurements.InferenceWindow);
+        foreach (string field in summed)
+        {
+            builder.Sum(field, field);
+        }
+
+        TimeSeriesQuery query = builder
             .Between(from, to)
             .GroupByTime(TimeSpan.FromMinutes(1))
             .GroupBy(Tags.Model, Tags.Source)
@@ -62,7 +107,7 @@ public static class SignalReader
             bool hasRequestLogs = model.Any(s => TokenUsageReader.IsRequestLog(s.Tags[Tags.Source]));
             TimedValue[] perMinute = [.. model.Where(s => TokenUsageReader.IsRequestLog(s.Tags[Tags.Source]) == hasRequestLogs)
                 .SelectMany(s => s.Rows)
-                .Select(r => new TimedValue(r.Time, (r[0].IsNull ? 0 : r[0].Number) + (r[1].IsNull ? 0 : r[1].Number)))
+                .Select(r => new TimedValue(r.Time, Enumerable.Range(0, summed.Length).Sum(i => r[i].IsNull ? 0 : r[i].Number)))
                 .OrderBy(v => v.Time)];
             models.Add(new ModelTokenSignal(model.Key, perMinute));
         }

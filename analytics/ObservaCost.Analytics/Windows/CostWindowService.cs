@@ -4,7 +4,6 @@ using ObservaCost.Analytics.Attribution;
 using ObservaCost.Analytics.Kpi;
 using ObservaCost.Analytics.Pricing;
 using ObservaCost.Storage;
-using ObservaCost.Storage.Query;
 using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Analytics.Windows;
@@ -44,7 +43,7 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
         IReadOnlyList<GpuWindowInput> gpus = await FleetWindowReader.ReadAsync(
             store, windowStart, windowEnd, options.Resolution, options.MaxSampleGap, pricing.ServedModelForPool, options.GpuMeasurement, cancellationToken);
         IReadOnlyList<TokenUsage> tokens = await TokenUsageReader.ReadAsync(store, windowStart, windowEnd, cancellationToken);
-        Dictionary<string, double> observedPeaks = await ReadObservedPeaksAsync(windowStart, cancellationToken);
+        Dictionary<string, double> observedPeaks = await CapacityReader.ReadObservedPeaksAsync(store, windowStart, pricing.CapacityLookback, options.WindowLength, cancellationToken);
         TimeSpan readDuration = Stopwatch.GetElapsedTime(started);
 
         started = Stopwatch.GetTimestamp();
@@ -130,39 +129,6 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
         foreach (KeyValuePair<string, double> configured in pricing.MaxTokensPerSecondPerGpu)
         {
             peaks[configured.Key] = configured.Value;
-        }
-
-        return peaks;
-    }
-
-    private async Task<Dictionary<string, double>> ReadObservedPeaksAsync(DateTimeOffset windowStart, CancellationToken cancellationToken)
-    {
-        TimeSeriesQuery query = TimeSeriesQueryBuilder.From(Measurements.CostWindow)
-            .Sum(Fields.PromptTokens, "prompt").Sum(Fields.CompletionTokens, "completion").Sum(Fields.GpuHours, "hours")
-            .Between(windowStart - pricing.CapacityLookback, windowStart)
-            .WhereTag(Tags.Window, CostWindow.WindowTag(options.WindowLength))
-            .GroupByTime(options.WindowLength)
-            .GroupBy(Tags.Model)
-            .Build();
-        QueryResult result = await store.QueryAsync(query, cancellationToken);
-        var peaks = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (ResultSeries series in result.Series)
-        {
-            string model = series.Tags.TryGetValue(Tags.Model, out string? m) ? m : string.Empty;
-            if (model.Length == 0)
-            {
-                continue;
-            }
-
-            foreach (ResultRow row in series.Rows)
-            {
-                double gpuHours = row[2].IsNull ? 0 : row[2].Number;
-                if (gpuHours > 0)
-                {
-                    double rate = ((row[0].IsNull ? 0 : row[0].Number) + (row[1].IsNull ? 0 : row[1].Number)) / (gpuHours * 3600);
-                    peaks[model] = Math.Max(peaks.GetValueOrDefault(model), rate);
-                }
-            }
         }
 
         return peaks;

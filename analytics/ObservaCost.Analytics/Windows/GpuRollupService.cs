@@ -43,21 +43,7 @@ public sealed partial class GpuRollupService(ITimeSeriesStore store, ILogger<Gpu
         }
 
         await store.DeleteAsync(Measurements.GpuMinute, start, end, new Dictionary<string, string>(StringComparer.Ordinal), cancellationToken);
-        if (minutes.Count > 0)
-        {
-            using var writer = new LineProtocolWriter();
-            foreach (ILineProtocolPoint point in minutes)
-            {
-                point.WriteTo(writer);
-            }
-
-            WriteResult written = await store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, writer.Precision), cancellationToken);
-            if (written.PointsRejected > 0)
-            {
-                throw new StoreRequestException($"The store rejected {written.PointsRejected} rollup points: {string.Join("; ", written.Errors.Take(3))}");
-            }
-        }
-
+        await WindowWriter.WriteAsync(store, minutes, cancellationToken);
         LogRolledUp(logger, start, end, minutes.Count);
         return minutes.Count;
     }

@@ -30,6 +30,28 @@ public static class WindowWriter
             }
         }
 
+        await WriteAsync(store, writer, cancellationToken);
+    }
+
+    /// <summary>Writes computed points in one batch; a point the store rejects is an error, never dropped silently.</summary>
+    public static async Task WriteAsync(ITimeSeriesStore store, IEnumerable<ILineProtocolPoint> points, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(points);
+        using var writer = new LineProtocolWriter();
+        foreach (ILineProtocolPoint point in points)
+        {
+            if (!point.WriteTo(writer))
+            {
+                throw new InvalidOperationException($"A computed point could not be encoded: {writer.LastRejection}");
+            }
+        }
+
+        await WriteAsync(store, writer, cancellationToken);
+    }
+
+    private static async Task WriteAsync(ITimeSeriesStore store, LineProtocolWriter writer, CancellationToken cancellationToken)
+    {
         if (writer.PointCount == 0)
         {
             return;

@@ -12,7 +12,7 @@ namespace ObservaCost.Collector.Tests.Hosting;
 public sealed class AnalyticsInCollectorTests
 {
     [Fact]
-    public async Task Collector_WithShippedPricingFile_SchedulesTheThreeAnalyticsJobsAndServesTheApi()
+    public async Task Collector_WithShippedPricingFile_SchedulesTheFiveAnalyticsJobsAndServesTheApi()
     {
         await using CollectorHost host = await CollectorHost.StartAsync("--Analytics:Enabled", "true");
         IScheduler scheduler = await host.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
@@ -23,7 +23,7 @@ public sealed class AnalyticsInCollectorTests
         }
 
         Assert.Equal(SchedulerStatus.Running, scheduler.Status);
-        foreach (JobKey job in new[] { GpuRollupJob.Key, CostWindowJob.Key, KpiDayJob.Key })
+        foreach (JobKey job in new[] { GpuRollupJob.Key, CostWindowJob.Key, KpiDayJob.Key, AnomalyJob.Key, ForecastJob.Key })
         {
             Assert.NotNull(await scheduler.GetJobDetail(job));
             Assert.IsAssignableFrom<ICronTrigger>(await scheduler.GetTrigger(ScheduleRegistrar.TriggerFor(job)));

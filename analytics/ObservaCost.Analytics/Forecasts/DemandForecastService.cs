@@ -1,0 +1,201 @@
+using Microsoft.Extensions.Logging;
+using ObservaCost.Analytics.Attribution;
+using ObservaCost.Analytics.Planning;
+using ObservaCost.Analytics.Pricing;
+using ObservaCost.Analytics.Reading;
+using ObservaCost.Analytics.TimeSeries.Forecasting;
+using ObservaCost.Analytics.Windows;
+using ObservaCost.Storage;
+using ObservaCost.Storage.Query;
+using ObservaCost.Storage.Schema;
+
+namespace ObservaCost.Analytics.Forecasts;
+
+/// <summary>The demand forecast. Bound from <c>Analytics:Forecast</c>.</summary>
+public sealed class ForecastOptions
+{
+    public const string SectionName = "Analytics:Forecast";
+
+    /// <summary>Hours of tokens-per-hour history the forecaster is fitted on. Default 28 days.</summary>
+    public TimeSpan History { get; set; } = TimeSpan.FromDays(28);
+
+    /// <summary>Hours ahead. Default 168 (7 days).</summary>
+    public int HorizonHours { get; set; } = 168;
+
+    /// <summary>The share of a GPU's peak tokens/s that capacity is planned for. Default 0.7.</summary>
+    public double TargetUtilization { get; set; } = 0.7;
+
+    /// <summary>Fewer hours of history than this and a model is not forecast. Default 48.</summary>
+    public int MinimumHistoryHours { get; set; } = 48;
+}
+
+/// <summary>
+/// Forecasts each model's tokens per hour for the next <see cref="ForecastOptions.HorizonHours"/> with bounds — the
+/// combination of seasonal naive and log-SSA (the best on M4 Hourly, docs/accuracy.md) with two weeks of history
+/// or more, seasonal naive (24 h) with less — and from the model's peak tokens/s per GPU at the target utilization,
+/// the GPUs needed per hour and the idle GPU-hours and dollars the current fleet would carry. Written as
+/// <see cref="ForecastPoint"/>s: <c>tokens_per_hour</c>, <c>gpus_needed</c>, <c>gpus_needed_upper</c>,
+/// <c>idle_gpu_hours</c>, <c>idle_cost_usd</c>; a later forecast of the same hour overwrites an earlier one.
+/// </summary>
+public sealed partial class DemandForecastService(
+    ITimeSeriesStore store,
+    PricingFile pricing,
+    AnalyticsWindowOptions windows,
+    ForecastOptions options,
+    ILogger<DemandForecastService> logger)
+{
+    public const string TokensPerHour = "tokens_per_hour";
+    public const string GpusNeeded = "gpus_needed";
+    public const string GpusNeededUpper = "gpus_needed_upper";
+    public const string IdleGpuHours = "idle_gpu_hours";
+    public const string IdleCostUsd = "idle_cost_usd";
+
+    /// <summary>Forecasts from the hours before <paramref name="issuedAt"/> (rounded down to the hour) and writes the points.</summary>
+    public async Task<IReadOnlyList<ForecastPoint>> ForecastAndWriteAsync(DateTimeOffset issuedAt, CancellationToken cancellationToken = default)
+    {
+        var firstHour = new DateTimeOffset(issuedAt.UtcTicks - (issuedAt.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero);
+        Dictionary<string, double[]> history = await ReadHourlyTokensAsync(firstHour - options.History, firstHour, cancellationToken);
+        IReadOnlyList<CostWindow> fleet = await StoredWindowReader.ReadCostAsync(store, new WindowSelection
+        {
+            From = firstHour - windows.WindowLength,
+            To = firstHour,
+            GroupBy = [Tags.Model],
+            SourceWindow = windows.WindowLength,
+        }, cancellationToken);
+        Dictionary<string, double> peaks = await CapacityReader.ReadObservedPeaksAsync(store, firstHour, pricing.CapacityLookback, windows.WindowLength, cancellationToken);
+        foreach (KeyValuePair<string, double> configured in pricing.MaxTokensPerSecondPerGpu)
+        {
+            peaks[configured.Key] = configured.Value;
+        }
+
+        var points = new List<ForecastPoint>();
+        foreach ((string model, double[] hours) in history)
+        {
+            int observed = hours.Length - Array.FindIndex(hours, h => h > 0);
+            if (Array.FindIndex(hours, h => h > 0) < 0 || observed < options.MinimumHistoryHours)
+            {
+                LogTooShort(logger, model, observed < 0 ? 0 : observed, options.MinimumHistoryHours);
+                continue;
+            }
+
+            ReadOnlySpan<double> fit = hours.AsSpan(hours.Length - observed);
+            IForecaster forecaster = ChooseForecaster(fit);
+            ForecastResult forecast = forecaster.Forecast(fit, options.HorizonHours);
+            for (int h = 0; h < options.HorizonHours; h++)
+            {
+                points.Add(Point(model, forecaster.Name, TokensPerHour, firstHour.AddHours(h), issuedAt, Math.Max(0, forecast.Point[h]), Math.Max(0, forecast.LowerBound[h]), Math.Max(0, forecast.UpperBound[h])));
+            }
+
+            CostWindow? current = fleet.FirstOrDefault(c => c.Model == model);
+            if (current is null || current.GpuHours <= 0 || !peaks.TryGetValue(model, out double rate) || rate <= 0)
+            {
+                LogNoFleet(logger, model);
+                continue;
+            }
+
+            var demand = new DemandForecast(model, firstHour, forecast.Point, forecast.LowerBound, forecast.UpperBound);
+            var modelFleet = new ModelFleet(model, (int)Math.Round(current.GpuHours / windows.WindowLength.TotalHours), rate, current.CostUsd / current.GpuHours);
+            foreach (CapacityHour hour in CapacityPlanner.Plan(demand, modelFleet, options.TargetUtilization))
+            {
+                points.Add(Point(model, forecaster.Name, GpusNeeded, hour.Hour, issuedAt, hour.GpusNeeded, null, hour.GpusNeededAtUpperBound));
+                points.Add(Point(model, forecaster.Name, IdleGpuHours, hour.Hour, issuedAt, hour.ProjectedIdleGpuHours, null, null));
+                points.Add(Point(model, forecaster.Name, IdleCostUsd, hour.Hour, issuedAt, hour.ProjectedIdleCostUsd, null, null));
+            }
+        }
+
+        await WindowWriter.WriteAsync(store, points, cancellationToken);
+        LogForecast(logger, issuedAt, history.Count, points.Count);
+        return points;
+    }
+
+    /// <summary>
+    /// With more than two weeks of history, the mean of seasonal naive and log-SSA (window 168) — the best on M4
+    /// Hourly (docs/accuracy.md). Whether the naive part repeats the last day (24) or the last week (168, so a Monday
+    /// is not forecast as a copy of Sunday) is decided on the history itself when it holds a week more than the fit
+    /// needs: both are fitted without the last week and the one with the lower sMAPE on that week is used. With two
+    /// weeks or less, seasonal naive (24).
+    /// </summary>
+    public static IForecaster ChooseForecaster(ReadOnlySpan<double> history)
+    {
+        const int Week = HourlyForecasters.WeeklySeason;
+        if (history.Length <= 2 * Week)
+        {
+            return HourlyForecasters.SeasonalNaive();
+        }
+
+        IForecaster daily = HourlyForecasters.Combined();
+        IForecaster weekly = new CombinedForecaster("combined(seasonal-naive m=168, log+ssa)", new SeasonalNaiveForecaster(Week), HourlyForecasters.Ssa());
+        if (history.Length <= 3 * Week)
+        {
+            return daily;
+        }
+
+        ReadOnlySpan<double> fit = history[..^Week];
+        ReadOnlySpan<double> holdout = history[^Week..];
+        return Smape(weekly.Forecast(fit, Week).Point, holdout) < Smape(daily.Forecast(fit, Week).Point, holdout) ? weekly : daily;
+    }
+
+    private static double Smape(double[] forecast, ReadOnlySpan<double> actual)
+    {
+        double sum = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double denominator = Math.Abs(actual[i]) + Math.Abs(forecast[i]);
+            sum += denominator > 0 ? 200 * Math.Abs(actual[i] - forecast[i]) / denominator : 0;
+        }
+
+        return sum / actual.Length;
+    }
+
+    private static ForecastPoint Point(string model, string method, string series, DateTimeOffset time, DateTimeOffset issuedAt, double value, double? lower, double? upper) => new()
+    {
+        Time = time,
+        Series = series,
+        Model = model,
+        Method = method,
+        IssuedAt = issuedAt,
+        Value = value,
+        LowerBound = lower,
+        UpperBound = upper,
+    };
+
+    /// <summary>Tokens per hour per model over [from, to), zeros for hours without traffic; one source per model.</summary>
+    private async Task<Dictionary<string, double[]>> ReadHourlyTokensAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        TimeSeriesQuery query = TimeSeriesQueryBuilder.From(Measurements.InferenceWindow)
+            .Sum(Fields.PromptTokens, "prompt").Sum(Fields.CompletionTokens, "completion")
+            .Between(from, to)
+            .GroupByTime(TimeSpan.FromHours(1))
+            .GroupBy(Tags.Model, Tags.Source)
+            .Build();
+        QueryResult result = await store.QueryAsync(query, cancellationToken);
+        int hours = (int)(to - from).TotalHours;
+        var models = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (IGrouping<string, ResultSeries> model in result.Series.GroupBy(s => s.Tags[Tags.Model], StringComparer.Ordinal))
+        {
+            bool hasRequestLogs = model.Any(s => TokenUsageReader.IsRequestLog(s.Tags[Tags.Source]));
+            double[] series = new double[hours];
+            foreach (ResultRow row in model.Where(s => TokenUsageReader.IsRequestLog(s.Tags[Tags.Source]) == hasRequestLogs).SelectMany(s => s.Rows))
+            {
+                int index = (int)((row.Time - from).TotalHours);
+                if (index >= 0 && index < hours)
+                {
+                    series[index] += (row[0].IsNull ? 0 : row[0].Number) + (row[1].IsNull ? 0 : row[1].Number);
+                }
+            }
+
+            models[model.Key] = series;
+        }
+
+        return models;
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Forecast issued at {IssuedAt:o}: {Models} models, {Points} points")]
+    private static partial void LogForecast(ILogger logger, DateTimeOffset issuedAt, int models, int points);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Model {Model} has {Hours} hours of traffic, fewer than the {Minimum} a forecast needs")]
+    private static partial void LogTooShort(ILogger logger, string model, int hours, int minimum);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Model {Model} has no GPUs or no measured tokens/s per GPU in the last window: tokens forecast only")]
+    private static partial void LogNoFleet(ILogger logger, string model);
+}

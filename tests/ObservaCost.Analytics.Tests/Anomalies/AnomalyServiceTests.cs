@@ -1,0 +1,116 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using ObservaCost.Analytics.Alerts;
+using ObservaCost.Analytics.Anomalies;
+using ObservaCost.Analytics.Pricing;
+using ObservaCost.Analytics.Signals;
+using ObservaCost.Analytics.Windows;
+using ObservaCost.Storage;
+using ObservaCost.Storage.Influx;
+using ObservaCost.Storage.LineProtocol;
+using ObservaCost.Storage.Query;
+using ObservaCost.Storage.Schema;
+using ObservaCost.Testing;
+
+namespace ObservaCost.Analytics.Tests.Anomalies;
+
+/// <summary>
+/// The anomaly job's service on a real InfluxDB: an H100 serving at its captured load power (nvidia-smi dmon,
+/// 631–636 W) drops to its captured rest power (69 W) for four minutes in the last hour; the spectral residual flags
+/// the drop (its saliency peaks at the drop's edges), the events land in the store, and recomputing the window
+/// replaces them.
+/// </summary>
+public sealed class AnomalyServiceTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 21, 6, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Window = T0.AddHours(6);
+    private InfluxDbServer? _influx;
+    private HttpClient? _http;
+    private InfluxDbStore? _store;
+
+    public async Task InitializeAsync()
+    {
+        _influx = await InfluxDbServer.StartAsync();
+        _http = new HttpClient();
+        _store = new InfluxDbStore(_http, new InfluxDbOptions { Url = _influx.Url, Database = "observacost" }, TimeProvider.System, NullLogger<InfluxDbStore>.Instance);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http?.Dispose();
+        await _influx!.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task DetectAndWrite_PowerDropsToRestFor4Minutes_FlagsTheDrop_AndRecomputeReplaces()
+    {
+        double[] load = DmonPower("load");
+        double[] rest = DmonPower("idle");
+        using var writer = new LineProtocolWriter();
+        for (DateTimeOffset t = T0; t < Window.AddHours(1); t = t.AddSeconds(15))
+        {
+            int minute = (int)(t - T0).TotalMinutes;
+            bool dropped = t >= Window.AddMinutes(30) && t < Window.AddMinutes(34);
+            new GpuSample
+            {
+                Time = t, Node = "node-a", GpuIndex = 0, GpuUuid = "GPU-H100", Pool = "chat", Pod = "vllm-0", ServedModel = "code-llm",
+                PowerWatts = dropped ? rest[minute % rest.Length] : load[minute % load.Length], UtilizationPercent = dropped ? 0 : 100,
+            }.WriteTo(writer);
+        }
+
+        for (DateTimeOffset t = T0; t < Window.AddHours(1); t = t.AddMinutes(1))
+        {
+            new InferenceWindow
+            {
+                WindowStart = t, WindowLength = TimeSpan.FromMinutes(1), Model = "code-llm", Tenant = "acme", Source = "request_log",
+                RequestCount = 130, PromptTokens = 260_000, CompletionTokens = 3_600,
+            }.WriteTo(writer);
+        }
+
+        WriteResult written = await _store!.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds));
+        Assert.Equal(0, written.PointsRejected);
+
+        AnomalyService service = Service();
+        IReadOnlyList<AnomalyEvent> events = await service.DetectAndWriteAsync(Window);
+
+        AnomalyEvent[] power = [.. events.Where(e => e.Series == Fields.PowerWatts).OrderBy(e => e.Time)];
+        Assert.NotEmpty(power);
+        Assert.All(power, e =>
+        {
+            Assert.Equal("node-a/GPU-H100", e.Entity);
+            Assert.InRange(e.Time, Window.AddMinutes(30), Window.AddMinutes(33));
+            Assert.InRange(e.Value, 69, 70);
+            // The spectral residual's expected value (ML.NET's: a low-pass of the series with its anomalies bridged)
+            // lies well above the drop, and the value is under the lower bound.
+            Assert.True(e.ExpectedValue > e.Value + 100, $"expected {e.ExpectedValue} for {e.Value}");
+            Assert.True(e.Value < e.LowerBound);
+        });
+        Assert.Contains(power, e => e.Time == Window.AddMinutes(30));
+        Assert.DoesNotContain(events, e => e.Time < Window || e.Time >= Window.AddHours(1));
+
+        // In the store: the same events, and a second computation of the window replaces them.
+        Assert.Equal(events.Count, await CountStoredAsync());
+        await service.DetectAndWriteAsync(Window);
+        Assert.Equal(events.Count, await CountStoredAsync());
+    }
+
+    private AnomalyService Service() => new(
+        _store!,
+        PricingFileReader.Parse("""{ "energy": { "pue": 1.2, "tariff": { "usdPerKilowattHour": 0.1 } }, "default": { "rented": { "usdPerGpuHour": 2, "energyIncluded": true } } }"""),
+        new AnalyticsWindowOptions { GpuSource = GpuReadingSource.Raw },
+        new AnomalyOptions(),
+        new CrossSignalOptions(),
+        new WebhookAlertSink(_http!, new AlertOptions(), TimeProvider.System, NullLogger<WebhookAlertSink>.Instance),
+        NullLogger<AnomalyService>.Instance);
+
+    private async Task<int> CountStoredAsync()
+    {
+        QueryResult result = await _store!.QueryAsync(TimeSeriesQueryBuilder.From(Measurements.AnomalyEvent).Count(Fields.Score).Between(Window.AddHours(-1), Window.AddHours(2)).Build());
+        return result.Series.Count == 0 ? 0 : (int)result.Series[0].Rows[0][0].Number;
+    }
+
+    private static double[] DmonPower(string phase) =>
+        [.. File.ReadAllLines(RepoPaths.Data("nvidia-smi", "nvidia_gpu_exporter-captures", "query-gpu-csv", $"linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01__{phase}__dmon.txt"))
+            .Where(l => !l.StartsWith('#'))
+            .Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture))];
+}
