@@ -6,9 +6,11 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ObservaCost.Analytics.Windows;
 using ObservaCost.Storage;
+using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Analytics.Api;
 
@@ -28,13 +30,71 @@ public sealed class RangeParameters
     public string? Step { get; set; }
 }
 
-/// <summary>The analytics read API: <c>/api/v1/cost</c>, <c>/api/v1/idle</c>, <c>/api/v1/kpis</c> and their OpenAPI document.</summary>
+/// <summary>The parameters of <c>/anomalies</c>: a required range, a minimum severity and tag filters.</summary>
+public sealed class AnomalyParameters
+{
+    [FromQuery(Name = "from")]
+    [Description("Required. Start of the range, inclusive: an RFC 3339 time with a zone (2026-11-21T10:00:00Z) or Unix seconds. An event is included when its time is in [from, to).")]
+    public string? From { get; set; }
+
+    [FromQuery(Name = "to")]
+    [Description("Required. End of the range, exclusive, after 'from': an RFC 3339 time with a zone or Unix seconds.")]
+    public string? To { get; set; }
+
+    [FromQuery(Name = "severity")]
+    [Description("Optional minimum severity: info (every event, the default), warning (warning and critical) or critical.")]
+    public string? Severity { get; set; }
+
+    [FromQuery(Name = "entityKind")]
+    [Description("Optional: only events on this kind of entity: gpu, model or pool.")]
+    public string? EntityKind { get; set; }
+
+    [FromQuery(Name = "entity")]
+    [Description("Optional: only events on this entity, matched exactly: a GPU UUID, a model name or a pool.")]
+    public string? Entity { get; set; }
+
+    [FromQuery(Name = "detector")]
+    [Description("Optional: only events of this detector or rule, matched exactly.")]
+    public string? Detector { get; set; }
+
+    [FromQuery(Name = "series")]
+    [Description("Optional: only events on this signal, matched exactly, e.g. power_watts, utilization_percent, cost_per_million_tokens_usd, request_rate_per_minute, tokens_per_joule.")]
+    public string? Series { get; set; }
+}
+
+/// <summary>The parameters of <c>/forecast</c>: all optional.</summary>
+public sealed class ForecastParameters
+{
+    [FromQuery(Name = "from")]
+    [Description("Optional. Start of the range, inclusive: an RFC 3339 time with a zone or Unix seconds. Absent: now. A forecast hour is included when its time is in [from, to).")]
+    public string? From { get; set; }
+
+    [FromQuery(Name = "to")]
+    [Description("Optional. End of the range, exclusive, after 'from'. Absent: to the end of the stored forecasts (at most Analytics:Api:MaxRange after 'from').")]
+    public string? To { get; set; }
+
+    [FromQuery(Name = "model")]
+    [Description("Optional: only forecasts of this served model, matched exactly.")]
+    public string? Model { get; set; }
+
+    [FromQuery(Name = "series")]
+    [Description("Optional: only this forecast series: tokens_per_hour, gpus_needed, gpus_needed_upper, idle_gpu_hours or idle_cost_usd.")]
+    public string? Series { get; set; }
+}
+
+/// <summary>
+/// The analytics read API: <c>/api/v1/cost</c>, <c>/api/v1/idle</c>, <c>/api/v1/kpis</c>, <c>/api/v1/anomalies</c>,
+/// <c>/api/v1/forecast</c> and their OpenAPI document.
+/// </summary>
 public static class AnalyticsApiEndpoints
 {
     /// <summary>The OpenAPI document's name; it is served at <c>/openapi/v1.json</c>.</summary>
     public const string DocumentName = "v1";
 
     public const string OpenApiPath = "/openapi/v1.json";
+
+    /// <summary>The operation whose <c>from</c> and <c>to</c> are optional (every other operation requires them).</summary>
+    internal const string ForecastOperation = "GetForecast";
 
     private const string CostGroupByDescription = "Optional, comma-separated tag keys to group rows by: model, tenant, pool, node, gpu_model. Absent: one row per bucket.";
     private const string IdleGroupByDescription = "Optional, comma-separated tag keys to group rows by: pool, node, gpu_model (idle capacity has no model or tenant).";
@@ -54,11 +114,13 @@ public static class AnalyticsApiEndpoints
         services.AddOptions<AnalyticsWindowOptions>().Bind(config.GetSection(AnalyticsWindowOptions.SectionName));
         services.AddSingleton<ApiAuthenticator>();
         services.AddSingleton<AnalyticsApiReader>();
+        services.AddSingleton<AnomalyForecastReader>();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddOpenApi(DocumentName, AnalyticsApiOpenApi.Configure);
         return services;
     }
 
-    /// <summary>Maps the three endpoints under <c>/api/v1</c> (read token required) and the OpenAPI document (public).</summary>
+    /// <summary>Maps the five endpoints under <c>/api/v1</c> (read token required) and the OpenAPI document (public).</summary>
     public static IEndpointRouteBuilder MapAnalyticsApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -88,6 +150,18 @@ public static class AnalyticsApiEndpoints
             .WithSummary("Efficiency KPIs per bucket for the fleet, pools, models and tenants")
             .WithDescription("KPIs computed per step bucket from the summed cost and idle windows: cost per million tokens, tokens per kWh, joules per token, utilization, capacity utilization, PUE, ROI. A tenant token's KPIs cover its own cost rows only, without idle figures.")
             .Produces<ApiResponse<KpiRow>>();
+        api.MapGet("/anomalies", GetAnomaliesAsync)
+            .WithName("GetAnomalies")
+            .WithSummary("Anomaly events in a range, newest first (admin only)")
+            .WithDescription("The stored anomaly events (time, severity, detector, entity, series, value, score, expected value, bounds, magnitude) whose time is in [from, to), at or above a minimum severity, filtered by entity kind, entity, detector and series. Anomalies describe shared GPUs, models and pools: a tenant token gets 403.")
+            .Produces<AnomalyResponse>()
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+        api.MapGet("/forecast", GetForecastAsync)
+            .WithName(ForecastOperation)
+            .WithSummary("The latest issued forecast per model and series, hour by hour (admin only)")
+            .WithDescription("For each (model, series) with stored forecast points in [from, to) (by default from now to the end of the stored forecasts), the points of its latest issued forecast (the greatest issuedAt): hour by hour with value and bounds, the method and when it was issued. Forecasts describe shared models and pools: a tenant token gets 403.")
+            .Produces<ForecastResponse>()
+            .ProducesProblem(StatusCodes.Status403Forbidden);
 
         endpoints.MapOpenApi(OpenApiPath);
         return endpoints;
@@ -117,7 +191,49 @@ public static class AnalyticsApiEndpoints
         CancellationToken cancellationToken) =>
         AnswerAsync(context, range, groupBy, AnalyticsApiReader.KpiGroupBy, reader, reader.KpisAsync, ApiJsonContext.Default.ApiResponseKpiRow, cancellationToken);
 
-    /// <summary>One path for every endpoint: parse, read as the caller, answer JSON or problem details.</summary>
+    private static async Task<IResult> GetAnomaliesAsync(
+        HttpContext context,
+        [AsParameters] AnomalyParameters parameters,
+        AnalyticsApiReader analytics,
+        AnomalyForecastReader reader,
+        CancellationToken cancellationToken)
+    {
+        if (ApiQueryParser.ParseRange(parameters.From, parameters.To, analytics.Limits, out ApiProblem? invalid) is not ApiRange range
+            || !ApiQueryParser.TryParseChoice("severity", parameters.Severity, AnomalyForecastReader.Severities, out string? severity, out invalid)
+            || !ApiQueryParser.TryParseChoice("entityKind", parameters.EntityKind, AnomalyForecastReader.EntityKinds, out string? entityKind, out invalid))
+        {
+            return Problem(invalid!);
+        }
+
+        var query = new AnomalyQuery(
+            range.From,
+            range.To,
+            severity is null ? AnomalySeverity.Info : Enum.Parse<AnomalySeverity>(severity, ignoreCase: true),
+            entityKind,
+            NullIfEmpty(parameters.Entity),
+            NullIfEmpty(parameters.Detector),
+            NullIfEmpty(parameters.Series));
+        return Answer(await reader.AnomaliesAsync(query, Caller(context), cancellationToken), ApiJsonContext.Default.AnomalyResponse);
+    }
+
+    private static async Task<IResult> GetForecastAsync(
+        HttpContext context,
+        [AsParameters] ForecastParameters parameters,
+        AnalyticsApiReader analytics,
+        AnomalyForecastReader reader,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        if (ApiQueryParser.ParseOptionalRange(parameters.From, parameters.To, time.GetUtcNow(), analytics.Limits, out ApiProblem? invalid) is not ApiRange range)
+        {
+            return Problem(invalid!);
+        }
+
+        var query = new ForecastQuery(range, NullIfEmpty(parameters.Model), NullIfEmpty(parameters.Series));
+        return Answer(await reader.ForecastAsync(query, Caller(context), cancellationToken), ApiJsonContext.Default.ForecastResponse);
+    }
+
+    /// <summary>One path for every windowed endpoint: parse, read as the caller, answer JSON or problem details.</summary>
     private static async Task<IResult> AnswerAsync<T>(
         HttpContext context,
         RangeParameters range,
@@ -134,9 +250,16 @@ public static class AnalyticsApiEndpoints
             return Problem(invalid!);
         }
 
-        ApiOutcome<T> outcome = await read(query, (ApiCaller)context.Items[typeof(ApiCaller)]!, cancellationToken);
-        return outcome.Problem is ApiProblem problem ? Problem(problem) : TypedResults.Json(outcome.Response!, json);
+        return Answer(await read(query, Caller(context), cancellationToken), json);
     }
+
+    private static IResult Answer<T>(ApiOutcome<T> outcome, JsonTypeInfo<T> json) =>
+        outcome.Problem is ApiProblem problem ? Problem(problem) : TypedResults.Json(outcome.Response!, json);
+
+    /// <summary>The caller <see cref="AuthenticateAsync"/> stored for the request.</summary>
+    private static ApiCaller Caller(HttpContext context) => (ApiCaller)context.Items[typeof(ApiCaller)]!;
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private static IResult Problem(ApiProblem problem) => TypedResults.Problem(problem.Detail, statusCode: problem.Status, title: problem.Title);
 

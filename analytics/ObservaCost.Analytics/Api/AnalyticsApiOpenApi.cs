@@ -5,8 +5,9 @@ namespace ObservaCost.Analytics.Api;
 
 /// <summary>
 /// The OpenAPI document of the analytics API, generated from the endpoints (Microsoft.AspNetCore.OpenApi): only the
-/// analytics endpoints, the bearer scheme, and <c>from</c>/<c>to</c> marked required (they are bound as optional
-/// strings so that a missing one is answered with problem details rather than the framework's bare 400).
+/// analytics endpoints, the bearer scheme, and <c>from</c>/<c>to</c> marked required except on <c>/forecast</c> (they
+/// are bound as optional strings so that a missing one is answered with problem details rather than the framework's
+/// bare 400).
 /// </summary>
 internal static class AnalyticsApiOpenApi
 {
@@ -21,7 +22,7 @@ internal static class AnalyticsApiOpenApi
             {
                 Title = "ObservaCost analytics API",
                 Version = "v1",
-                Description = "What GPU inference costs, read from the stored cost and idle windows: cost, idle capacity and efficiency KPIs per step and group. Every endpoint takes a read token (Authorization: Bearer); a tenant token reads only its tenant's rows. Errors are RFC 7807 problem details.",
+                Description = "What GPU inference costs, read from the stored cost and idle windows: cost, idle capacity and efficiency KPIs per step and group; and the anomaly events and demand and capacity forecasts the analytics jobs store. Every endpoint takes a read token (Authorization: Bearer); a tenant token reads only its tenant's cost rows, and gets 403 on idle, anomalies and forecasts. Errors are RFC 7807 problem details.",
             };
             document.Components ??= new OpenApiComponents();
             document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>(StringComparer.Ordinal);
@@ -36,9 +37,10 @@ internal static class AnalyticsApiOpenApi
         });
         options.AddOperationTransformer((operation, _, _) =>
         {
+            bool rangeRequired = !string.Equals(operation.OperationId, AnalyticsApiEndpoints.ForecastOperation, StringComparison.Ordinal);
             foreach (OpenApiParameter parameter in (operation.Parameters ?? []).OfType<OpenApiParameter>())
             {
-                if (parameter.Name is "from" or "to")
+                if (rangeRequired && parameter.Name is "from" or "to")
                 {
                     parameter.Required = true;
                 }

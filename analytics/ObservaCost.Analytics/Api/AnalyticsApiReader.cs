@@ -1,5 +1,3 @@
-using System.Globalization;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using ObservaCost.Analytics.Kpi;
 using ObservaCost.Analytics.Reading;
@@ -123,17 +121,12 @@ public sealed class AnalyticsApiReader
         return new(Envelope(query with { GroupBy = scopes }, caller, rows, null), null);
     }
 
-    private static readonly ApiProblem IdleForbidden = new(
-        StatusCodes.Status403Forbidden,
+    private static readonly ApiProblem IdleForbidden = ApiProblems.AdminOnly(
         "Idle capacity is admin-only",
-        "Idle capacity belongs to pools and nodes, not to tenants, so a tenant-scoped token cannot read /api/v1/idle. Use an admin token (Analytics:Api:Tokens:N:Admin=true).");
+        "Idle capacity belongs to pools and nodes, not to tenants, so a tenant-scoped token cannot read /api/v1/idle.");
 
-    private ApiProblem? TooMany(int rows) => rows > _options.MaxRows
-        ? new ApiProblem(
-            StatusCodes.Status413PayloadTooLarge,
-            "Response too large",
-            string.Create(CultureInfo.InvariantCulture, $"The answer has more than {_options.MaxRows} rows (Analytics:Api:MaxRows). Ask for a shorter range, a coarser step or fewer groupBy keys."))
-        : null;
+    private ApiProblem? TooMany(int rows) =>
+        ApiProblems.TooMany(rows, _options.MaxRows, "Ask for a shorter range, a coarser step or fewer groupBy keys.");
 
     private WindowSelection Selection(ApiQuery query, IReadOnlyList<string> groupBy, ApiCaller caller) => new()
     {

@@ -11,6 +11,9 @@ public sealed record ApiQuery(DateTimeOffset From, DateTimeOffset To, TimeSpan? 
     public string? StepText => Step is TimeSpan step ? CostWindow.WindowTag(step) : null;
 }
 
+/// <summary>A validated [from, to); <see cref="OpenEnded"/> when no <c>to</c> was given and <see cref="To"/> is the furthest read.</summary>
+public sealed record ApiRange(DateTimeOffset From, DateTimeOffset To, bool OpenEnded);
+
 /// <summary>A refusal to send as RFC 7807 problem details.</summary>
 public sealed record ApiProblem(int Status, string Title, string Detail);
 
@@ -33,24 +36,12 @@ public static class ApiQueryParser
     {
         ArgumentNullException.ThrowIfNull(allowedGroupBy);
         ArgumentNullException.ThrowIfNull(limits);
-        problem = null;
-        if (!TryParseTime("from", from, out DateTimeOffset start, ref problem) || !TryParseTime("to", to, out DateTimeOffset end, ref problem))
+        if (ParseRange(from, to, limits, out problem) is not ApiRange range)
         {
             return null;
         }
 
-        if (end <= start)
-        {
-            problem = BadRequest("Invalid range", $"'to' ({Format(end)}) must be after 'from' ({Format(start)}).");
-            return null;
-        }
-
-        if (end - start > limits.MaxRange)
-        {
-            problem = BadRequest("Range too long", $"The range {Format(start)} to {Format(end)} is {Describe(end - start)}; the limit is {Describe(limits.MaxRange)} (Analytics:Api:MaxRange). Ask for a shorter range.");
-            return null;
-        }
-
+        (DateTimeOffset start, DateTimeOffset end) = (range.From, range.To);
         TimeSpan? bucket = null;
         if (!string.IsNullOrEmpty(step))
         {
@@ -91,7 +82,7 @@ public static class ApiQueryParser
                 string key = raw.Trim();
                 if (!allowedGroupBy.Contains(key, StringComparer.Ordinal))
                 {
-                    problem = BadRequest("Invalid groupBy", $"groupBy '{key}' is not one of: {string.Join(", ", allowedGroupBy)}.");
+                    problem = NotOneOf("groupBy", key, allowedGroupBy);
                     return null;
                 }
 
@@ -103,6 +94,54 @@ public static class ApiQueryParser
         }
 
         return new ApiQuery(start, end, bucket, keys);
+    }
+
+    /// <summary>A required [from, to): both given, to after from, no longer than <see cref="ApiLimits.MaxRange"/>.</summary>
+    public static ApiRange? ParseRange(string? from, string? to, ApiLimits limits, out ApiProblem? problem)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        problem = null;
+        return TryParseTime("from", from, out DateTimeOffset start, ref problem) && TryParseTime("to", to, out DateTimeOffset end, ref problem)
+            ? CheckRange(start, end, limits, ref problem)
+            : null;
+    }
+
+    /// <summary>
+    /// An optional [from, to): a missing <c>from</c> is <paramref name="now"/>; a missing <c>to</c> leaves the range
+    /// open-ended, read up to <see cref="ApiLimits.MaxRange"/> after <c>from</c>.
+    /// </summary>
+    public static ApiRange? ParseOptionalRange(string? from, string? to, DateTimeOffset now, ApiLimits limits, out ApiProblem? problem)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        problem = null;
+        DateTimeOffset start = now.ToUniversalTime();
+        if (!string.IsNullOrEmpty(from) && !TryParseTime("from", from, out start, ref problem))
+        {
+            return null;
+        }
+
+        if (string.IsNullOrEmpty(to))
+        {
+            return new ApiRange(start, start + limits.MaxRange, OpenEnded: true);
+        }
+
+        return TryParseTime("to", to, out DateTimeOffset end, ref problem) ? CheckRange(start, end, limits, ref problem) : null;
+    }
+
+    /// <summary>An optional parameter that must be one of <paramref name="allowed"/>; absent (null or empty) is null.</summary>
+    public static bool TryParseChoice(string name, string? value, IReadOnlyList<string> allowed, out string? choice, out ApiProblem? problem)
+    {
+        ArgumentNullException.ThrowIfNull(allowed);
+        problem = null;
+        choice = string.IsNullOrEmpty(value) ? null : value;
+        if (choice is not null && !allowed.Contains(choice, StringComparer.Ordinal))
+        {
+            problem = NotOneOf(name, choice, allowed);
+            choice = null;
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>How many epoch-aligned buckets of <paramref name="step"/> [from, to) touches.</summary>
@@ -139,6 +178,23 @@ public static class ApiQueryParser
         return true;
     }
 
+    private static ApiRange? CheckRange(DateTimeOffset start, DateTimeOffset end, ApiLimits limits, ref ApiProblem? problem)
+    {
+        if (end <= start)
+        {
+            problem = BadRequest("Invalid range", $"'to' ({Format(end)}) must be after 'from' ({Format(start)}).");
+            return null;
+        }
+
+        if (end - start > limits.MaxRange)
+        {
+            problem = BadRequest("Range too long", $"The range {Format(start)} to {Format(end)} is {Describe(end - start)}; the limit is {Describe(limits.MaxRange)} (Analytics:Api:MaxRange). Ask for a shorter range.");
+            return null;
+        }
+
+        return new ApiRange(start, end, OpenEnded: false);
+    }
+
     private static bool TryParseTime(string name, string? text, out DateTimeOffset time, ref ApiProblem? problem)
     {
         time = default;
@@ -171,6 +227,9 @@ public static class ApiQueryParser
         text.Length > 6 && text[^3] == ':' && text[^6] is '+' or '-';
 
     private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+
+    private static ApiProblem NotOneOf(string name, string value, IReadOnlyList<string> allowed) =>
+        BadRequest($"Invalid {name}", $"{name} '{value}' is not one of: {string.Join(", ", allowed)}.");
 
     private static ApiProblem BadRequest(string title, string detail) => new(StatusCodes.Status400BadRequest, title, detail);
 

@@ -1,6 +1,8 @@
 using System.ComponentModel;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
 using ObservaCost.Analytics.Attribution;
 using ObservaCost.Storage.Schema;
 
@@ -328,9 +330,160 @@ public sealed record KpiRow
     };
 }
 
+/// <summary>The anomaly events of a range, newest first, with the filters as understood.</summary>
+public sealed record AnomalyResponse
+{
+    [Description("Start of the range, inclusive (UTC).")]
+    public required DateTimeOffset From { get; init; }
+
+    [Description("End of the range, exclusive (UTC).")]
+    public required DateTimeOffset To { get; init; }
+
+    [Description("The minimum severity served: info (every event), warning or critical.")]
+    public required string Severity { get; init; }
+
+    [Description("The entityKind filter, or null for every kind.")]
+    public string? EntityKind { get; init; }
+
+    [Description("The entity filter, or null.")]
+    public string? Entity { get; init; }
+
+    [Description("The detector filter, or null.")]
+    public string? Detector { get; init; }
+
+    [Description("The series filter, or null.")]
+    public string? Series { get; init; }
+
+    [Description("How many events the answer holds.")]
+    public required int Count { get; init; }
+
+    [Description("The events, newest first.")]
+    public required IReadOnlyList<AnomalyRow> Events { get; init; }
+}
+
+/// <summary>One stored anomaly event, as the detector wrote it.</summary>
+public sealed record AnomalyRow
+{
+    [Description("When the anomaly happened (UTC).")]
+    public required DateTimeOffset Time { get; init; }
+
+    [Description("info, warning or critical.")]
+    public required string Severity { get; init; }
+
+    [Description("The detector or rule that fired.")]
+    public required string Detector { get; init; }
+
+    [Description("What the entity is: gpu, model or pool.")]
+    public required string EntityKind { get; init; }
+
+    [Description("The entity: a GPU UUID, a model name or a pool.")]
+    public required string Entity { get; init; }
+
+    [Description("The signal, e.g. power_watts, utilization_percent, cost_per_million_tokens_usd.")]
+    public required string Series { get; init; }
+
+    [Description("The observed value, in the series' unit.")]
+    public required double Value { get; init; }
+
+    [Description("The detector's score; larger is more anomalous.")]
+    public required double Score { get; init; }
+
+    [Description("The value the detector expected; null when it has none.")]
+    public double? ExpectedValue { get; init; }
+
+    [Description("Lower bound of the expected band; null when none.")]
+    public double? LowerBound { get; init; }
+
+    [Description("Upper bound of the expected band; null when none.")]
+    public double? UpperBound { get; init; }
+
+    [Description("How far the value is outside the band (detector-specific); null when none.")]
+    public double? Magnitude { get; init; }
+}
+
+/// <summary>The latest issued forecast of each (model, series) over a range.</summary>
+public sealed record ForecastResponse
+{
+    [Description("Start of the range, inclusive (UTC): the given 'from', or the time of the request.")]
+    public required DateTimeOffset From { get; init; }
+
+    [Description("End of the range, exclusive (UTC); null when no 'to' was given (up to the end of the stored forecasts).")]
+    public DateTimeOffset? To { get; init; }
+
+    [Description("The model filter, or null for every model.")]
+    public string? Model { get; init; }
+
+    [Description("The series filter, or null for every series.")]
+    public string? Series { get; init; }
+
+    [Description("How many points the answer holds, over all forecasts.")]
+    public required int Count { get; init; }
+
+    [Description("One forecast per (model, series), ordered by model then series.")]
+    public required IReadOnlyList<ForecastRow> Forecasts { get; init; }
+}
+
+/// <summary>The latest issued forecast of one series of one model: the points with the greatest issuedAt.</summary>
+public sealed record ForecastRow
+{
+    [Description("The served model; null for a series without one.")]
+    public string? Model { get; init; }
+
+    [Description("The forecast signal: tokens_per_hour, gpus_needed, gpus_needed_upper, idle_gpu_hours, idle_cost_usd.")]
+    public required string Series { get; init; }
+
+    [Description("The pool the forecast is for; null when none.")]
+    public string? Pool { get; init; }
+
+    [Description("The forecasting method, e.g. ssa.")]
+    public required string Method { get; init; }
+
+    [Description("When this forecast was issued (UTC, whole seconds).")]
+    public required DateTimeOffset IssuedAt { get; init; }
+
+    [Description("The forecast hour by hour, oldest first.")]
+    public required IReadOnlyList<ForecastValue> Points { get; init; }
+}
+
+/// <summary>One forecast hour.</summary>
+public sealed record ForecastValue
+{
+    [Description("The forecast hour (UTC).")]
+    public required DateTimeOffset Time { get; init; }
+
+    [Description("The forecast value, in the series' unit.")]
+    public required double Value { get; init; }
+
+    [Description("Lower bound of the prediction interval; null when none.")]
+    public double? LowerBound { get; init; }
+
+    [Description("Upper bound of the prediction interval; null when none.")]
+    public double? UpperBound { get; init; }
+}
+
+/// <summary>The refusals every endpoint shares.</summary>
+internal static class ApiProblems
+{
+    /// <summary>413 for an answer of more than <paramref name="maxRows"/> rows, with what to ask instead.</summary>
+    public static ApiProblem? TooMany(int rows, int maxRows, string advice) => rows > maxRows
+        ? new ApiProblem(
+            StatusCodes.Status413PayloadTooLarge,
+            "Response too large",
+            string.Create(CultureInfo.InvariantCulture, $"The answer has more than {maxRows} rows (Analytics:Api:MaxRows). {advice}"))
+        : null;
+
+    /// <summary>403 for a tenant token on an admin-only endpoint, saying why the data is not a tenant's.</summary>
+    public static ApiProblem AdminOnly(string title, string reason) => new(
+        StatusCodes.Status403Forbidden,
+        title,
+        reason + " Use an admin token (Analytics:Api:Tokens:N:Admin=true).");
+}
+
 /// <summary>Source-generated JSON for the API's responses (camelCase, as ASP.NET Core's web defaults).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(ApiResponse<CostRow>))]
 [JsonSerializable(typeof(ApiResponse<IdleRow>))]
 [JsonSerializable(typeof(ApiResponse<KpiRow>))]
+[JsonSerializable(typeof(AnomalyResponse))]
+[JsonSerializable(typeof(ForecastResponse))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -26,20 +26,29 @@ public sealed class AnalyticsApiHostingTests(ApiFixture fixture) : IClassFixture
         Assert.StartsWith("3.1", document.GetProperty("openapi").GetString(), StringComparison.Ordinal);
         Assert.Equal("http", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("type").GetString());
         JsonElement paths = document.GetProperty("paths");
-        Assert.Equal(["/api/v1/cost", "/api/v1/idle", "/api/v1/kpis"], paths.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        string[] windowed = ["from", "groupBy", "step", "to"];
+        var expectedParameters = new Dictionary<string, string[]>(StringComparer.Ordinal)
+        {
+            ["/api/v1/anomalies"] = ["detector", "entity", "entityKind", "from", "series", "severity", "to"],
+            ["/api/v1/cost"] = windowed,
+            ["/api/v1/forecast"] = ["from", "model", "series", "to"],
+            ["/api/v1/idle"] = windowed,
+            ["/api/v1/kpis"] = windowed,
+        };
+        Assert.Equal(expectedParameters.Keys, paths.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
         foreach (JsonProperty path in paths.EnumerateObject())
         {
             JsonElement get = path.Value.GetProperty("get");
             Assert.False(string.IsNullOrWhiteSpace(get.GetProperty("summary").GetString()), path.Name);
             Assert.False(string.IsNullOrWhiteSpace(get.GetProperty("description").GetString()), path.Name);
             var parameters = get.GetProperty("parameters").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, StringComparer.Ordinal);
-            Assert.Equal(["from", "groupBy", "step", "to"], parameters.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(expectedParameters[path.Name], parameters.Keys.Order(StringComparer.Ordinal));
             foreach ((string name, JsonElement parameter) in parameters)
             {
                 Assert.Equal("query", parameter.GetProperty("in").GetString());
                 Assert.False(string.IsNullOrWhiteSpace(parameter.GetProperty("description").GetString()), $"{path.Name} {name}");
                 bool required = parameter.TryGetProperty("required", out JsonElement r) && r.GetBoolean();
-                Assert.Equal(name is "from" or "to", required);
+                Assert.Equal(name is "from" or "to" && path.Name != "/api/v1/forecast", required);
             }
 
             JsonElement responses = get.GetProperty("responses");
@@ -51,11 +60,17 @@ public sealed class AnalyticsApiHostingTests(ApiFixture fixture) : IClassFixture
             Assert.True(responses.GetProperty("400").GetProperty("content").TryGetProperty("application/problem+json", out _));
         }
 
-        Assert.True(paths.GetProperty("/api/v1/idle").GetProperty("get").GetProperty("responses").TryGetProperty("403", out _));
+        foreach (string adminOnly in new[] { "/api/v1/idle", "/api/v1/anomalies", "/api/v1/forecast" })
+        {
+            Assert.True(paths.GetProperty(adminOnly).GetProperty("get").GetProperty("responses").TryGetProperty("403", out _), $"{adminOnly} documents 403");
+        }
+
+        Assert.Contains("critical", paths.GetProperty("/api/v1/anomalies").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Single(p => p.GetProperty("name").GetString() == "severity").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.Contains("gpu_model", paths.GetProperty("/api/v1/cost").GetProperty("get").GetProperty("parameters").EnumerateArray()
             .Single(p => p.GetProperty("name").GetString() == "groupBy").GetProperty("description").GetString(), StringComparison.Ordinal);
         string schemas = document.GetProperty("components").GetProperty("schemas").GetRawText();
-        foreach (string field in new[] { "costPerMillionTokensUsd", "tokensPerKilowattHour", "idleShare", "roiRatio", "gpuEnergyJoules" })
+        foreach (string field in new[] { "costPerMillionTokensUsd", "tokensPerKilowattHour", "idleShare", "roiRatio", "gpuEnergyJoules", "expectedValue", "magnitude", "issuedAt", "lowerBound", "upperBound" })
         {
             Assert.Contains($"\"{field}\"", schemas, StringComparison.Ordinal);
         }

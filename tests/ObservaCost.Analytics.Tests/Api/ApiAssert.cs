@@ -112,7 +112,8 @@ internal static class ApiAssert
         Assert.True(detail.Contains(reason, StringComparison.Ordinal), $"'{detail}' should say '{reason}'");
     }
 
-    private static void Nullable(double? expected, JsonElement actual)
+    /// <summary>A number equal to <paramref name="expected"/> (to rounding), or JSON null when it is null.</summary>
+    public static void Nullable(double? expected, JsonElement actual)
     {
         if (expected is double value)
         {

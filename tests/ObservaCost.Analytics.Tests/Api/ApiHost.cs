@@ -43,15 +43,16 @@ internal sealed class ApiHost : IAsyncDisposable
         ["Analytics:Api:Tokens:2:Tenant"] = "beta",
     };
 
-    public static async Task<ApiHost> StartAsync(ITimeSeriesStore store, IReadOnlyDictionary<string, string?>? overrides = null)
+    /// <summary>Starts the host; <paramref name="time"/> replaces the system clock (the API's "now").</summary>
+    public static async Task<ApiHost> StartAsync(ITimeSeriesStore store, IReadOnlyDictionary<string, string?>? overrides = null, TimeProvider? time = null)
     {
-        WebApplication app = Build(store, overrides);
+        WebApplication app = Build(store, overrides, time);
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new ApiHost(app, new Uri(address));
     }
 
-    public static WebApplication Build(ITimeSeriesStore store, IReadOnlyDictionary<string, string?>? overrides = null)
+    public static WebApplication Build(ITimeSeriesStore store, IReadOnlyDictionary<string, string?>? overrides = null, TimeProvider? time = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -64,6 +65,11 @@ internal sealed class ApiHost : IAsyncDisposable
 
         builder.Configuration.AddInMemoryCollection(config);
         builder.Services.AddSingleton(store);
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+
         builder.Services.AddAnalyticsApi(builder.Configuration);
         WebApplication app = builder.Build();
         app.MapAnalyticsApi();
@@ -93,6 +99,18 @@ internal sealed class ApiHost : IAsyncDisposable
         {
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"{pathAndQuery}: {(int)response.StatusCode} {body}");
             Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        }
+
+        return body;
+    }
+
+    /// <summary>GETs and asserts a problem answer (<see cref="ApiAssert.Problem"/>): its JSON body.</summary>
+    public async Task<JsonElement> GetProblemAsync(string pathAndQuery, string? token, HttpStatusCode status, string reason)
+    {
+        (HttpResponseMessage response, JsonElement body) = await GetAsync(pathAndQuery, token);
+        using (response)
+        {
+            ApiAssert.Problem(response, body, status, reason);
         }
 
         return body;
