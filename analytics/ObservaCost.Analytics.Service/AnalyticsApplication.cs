@@ -13,11 +13,13 @@ namespace ObservaCost.Analytics.Service;
 /// <summary>
 /// The analytics service's composition root: storage, analytics (options, pricing, services, Quartz), health.
 /// Command line: no verb runs the service; <c>backfill --from &lt;ISO time&gt; --to &lt;ISO time&gt;</c> recomputes a
-/// range and exits. Any other <c>--Key value</c> pair is configuration, as for every ASP.NET Core host.
+/// range and exits; <c>evaluate nab --data DIR</c> or <c>evaluate m4 --train FILE --test FILE</c> scores the anomaly
+/// detectors or forecasters and prints the figures (docs/accuracy.md). Any other <c>--Key value</c> pair is configuration, as for every ASP.NET Core host.
 /// </summary>
 public static class AnalyticsApplication
 {
     public const string BackfillVerb = "backfill";
+    public const string EvaluateVerb = "evaluate";
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
@@ -39,12 +41,18 @@ public static class AnalyticsApplication
     }
 
     /// <summary>Runs the verb in <paramref name="args"/>; returns the process exit code (2: bad command line or configuration).</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter errors, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
+    public static async Task<int> RunAsync(string[] args, TextWriter errors, Action<WebApplicationBuilder>? configure = null, TextWriter? output = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(errors);
         try
         {
+            if (args.Length > 0 && args[0] == EvaluateVerb)
+            {
+                // The detectors and forecasters on NAB- and M4-shaped data (docs/accuracy.md); no store, no configuration.
+                return await TimeSeries.Evaluation.EvaluationCommand.RunAsync(args[1..], output ?? Console.Out, cancellationToken);
+            }
+
             if (args.Length > 0 && args[0] == BackfillVerb)
             {
                 return await BackfillAsync(args[1..], errors, configure, cancellationToken);

@@ -46,15 +46,8 @@ public sealed class CostWindowJob(CostWindowService costs, AnalyticsWindowOption
             return byClock;
         }
 
-        IJobDetail? rollup = await context.Scheduler.GetJobDetail(GpuRollupJob.Key, cancellationToken);
-        DateTimeOffset? rolledUp = rollup is null ? null : ReadCursor(rollup.JobDataMap);
-        if (rolledUp is null)
-        {
-            return null;
-        }
-
-        DateTimeOffset byRollup = rolledUp.Value - Windows.MaxSampleGap;
-        return byRollup < byClock ? byRollup : byClock;
+        DateTimeOffset? rolledUp = await CursorOfAsync(context, GpuRollupJob.Key, cancellationToken);
+        return rolledUp is null ? null : Earlier(rolledUp.Value - Windows.MaxSampleGap, byClock);
     }
 
     protected override Task ComputeAsync(DateTimeOffset start, DateTimeOffset until, CancellationToken cancellationToken) =>
@@ -78,15 +71,8 @@ public sealed class KpiDayJob(KpiRollupService kpis, AnalyticsWindowOptions wind
 
     protected override async ValueTask<DateTimeOffset?> DueUntilAsync(IJobExecutionContext context, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        IJobDetail? cost = await context.Scheduler.GetJobDetail(CostWindowJob.Key, cancellationToken);
-        DateTimeOffset? windowsDone = cost is null ? null : ReadCursor(cost.JobDataMap);
-        if (windowsDone is null)
-        {
-            return null;
-        }
-
-        DateTimeOffset byClock = now - Windows.Lateness;
-        return windowsDone.Value < byClock ? windowsDone.Value : byClock;
+        DateTimeOffset? windowsDone = await CursorOfAsync(context, CostWindowJob.Key, cancellationToken);
+        return windowsDone is null ? null : Earlier(windowsDone.Value, now - Windows.Lateness);
     }
 
     protected override Task ComputeAsync(DateTimeOffset start, DateTimeOffset until, CancellationToken cancellationToken) =>
@@ -105,11 +91,8 @@ public sealed class AnomalyJob(AnomalyService anomalies, AnalyticsWindowOptions 
 
     protected override TimeSpan Period => Windows.WindowLength;
 
-    protected override async ValueTask<DateTimeOffset?> DueUntilAsync(IJobExecutionContext context, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        IJobDetail? cost = await context.Scheduler.GetJobDetail(CostWindowJob.Key, cancellationToken);
-        return cost is null ? null : ReadCursor(cost.JobDataMap);
-    }
+    protected override ValueTask<DateTimeOffset?> DueUntilAsync(IJobExecutionContext context, DateTimeOffset now, CancellationToken cancellationToken) =>
+        CursorOfAsync(context, CostWindowJob.Key, cancellationToken);
 
     protected override Task ComputeAsync(DateTimeOffset start, DateTimeOffset until, CancellationToken cancellationToken) =>
         anomalies.DetectAndWriteAsync(start, cancellationToken);

@@ -40,6 +40,16 @@ public abstract partial class CursorJob(AnalyticsWindowOptions windows, TimeProv
     /// <summary>Computes and writes [start, end), a whole number of periods.</summary>
     protected abstract Task ComputeAsync(DateTimeOffset start, DateTimeOffset until, CancellationToken cancellationToken);
 
+    /// <summary>Another job's cursor, for a job that runs behind it (null before that job's first period is done).</summary>
+    protected static async ValueTask<DateTimeOffset?> CursorOfAsync(IJobExecutionContext context, JobKey job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        IJobDetail? detail = await context.Scheduler.GetJobDetail(job, cancellationToken);
+        return detail is null ? null : ReadCursor(detail.JobDataMap);
+    }
+
+    protected static DateTimeOffset Earlier(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
     /// <summary>Reads a job's cursor from its data map.</summary>
     public static DateTimeOffset? ReadCursor(JobDataMap data)
     {

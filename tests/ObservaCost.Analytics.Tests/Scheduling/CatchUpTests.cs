@@ -38,6 +38,8 @@ public sealed class CatchUpTests : IAsyncLifetime
             "--Analytics:Scheduler:RollupCron", Never,
             "--Analytics:Scheduler:CostCron", Never,
             "--Analytics:Scheduler:KpiCron", Never,
+            "--Analytics:Scheduler:AnomalyCron", Never,
+            "--Analytics:Scheduler:ForecastCron", Never,
             "--Analytics:Scheduler:InitialLookback", "01:00:00",
             "--Analytics:Scheduler:MaxCatchUp", "2.00:00:00",
         ], builder =>
@@ -102,6 +104,29 @@ public sealed class CatchUpTests : IAsyncLifetime
         Assert.Equal(due.AddDays(-2), computed[1]);
         Assert.Equal(due.AddHours(-1), computed[^1]);
         Assert.Contains(_log.Lines, l => l.Contains("cost-window was behind since", StringComparison.Ordinal) && l.Contains("run backfill", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnomalyJob_RunsBehindTheCostJob_ComputesTheWindowsTheCostJobHasDone()
+    {
+        IScheduler scheduler = await App.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
+
+        // Before any cost window: nothing is due for the anomaly job.
+        await FireAsync(scheduler, AnomalyJob.Key);
+        Assert.Null(CursorJob.ReadCursor((await scheduler.GetJobDetail(AnomalyJob.Key))!.JobDataMap));
+
+        // The cost job computes the 10:00 window; the anomaly job then covers exactly that window.
+        await FireAndWaitForCursorAsync(scheduler, T0.AddHours(1));
+        await FireAsync(scheduler, AnomalyJob.Key);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        DateTimeOffset? cursor;
+        while ((cursor = CursorJob.ReadCursor((await scheduler.GetJobDetail(AnomalyJob.Key))!.JobDataMap)) is null && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(T0.AddHours(1), cursor);
+        Assert.Equal([T0], SchedulingFixtures.Computed(_log.Lines, "anomalies"));
     }
 
     /// <summary>Fires a job and waits until that fire has finished (the scheduler has stored its data map).</summary>
