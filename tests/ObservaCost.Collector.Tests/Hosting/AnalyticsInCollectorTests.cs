@@ -1,6 +1,12 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using ObservaCost.Analytics.Scheduling;
 using ObservaCost.Collector.Tests.Support;
+using ObservaCost.Storage.LineProtocol;
+using ObservaCost.Storage.Query;
+using ObservaCost.Storage.Schema;
 using Quartz;
 
 namespace ObservaCost.Collector.Tests.Hosting;
@@ -40,5 +46,78 @@ public sealed class AnalyticsInCollectorTests
     {
         await using CollectorHost host = await CollectorHost.StartAsync("--Analytics:Enabled", "false");
         Assert.Null(host.Services.GetService<ISchedulerFactory>());
+    }
+
+    /// <summary>
+    /// The whole path on one machine: GPU samples and request windows pushed to the collector's <c>/write</c>, spooled
+    /// into the embedded store, rolled up, priced by the shipped pricing file, and read back from the API.
+    /// </summary>
+    [Fact]
+    public async Task Collector_PushedSamplesAndTokens_AreCostedAndServedByTheApi()
+    {
+        const string Never = "0 0 0 1 1 ? 2099";
+        await using CollectorHost host = await CollectorHost.StartAsync(
+            "--Analytics:Enabled", "true",
+            "--Analytics:Scheduler:RollupCron", Never,
+            "--Analytics:Scheduler:CostCron", Never,
+            "--Analytics:Scheduler:KpiCron", Never,
+            "--Analytics:Scheduler:AnomalyCron", Never,
+            "--Analytics:Scheduler:ForecastCron", Never);
+
+        // An hour that ended over an hour ago: two H100s of the pool chat-h100 (pricing.example.json), one serving
+        // llama-3.1-70b for acme all hour at 600 W, one unallocated at 70 W; 9,000 + 1,000 tokens a minute.
+        DateTimeOffset now = TimeProvider.System.GetUtcNow();
+        var hour = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero).AddHours(-2);
+        using var writer = new LineProtocolWriter();
+        for (DateTimeOffset t = hour.AddMinutes(-5); t < hour.AddMinutes(65); t = t.AddSeconds(10))
+        {
+            new GpuSample { Time = t, Node = "gpu-node-1", GpuIndex = 0, GpuUuid = "GPU-0", GpuModel = "H100", Pool = "chat-h100", Pod = "vllm-0", Namespace = "acme", ServedModel = "llama-3.1-70b", PowerWatts = 600, UtilizationPercent = 90 }.WriteTo(writer);
+            new GpuSample { Time = t, Node = "gpu-node-1", GpuIndex = 1, GpuUuid = "GPU-1", GpuModel = "H100", Pool = "chat-h100", PowerWatts = 70, UtilizationPercent = 0 }.WriteTo(writer);
+        }
+
+        for (DateTimeOffset t = hour; t < hour.AddHours(1); t = t.AddMinutes(1))
+        {
+            new InferenceWindow { WindowStart = t, WindowLength = TimeSpan.FromMinutes(1), Model = "llama-3.1-70b", Tenant = "acme", Source = "request_log", RequestCount = 20, PromptTokens = 9_000, CompletionTokens = 1_000 }.WriteTo(writer);
+        }
+
+        using var push = new HttpRequestMessage(HttpMethod.Post, "/write?precision=ns") { Content = new ByteArrayContent(writer.WrittenSpan.ToArray()) };
+        push.Headers.Authorization = new AuthenticationHeaderValue("Bearer", CollectorHost.AdminToken);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await host.Client.SendAsync(push)).StatusCode);
+        await host.WaitForAsync(
+            TimeSeriesQueryBuilder.From(Measurements.InferenceWindow).Count(Fields.PromptTokens).Between(hour, hour.AddHours(1)).Build(),
+            r => r.Series.Count == 1 && r.Series[0].Rows[0][0].Integer == 60);
+        await host.WaitForAsync(
+            TimeSeriesQueryBuilder.From(Measurements.GpuSample).Count(Fields.PowerWatts).Between(hour.AddMinutes(-5), hour.AddMinutes(65)).Build(),
+            r => r.Series.Count == 1 && r.Series[0].Rows[0][0].Integer == 2 * 420);
+
+        IScheduler scheduler = await host.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
+        await FireAsync(scheduler, GpuRollupJob.Key);
+        await FireAsync(scheduler, CostWindowJob.Key);
+
+        using HttpResponseMessage cost = await host.Client.GetAsync(new Uri(string.Create(CultureInfo.InvariantCulture,
+            $"/api/v1/cost?from={hour:yyyy-MM-ddTHH:mm:ssZ}&to={hour.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}&groupBy=model"), UriKind.Relative));
+        string body = await cost.Content.ReadAsStringAsync();
+        Assert.True(cost.IsSuccessStatusCode, body);
+        using JsonDocument json = JsonDocument.Parse(body);
+        JsonElement llama = json.RootElement.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("model").GetString() == "llama-3.1-70b");
+        Assert.Equal(1.0, llama.GetProperty("gpuHours").GetDouble(), 9);
+        Assert.Equal(540_000, llama.GetProperty("promptTokens").GetInt64());
+        Assert.Equal(60_000, llama.GetProperty("completionTokens").GetInt64());
+        Assert.True(llama.GetProperty("costUsd").GetDouble() > 0.77, body); // more than the H100's capex per hour
+        Assert.Equal(2.0, json.RootElement.GetProperty("totals").GetProperty("gpuHours").GetDouble(), 9);
+    }
+
+    /// <summary>Fires a job and waits until the scheduler has stored its cursor.</summary>
+    private static async Task FireAsync(IScheduler scheduler, JobKey job)
+    {
+        DateTimeOffset? before = CursorJob.ReadCursor((await scheduler.GetJobDetail(job))!.JobDataMap);
+        await scheduler.TriggerJob(job);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (CursorJob.ReadCursor((await scheduler.GetJobDetail(job))!.JobDataMap) == before && waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.NotEqual(before, CursorJob.ReadCursor((await scheduler.GetJobDetail(job))!.JobDataMap));
     }
 }
