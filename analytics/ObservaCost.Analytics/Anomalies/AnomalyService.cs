@@ -53,7 +53,7 @@ public sealed partial class AnomalyService(
     {
         DateTimeOffset windowEnd = windowStart + windows.WindowLength;
         DateTimeOffset minuteFrom = windowStart - options.MinuteHistory;
-        IReadOnlyList<GpuSignal> gpus = await SignalReader.ReadGpusAsync(store, minuteFrom, windowEnd, pricing.ServedModelForPool, cancellationToken);
+        IReadOnlyList<GpuSignal> gpus = await SignalReader.ReadGpusAsync(store, minuteFrom, windowEnd, pricing.ServedModelForPool, windows.GpuMeasurement, cancellationToken);
         IReadOnlyList<ModelTokenSignal> tokens = await SignalReader.ReadTokensAsync(store, minuteFrom, windowEnd, cancellationToken);
         IReadOnlyList<ModelTokenSignal> requests = await SignalReader.ReadRequestsAsync(store, minuteFrom, windowEnd, cancellationToken);
         IReadOnlyList<ModelWindowSignal> modelWindows = await SignalReader.ReadModelWindowsAsync(store, windowStart - options.WindowHistory, windowEnd, windows.WindowLength, cancellationToken);

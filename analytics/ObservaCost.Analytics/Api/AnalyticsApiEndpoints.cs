@@ -78,7 +78,7 @@ public sealed class ForecastParameters
     public string? Model { get; set; }
 
     [FromQuery(Name = "series")]
-    [Description("Optional: only this forecast series: tokens_per_hour, gpus_needed, gpus_needed_upper, idle_gpu_hours or idle_cost_usd.")]
+    [Description("Optional: only this forecast series: tokens_per_hour, gpus_needed, idle_gpu_hours or idle_cost_usd.")]
     public string? Series { get; set; }
 }
 

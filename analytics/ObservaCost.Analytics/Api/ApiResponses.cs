@@ -429,7 +429,7 @@ public sealed record ForecastRow
     [Description("The served model; null for a series without one.")]
     public string? Model { get; init; }
 
-    [Description("The forecast signal: tokens_per_hour, gpus_needed, gpus_needed_upper, idle_gpu_hours, idle_cost_usd.")]
+    [Description("The forecast signal: tokens_per_hour, gpus_needed (its upper bound: the GPUs the upper bound of the tokens needs), idle_gpu_hours, idle_cost_usd.")]
     public required string Series { get; init; }
 
     [Description("The pool the forecast is for; null when none.")]

@@ -27,25 +27,8 @@ public static class FleetWindowReader
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(poolModel);
-        TimeSeriesQueryBuilder builder = TimeSeriesQueryBuilder.From(measurement);
-        if (measurement == Measurements.GpuMinute && resolution == TimeSpan.FromMinutes(1))
-        {
-            // The rollup already holds one point per GPU, placement and minute: read the points as they are. (InfluxDB
-            // answers a plain select far faster than the same data through GROUP BY time.)
-            builder.Field(Fields.PowerWatts, "power").Field(Fields.UtilizationPercent, "util").Field(Fields.GraphicsEngineActivityRatio, "gr")
-                .Field(Fields.EnergyJoules, "energy");
-        }
-        else
-        {
-            builder.Mean(Fields.PowerWatts, "power").Mean(Fields.UtilizationPercent, "util").Mean(Fields.GraphicsEngineActivityRatio, "gr")
-                .Last(Fields.EnergyJoules, "energy")
-                .GroupByTime(resolution);
-        }
-
-        TimeSeriesQuery query = builder
-            .Between(windowStart - margin, windowEnd + margin)
-            .GroupBy(Tags.GpuUuid, Tags.Node, Tags.Pool, Tags.GpuModel, Tags.ServedModel, Tags.Namespace, Tags.Pod)
-            .Build();
+        TimeSeriesQuery query = GpuReadingQuery.Build(measurement, resolution, windowStart - margin, windowEnd + margin, Fields.EnergyJoules,
+            Tags.GpuUuid, Tags.Node, Tags.Pool, Tags.GpuModel, Tags.ServedModel, Tags.Namespace, Tags.Pod);
         QueryResult result = await store.QueryAsync(query, cancellationToken);
 
         var gpus = new List<GpuWindowInput>();

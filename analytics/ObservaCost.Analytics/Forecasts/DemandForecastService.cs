@@ -34,8 +34,8 @@ public sealed class ForecastOptions
 /// combination of seasonal naive and log-SSA (the best on M4 Hourly, docs/accuracy.md) with two weeks of history
 /// or more, seasonal naive (24 h) with less — and from the model's peak tokens/s per GPU at the target utilization,
 /// the GPUs needed per hour and the idle GPU-hours and dollars the current fleet would carry. Written as
-/// <see cref="ForecastPoint"/>s: <c>tokens_per_hour</c>, <c>gpus_needed</c>, <c>gpus_needed_upper</c>,
-/// <c>idle_gpu_hours</c>, <c>idle_cost_usd</c>; a later forecast of the same hour overwrites an earlier one.
+/// <see cref="ForecastPoint"/>s: <c>tokens_per_hour</c>, <c>gpus_needed</c> (upper bound: GPUs for the
+/// upper bound of the tokens), <c>idle_gpu_hours</c>, <c>idle_cost_usd</c>; a later forecast of the same hour overwrites an earlier one.
 /// </summary>
 public sealed partial class DemandForecastService(
     ITimeSeriesStore store,
@@ -46,7 +46,6 @@ public sealed partial class DemandForecastService(
 {
     public const string TokensPerHour = "tokens_per_hour";
     public const string GpusNeeded = "gpus_needed";
-    public const string GpusNeededUpper = "gpus_needed_upper";
     public const string IdleGpuHours = "idle_gpu_hours";
     public const string IdleCostUsd = "idle_cost_usd";
 

@@ -13,16 +13,14 @@ namespace ObservaCost.Analytics.Signals;
 /// </summary>
 public static class SignalReader
 {
-    public static async Task<IReadOnlyList<GpuSignal>> ReadGpusAsync(ITimeSeriesStore store, DateTimeOffset from, DateTimeOffset to, Func<string, string?> poolModel, CancellationToken cancellationToken = default)
+    /// <summary>Per-GPU minutes from the raw samples or, with <c>gpu_minute</c>, the 1-minute rollup.</summary>
+    public static async Task<IReadOnlyList<GpuSignal>> ReadGpusAsync(
+        ITimeSeriesStore store, DateTimeOffset from, DateTimeOffset to, Func<string, string?> poolModel, string measurement = Measurements.GpuSample, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(poolModel);
-        TimeSeriesQuery query = TimeSeriesQueryBuilder.From(Measurements.GpuSample)
-            .Mean(Fields.PowerWatts, "power").Mean(Fields.UtilizationPercent, "util").Mean(Fields.GraphicsEngineActivityRatio, "gr").Last(Fields.XidErrors, "xid")
-            .Between(from, to)
-            .GroupByTime(TimeSpan.FromMinutes(1))
-            .GroupBy(Tags.GpuUuid, Tags.Node, Tags.Pool, Tags.ServedModel, Tags.Pod)
-            .Build();
+        TimeSeriesQuery query = GpuReadingQuery.Build(measurement, TimeSpan.FromMinutes(1), from, to, Fields.XidErrors,
+            Tags.GpuUuid, Tags.Node, Tags.Pool, Tags.ServedModel, Tags.Pod);
         QueryResult result = await store.QueryAsync(query, cancellationToken);
         var gpus = new List<GpuSignal>();
         foreach (IGrouping<(string Uuid, string Node), ResultSeries> gpu in result.Series.GroupBy(s => (s.Tags[Tags.GpuUuid], s.Tags[Tags.Node])))

@@ -8,7 +8,7 @@ namespace ObservaCost.Analytics.Windows;
 
 /// <summary>
 /// Rolls raw GPU samples up to 1-minute aggregates (<c>gpu_minute</c>: mean power, utilization and graphics
-/// activity, the last energy reading, the sample count) per GPU and placement, computed in the store. Dashboards
+/// activity, the last energy reading and Xid code, the sample count) per GPU and placement, computed in the store. Dashboards
 /// and long retention read these instead of the raw samples; a range is replaced whole, so re-running is harmless.
 /// </summary>
 public sealed partial class GpuRollupService(ITimeSeriesStore store, ILogger<GpuRollupService> logger)
@@ -27,7 +27,7 @@ public sealed partial class GpuRollupService(ITimeSeriesStore store, ILogger<Gpu
 
         TimeSeriesQuery query = TimeSeriesQueryBuilder.From(Measurements.GpuSample)
             .Mean(Fields.PowerWatts, "power").Mean(Fields.UtilizationPercent, "util").Mean(Fields.GraphicsEngineActivityRatio, "gr")
-            .Last(Fields.EnergyJoules, "energy").Count(Fields.PowerWatts, "samples")
+            .Last(Fields.EnergyJoules, "energy").Count(Fields.PowerWatts, "samples").Last(Fields.XidErrors, "xid")
             .Between(start, end)
             .GroupByTime(Resolution)
             .GroupBy(GroupTags)
@@ -64,6 +64,7 @@ public sealed partial class GpuRollupService(ITimeSeriesStore store, ILogger<Gpu
                 .Field(Fields.PowerWatts, row[0].AsDouble())
                 .Field(Fields.SampleCount, row[4].IsNull ? 0 : (long)row[4].Number)
                 .Field(Fields.UtilizationPercent, row[1].AsDouble())
+                .Field(Fields.XidErrors, row[5].IsNull ? null : (long)row[5].Number)
                 .End(row.TimeNanoseconds);
         }
     }

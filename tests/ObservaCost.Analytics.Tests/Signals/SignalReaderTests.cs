@@ -76,4 +76,30 @@ public sealed class SignalReaderTests : IAsyncLifetime
         // GPU-2 never changes power, so it cannot be judged a zombie (its range is under 30 W).
         Assert.DoesNotContain(events, e => e.Detector == CrossSignalRules.ZombieDetector && e.Entity == "n1/GPU-2");
     }
+
+    [Fact]
+    public async Task Read_FromTheRollup_GivesTheSameMinutesAsTheRawSamples()
+    {
+        using var writer = new LineProtocolWriter();
+        for (DateTimeOffset t = T0; t < T0.AddMinutes(30); t = t.AddSeconds(10))
+        {
+            int second = (int)(t - T0).TotalSeconds;
+            new GpuSample
+            {
+                Time = t, Node = "n1", GpuIndex = 0, GpuUuid = "GPU-1", Pool = "chat", Pod = second < 900 ? "vllm-0" : null, ServedModel = second < 900 ? "llama" : null,
+                PowerWatts = 100 + (second % 70), UtilizationPercent = second % 100, XidErrors = second >= 1200 ? 79 : 0,
+            }.WriteTo(writer);
+        }
+
+        Assert.Equal(0, (await _store!.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds))).PointsRejected);
+        await new ObservaCost.Analytics.Windows.GpuRollupService(_store, NullLogger<ObservaCost.Analytics.Windows.GpuRollupService>.Instance).RollupAsync(T0, T0.AddMinutes(30));
+
+        GpuSignal raw = Assert.Single(await SignalReader.ReadGpusAsync(_store, T0, T0.AddMinutes(30), _ => null));
+        GpuSignal rolled = Assert.Single(await SignalReader.ReadGpusAsync(_store, T0, T0.AddMinutes(30), _ => null, Measurements.GpuMinute));
+        Assert.Equal(30, raw.Minutes.Count);
+        Assert.Equal(raw.Minutes, rolled.Minutes);
+        Assert.Equal(79, rolled.Minutes[^1].XidCode);
+        Assert.Equal("llama", rolled.Minutes[0].Model);
+        Assert.Null(rolled.Minutes[^1].Model);
+    }
 }
