@@ -34,12 +34,19 @@ public static class CollectorApplication
         AddValidated<RequestLogOptions, RequestLogOptionsValidator>(services, config, RequestLogOptions.SectionName);
         AddValidated<ScrapeOptions, ScrapeOptionsValidator>(services, config, ScrapeOptions.SectionName);
         AddValidated<JsonlTailOptions, JsonlTailOptionsValidator>(services, config, JsonlTailOptions.SectionName);
+        AddValidated<SupervisionOptions, SupervisionOptionsValidator>(services, config, SupervisionOptions.SectionName);
+
+        // Every background loop runs under SupervisedService (restarted with backoff, /readyz unready while it fails),
+        // so no loop exception reaches the host. StopHost stays, on purpose: an exception that still gets there is a
+        // fault of the supervision itself, and a stopped process that the orchestrator restarts is better than a
+        // collector that acknowledges writes it no longer forwards (what Ignore would leave).
+        services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost);
         services.AddOptions<NvidiaSmiScheduleOptions>().Bind(config.GetSection(NvidiaSmiScheduleOptions.SectionName)).ValidateOnStart();
         if (config.GetValue<bool>(NvidiaSmiScheduleOptions.SectionName + ":Enabled"))
         {
             AddValidated<NvidiaSmiPollerOptions, NvidiaSmiPollerOptionsValidator>(services, config, NvidiaSmiScheduleOptions.SectionName);
             services.AddSingleton<NvidiaSmiPoller>();
-            services.AddHostedService<NvidiaSmiPollingService>();
+            services.AddSupervisedHostedService<NvidiaSmiPollingService>();
         }
 
         services.AddMetrics();
@@ -51,21 +58,22 @@ public static class CollectorApplication
             return spool;
         });
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ForwarderOptions>>().Value);
-        services.AddHostedService<SpoolForwarder>();
+        services.AddSupervisedHostedService<SpoolForwarder>();
         services.AddSingleton<IngestAuthenticator>();
         services.AddSingleton<PointGate>();
         services.AddSingleton<IngestPipeline>();
         services.AddSingleton<LineProtocolIngest>();
         services.AddSingleton<OtlpMetricsIngest>();
         services.AddSingleton<RequestLogPipeline>();
-        services.AddHostedService(sp => sp.GetRequiredService<RequestLogPipeline>());
+        services.AddSupervisedHostedService<RequestLogPipeline>();
         services.AddSingleton<RequestLogIngest>();
-        services.AddHostedService<JsonlTailService>();
+        services.AddSupervisedHostedService<JsonlTailService>();
         services.AddHttpClient(nameof(ScrapeService));
-        services.AddHostedService<ScrapeService>();
+        services.AddSupervisedHostedService<ScrapeService>();
         AddOpenTelemetry(services, config);
 
-        services.AddHealthChecks().AddCheck<StoreOrSpoolHealthCheck>("store-or-spool", tags: ["ready"]);
+        services.AddHealthChecks().AddCheck<StoreOrSpoolHealthCheck>("store-or-spool", tags: ["ready"])
+            .AddCheck<SupervisedServicesHealthCheck>("background-services", tags: ["ready"]);
         if (AnalyticsEnabled(config))
         {
             // One machine: the cost jobs run in the collector's process, on the same store (docs/analytics.md).

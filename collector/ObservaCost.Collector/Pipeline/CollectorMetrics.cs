@@ -20,6 +20,12 @@ public sealed class CollectorMetrics : IDisposable
     private readonly Counter<long> _written;
     private readonly Counter<long> _storeRejected;
     private readonly Counter<long> _storeFailures;
+    private readonly Counter<long> _deadLettered;
+    private readonly Counter<long> _deadLetterDropped;
+    private readonly Counter<long> _serviceRestarts;
+    private readonly ConcurrentDictionary<string, long> _restartsByService = new(StringComparer.Ordinal);
+    private long _deadLetteredTotal;
+    private long _deadLetterDroppedTotal;
     private readonly Histogram<double> _batchDuration;
     private readonly Histogram<double> _scrapeDuration;
     private readonly ConcurrentDictionary<string, long> _receivedBySource = new(StringComparer.Ordinal);
@@ -42,6 +48,9 @@ public sealed class CollectorMetrics : IDisposable
         _written = _meter.CreateCounter<long>("observacost.collector.points.written", "{point}", "Points the store took");
         _storeRejected = _meter.CreateCounter<long>("observacost.collector.points.store_rejected", "{point}", "Points the store refused (400)");
         _storeFailures = _meter.CreateCounter<long>("observacost.collector.store.failures", "{failure}", "Batches the store could not take");
+        _deadLettered = _meter.CreateCounter<long>("observacost.collector.points.deadlettered", "{point}", "Points the store refused for good, moved to the dead-letter file");
+        _deadLetterDropped = _meter.CreateCounter<long>("observacost.collector.points.deadletter_dropped", "{point}", "Refused points dropped because the dead-letter file was full");
+        _serviceRestarts = _meter.CreateCounter<long>("observacost.collector.service.restarts", "{restart}", "Background service loops restarted after an unexpected exception, with the service");
         _batchDuration = _meter.CreateHistogram<double>("observacost.collector.batch.duration", "s", "Time to write one batch to the store");
         _scrapeDuration = _meter.CreateHistogram<double>("observacost.collector.scrape.duration", "s", "Time to scrape and parse one target");
         _meter.CreateObservableGauge("observacost.collector.spool.size", () => _spoolBytes?.Invoke() ?? 0, "By", "Bytes in the spool not yet written to the store");
@@ -87,6 +96,34 @@ public sealed class CollectorMetrics : IDisposable
         Interlocked.Increment(ref _storeFailuresTotal);
     }
 
+    /// <summary>Refused points: <paramref name="kept"/> went to the dead-letter file, <paramref name="dropped"/> did not fit.</summary>
+    public void DeadLettered(long kept, long dropped)
+    {
+        if (kept > 0)
+        {
+            _deadLettered.Add(kept);
+            Interlocked.Add(ref _deadLetteredTotal, kept);
+        }
+
+        if (dropped > 0)
+        {
+            _deadLetterDropped.Add(dropped);
+            Interlocked.Add(ref _deadLetterDroppedTotal, dropped);
+        }
+    }
+
+    public void ServiceRestarted(string service)
+    {
+        _serviceRestarts.Add(1, new KeyValuePair<string, object?>("service", service));
+        _restartsByService.AddOrUpdate(service, 1, (_, v) => v + 1);
+    }
+
+    public long DeadLetteredTotal => Interlocked.Read(ref _deadLetteredTotal);
+
+    public long DeadLetterDroppedTotal => Interlocked.Read(ref _deadLetterDroppedTotal);
+
+    public long RestartsTotal(string service) => _restartsByService.GetValueOrDefault(service);
+
     public void Scraped(string target, TimeSpan duration)
     {
         _scrapeDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("target", target));
@@ -121,6 +158,16 @@ public sealed class CollectorMetrics : IDisposable
         sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_store_rejected_total {Interlocked.Read(ref _storeRejectedTotal)}\n");
         Family(sb, "observacost_collector_store_failures_total", "counter", "Batches the store could not take");
         sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_store_failures_total {Interlocked.Read(ref _storeFailuresTotal)}\n");
+        Family(sb, "observacost_collector_points_deadlettered_total", "counter", "Points the store refused for good, moved to the dead-letter file");
+        sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_deadlettered_total {DeadLetteredTotal}\n");
+        Family(sb, "observacost_collector_points_deadletter_dropped_total", "counter", "Refused points dropped because the dead-letter file was full");
+        sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_deadletter_dropped_total {DeadLetterDroppedTotal}\n");
+        Family(sb, "observacost_collector_service_restarts_total", "counter", "Background service loops restarted after an unexpected exception");
+        foreach (KeyValuePair<string, long> kv in _restartsByService.OrderBy(k => k.Key, StringComparer.Ordinal))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_service_restarts_total{{service=\"{Escape(kv.Key)}\"}} {kv.Value}\n");
+        }
+
         Family(sb, "observacost_collector_spool_size_bytes", "gauge", "Bytes in the spool not yet written to the store");
         sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_spool_size_bytes {_spoolBytes?.Invoke() ?? 0}\n");
         Family(sb, "observacost_collector_batch_duration_seconds", "summary", "Time to write one batch to the store");

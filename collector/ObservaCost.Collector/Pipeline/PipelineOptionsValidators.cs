@@ -66,6 +66,11 @@ public sealed class ForwarderOptionsValidator : IValidateOptions<ForwarderOption
             failures.Add($"{p}IdlePoll must be positive.");
         }
 
+        if (options.DeadLetterMaxBytes < 64 * 1024)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"{p}DeadLetterMaxBytes must be at least 64 KiB (got {options.DeadLetterMaxBytes})."));
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

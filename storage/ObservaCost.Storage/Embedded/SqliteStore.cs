@@ -93,7 +93,7 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
         try
         {
             SqliteConnection connection = await GetWriterAsync(cancellationToken);
-            int written = WritePoints(connection, points, messages);
+            int written = WritePoints(connection, batch.Lines.Span, points, messages);
             await EnforceRetentionIfDueAsync(connection, cancellationToken);
             int rejected = errors.Count + (points.Count - written);
             if (rejected > 0)
@@ -259,15 +259,37 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
         return connection;
     }
 
-    private int WritePoints(SqliteConnection connection, List<ParsedPoint> points, List<string> messages)
+    /// <summary>
+    /// Writes the points in one transaction. A point the store refuses for good (a constraint SQLite enforces, a value
+    /// too big) does not fail the batch: the transaction is rolled back and written again with each point in its own
+    /// savepoint, so only the refused points are left out, each with its reason. Transient failures (busy, locked,
+    /// I/O, disk full) still throw and leave nothing written.
+    /// </summary>
+    private int WritePoints(SqliteConnection connection, ReadOnlySpan<byte> lines, List<ParsedPoint> points, List<string> messages)
+    {
+        var refused = new List<string>();
+        try
+        {
+            int written = WriteTransaction(connection, lines, points, refused, isolatePoints: false);
+            messages.AddRange(refused);
+            return written;
+        }
+        catch (SqliteException ex) when (IsRefusal(ex))
+        {
+            refused.Clear();
+            int written = WriteTransaction(connection, lines, points, refused, isolatePoints: true);
+            messages.AddRange(refused);
+            return written;
+        }
+    }
+
+    /// <summary>Errors that writing the same point again would repeat: constraint, too big, datatype mismatch, range.</summary>
+    private static bool IsRefusal(SqliteException ex) => ex.SqliteErrorCode is 18 or 19 or 20 or 25;
+
+    private int WriteTransaction(SqliteConnection connection, ReadOnlySpan<byte> lines, List<ParsedPoint> points, List<string> refused, bool isolatePoints)
     {
         using SqliteTransaction transaction = connection.BeginTransaction();
-        using SqliteCommand findSeries = Prepare(connection, transaction, "SELECT id FROM series WHERE measurement = $m AND tag_set = $t", "$m", "$t");
-        using SqliteCommand insertSeries = Prepare(connection, transaction, "INSERT INTO series (measurement, tag_set) VALUES ($m, $t) RETURNING id", "$m", "$t");
-        using SqliteCommand insertTag = Prepare(connection, transaction, "INSERT INTO series_tag (series_id, key, value) VALUES ($s, $k, $v)", "$s", "$k", "$v");
-        using SqliteCommand insertKind = Prepare(connection, transaction, "INSERT INTO field_type (measurement, field, kind) VALUES ($m, $f, $k)", "$m", "$f", "$k");
-        using SqliteCommand upsert = Prepare(connection, transaction, "INSERT OR REPLACE INTO field_value (series_id, field, time_ns, value) VALUES ($s, $f, $t, $v)", "$s", "$f", "$t", "$v");
-
+        var statements = new WriteStatements(connection, transaction);
         var newKinds = new List<(string, string)>();
         var newSeries = new List<(string, string)>();
         int written = 0;
@@ -275,49 +297,40 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
         {
             foreach (ParsedPoint point in points)
             {
-                string? conflict = CheckFieldKinds(point, newKinds, insertKind);
-                if (conflict is not null)
+                string? reason = CheckKeys(point);
+                if (reason is not null)
                 {
-                    messages.Add(conflict);
+                    refused.Add(Refusal(lines, point, reason));
                     continue;
                 }
 
-                KeyValuePair<string, string>[] tags = point.Tags.OrderBy(t => t.Key, StringComparer.Ordinal).ToArray();
-                string tagSet = TagSet(tags);
-                if (!_seriesIds.TryGetValue((point.Measurement, tagSet), out long seriesId))
+                if (!isolatePoints)
                 {
-                    SetValues(findSeries, point.Measurement, tagSet);
-                    object? found = findSeries.ExecuteScalar();
-                    if (found is long id)
+                    reason = WritePoint(statements, point, newKinds, newSeries);
+                }
+                else
+                {
+                    int kindsBefore = newKinds.Count;
+                    int seriesBefore = newSeries.Count;
+                    statements.Run("SAVEPOINT point");
+                    try
                     {
-                        seriesId = id;
+                        reason = WritePoint(statements, point, newKinds, newSeries);
+                        statements.Run("RELEASE point");
                     }
-                    else
+                    catch (SqliteException ex) when (IsRefusal(ex))
                     {
-                        SetValues(insertSeries, point.Measurement, tagSet);
-                        seriesId = (long)insertSeries.ExecuteScalar()!;
-                        foreach (KeyValuePair<string, string> tag in tags)
-                        {
-                            SetValues(insertTag, seriesId, tag.Key, tag.Value);
-                            insertTag.ExecuteNonQuery();
-                        }
+                        statements.Run("ROLLBACK TO point");
+                        statements.Run("RELEASE point");
+                        ForgetFrom(newKinds, kindsBefore, newSeries, seriesBefore);
+                        reason = ex.Message;
                     }
-
-                    _seriesIds[(point.Measurement, tagSet)] = seriesId;
-                    newSeries.Add((point.Measurement, tagSet));
                 }
 
-                foreach (KeyValuePair<string, FieldValue> field in point.Fields)
+                if (reason is not null)
                 {
-                    object value = field.Value.Kind switch
-                    {
-                        FieldKind.Float => field.Value.Float,
-                        FieldKind.Integer => field.Value.Integer,
-                        FieldKind.Boolean => field.Value.Boolean ? 1L : 0L,
-                        _ => field.Value.String!,
-                    };
-                    SetValues(upsert, seriesId, field.Key, point.TimestampNanoseconds, value);
-                    upsert.ExecuteNonQuery();
+                    refused.Add(Refusal(lines, point, reason));
+                    continue;
                 }
 
                 written++;
@@ -329,17 +342,147 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
         catch
         {
             // The transaction rolls back: forget what this batch added to the caches.
-            foreach ((string m, string f) in newKinds)
-            {
-                _fieldKinds.Remove((m, f));
-            }
-
-            foreach ((string m, string t) in newSeries)
-            {
-                _seriesIds.Remove((m, t));
-            }
-
+            ForgetFrom(newKinds, 0, newSeries, 0);
             throw;
+        }
+        finally
+        {
+            statements.Dispose();
+        }
+    }
+
+    /// <summary>Writes one point; returns why it was refused, or null when it was written.</summary>
+    private string? WritePoint(WriteStatements statements, ParsedPoint point, List<(string, string)> newKinds, List<(string, string)> newSeries)
+    {
+        string? conflict = CheckFieldKinds(point, newKinds, statements.InsertKind);
+        if (conflict is not null)
+        {
+            return conflict;
+        }
+
+        KeyValuePair<string, string>[] tags = point.Tags.OrderBy(t => t.Key, StringComparer.Ordinal).ToArray();
+        string tagSet = TagSet(tags);
+        if (!_seriesIds.TryGetValue((point.Measurement, tagSet), out long seriesId))
+        {
+            SetValues(statements.FindSeries, point.Measurement, tagSet);
+            object? found = statements.FindSeries.ExecuteScalar();
+            if (found is long id)
+            {
+                seriesId = id;
+            }
+            else
+            {
+                SetValues(statements.InsertSeries, point.Measurement, tagSet);
+                seriesId = (long)statements.InsertSeries.ExecuteScalar()!;
+                foreach (KeyValuePair<string, string> tag in tags)
+                {
+                    SetValues(statements.InsertTag, seriesId, tag.Key, tag.Value);
+                    statements.InsertTag.ExecuteNonQuery();
+                }
+            }
+
+            newSeries.Add((point.Measurement, tagSet));
+            _seriesIds[(point.Measurement, tagSet)] = seriesId;
+        }
+
+        foreach (KeyValuePair<string, FieldValue> field in point.Fields)
+        {
+            object value = field.Value.Kind switch
+            {
+                FieldKind.Float => field.Value.Float,
+                FieldKind.Integer => field.Value.Integer,
+                FieldKind.Boolean => field.Value.Boolean ? 1L : 0L,
+                _ => field.Value.String!,
+            };
+            SetValues(statements.Upsert, seriesId, field.Key, point.TimestampNanoseconds, value);
+            statements.Upsert.ExecuteNonQuery();
+        }
+
+        return null;
+    }
+
+    /// <summary>A tag key or field key given twice in one point: InfluxDB refuses the point ("duplicate tags"), and so does this store.</summary>
+    private static string? CheckKeys(ParsedPoint point)
+    {
+        for (int i = 1; i < point.Tags.Count; i++)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                if (string.Equals(point.Tags[i].Key, point.Tags[j].Key, StringComparison.Ordinal))
+                {
+                    return "duplicate tags";
+                }
+            }
+        }
+
+        for (int i = 1; i < point.Fields.Count; i++)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                if (string.Equals(point.Fields[i].Key, point.Fields[j].Key, StringComparison.Ordinal))
+                {
+                    return "duplicate fields";
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The refusal in InfluxDB's words: <c>unable to write '&lt;line&gt;': &lt;reason&gt;</c>.</summary>
+    private static string Refusal(ReadOnlySpan<byte> lines, ParsedPoint point, string reason)
+    {
+        if (point.SourceLength <= 0 || point.SourceOffset + point.SourceLength > lines.Length)
+        {
+            return reason;
+        }
+
+        ReadOnlySpan<byte> line = lines.Slice(point.SourceOffset, Math.Min(point.SourceLength, LineProtocolParser.MaxErrorTextLength));
+        return "unable to write '" + Encoding.UTF8.GetString(line) + "': " + reason;
+    }
+
+    private void ForgetFrom(List<(string, string)> newKinds, int kindsFrom, List<(string, string)> newSeries, int seriesFrom)
+    {
+        for (int i = kindsFrom; i < newKinds.Count; i++)
+        {
+            _fieldKinds.Remove(newKinds[i]);
+        }
+
+        for (int i = seriesFrom; i < newSeries.Count; i++)
+        {
+            _seriesIds.Remove(newSeries[i]);
+        }
+
+        newKinds.RemoveRange(kindsFrom, newKinds.Count - kindsFrom);
+        newSeries.RemoveRange(seriesFrom, newSeries.Count - seriesFrom);
+    }
+
+    /// <summary>The prepared statements of one write transaction.</summary>
+    private sealed class WriteStatements(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
+    {
+        public SqliteCommand FindSeries { get; } = Prepare(connection, transaction, "SELECT id FROM series WHERE measurement = $m AND tag_set = $t", "$m", "$t");
+
+        public SqliteCommand InsertSeries { get; } = Prepare(connection, transaction, "INSERT INTO series (measurement, tag_set) VALUES ($m, $t) RETURNING id", "$m", "$t");
+
+        public SqliteCommand InsertTag { get; } = Prepare(connection, transaction, "INSERT INTO series_tag (series_id, key, value) VALUES ($s, $k, $v)", "$s", "$k", "$v");
+
+        public SqliteCommand InsertKind { get; } = Prepare(connection, transaction, "INSERT INTO field_type (measurement, field, kind) VALUES ($m, $f, $k)", "$m", "$f", "$k");
+
+        public SqliteCommand Upsert { get; } = Prepare(connection, transaction, "INSERT OR REPLACE INTO field_value (series_id, field, time_ns, value) VALUES ($s, $f, $t, $v)", "$s", "$f", "$t", "$v");
+
+        public void Run(string sql)
+        {
+            using SqliteCommand command = Prepare(connection, transaction, sql);
+            command.ExecuteNonQuery();
+        }
+
+        public void Dispose()
+        {
+            FindSeries.Dispose();
+            InsertSeries.Dispose();
+            InsertTag.Dispose();
+            InsertKind.Dispose();
+            Upsert.Dispose();
         }
     }
 
@@ -379,9 +522,9 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
         {
             if (_fieldKinds.TryAdd((point.Measurement, field.Key), field.Value.Kind))
             {
+                newKinds.Add((point.Measurement, field.Key));
                 SetValues(insertKind, point.Measurement, field.Key, (int)field.Value.Kind);
                 insertKind.ExecuteNonQuery();
-                newKinds.Add((point.Measurement, field.Key));
             }
         }
 

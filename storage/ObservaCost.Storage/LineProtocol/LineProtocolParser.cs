@@ -179,6 +179,32 @@ public static class LineProtocolParser
         }
     }
 
+    /// <summary>
+    /// Finds where each record of <paramref name="utf8"/> lies (a point's line, valid or not, with its line end;
+    /// blank and comment lines belong to no record), with the same line rules as <see cref="Parse"/>: a string field
+    /// that spans lines stays in one record. Used to split a batch between points.
+    /// </summary>
+    public static void SplitRecords(ReadOnlySpan<byte> utf8, ICollection<Range> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var reader = new Reader(utf8, WritePrecision.Nanoseconds, 0);
+        while (!reader.AtEnd)
+        {
+            if (reader.SkipBlankOrComment())
+            {
+                continue;
+            }
+
+            int start = reader.Position;
+            if (!reader.TryReadLine(materialize: false, out _, out _, out _))
+            {
+                reader.SkipToEndOfLine();
+            }
+
+            records.Add(new Range(start, reader.Position));
+        }
+    }
+
     private static string Excerpt(ReadOnlySpan<byte> line)
     {
         line = line.TrimEnd("\r\n"u8);

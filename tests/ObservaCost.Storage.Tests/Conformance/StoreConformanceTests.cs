@@ -206,4 +206,21 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(1, result.PointsRejected);
         Assert.Contains("field type conflict", string.Join(" ", result.Errors), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Write_DuplicateTagKey_RejectsOnlyThatPointWithTheReason()
+    {
+        // Line 1 names the tag uuid twice: both stores refuse it ("duplicate tags", InfluxDB's words); line 2 is
+        // written. Then g7 has one value, 7, and no series holds the refused point's w=1.
+        WriteResult result = await Store.WriteAsync(new LineProtocolBatch(System.Text.Encoding.UTF8.GetBytes(
+            $"conf,uuid=g8,uuid=g9 w=1 {T(5)}\nconf,uuid=g7 w=7 {T(5)}\n"), 2, WritePrecision.Nanoseconds));
+        Assert.Equal(1, result.PointsWritten);
+        Assert.Equal(1, result.PointsRejected);
+        Assert.Contains("duplicate tags", string.Join(" ", result.Errors), StringComparison.Ordinal);
+        QueryResult r = await Store.QueryAsync(Conf().Count("w").Max("w").Between(T(5), T(6)).GroupBy("uuid").Build());
+        ResultSeries g7 = Assert.Single(r.Series);
+        Assert.Equal("uuid=g7", g7.TagKey);
+        Assert.Equal(1, g7.Rows[0][0].Integer);
+        Assert.Equal(7, g7.Rows[0][1].Number);
+    }
 }

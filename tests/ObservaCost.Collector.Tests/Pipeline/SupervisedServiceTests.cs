@@ -1,0 +1,155 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using ObservaCost.Collector.Pipeline;
+using ObservaCost.Testing;
+
+namespace ObservaCost.Collector.Tests.Pipeline;
+
+/// <summary>
+/// A background loop that throws is restarted by <see cref="SupervisedService"/> after its backoff on a manual clock,
+/// is shown on the readiness check while it fails, and is ready again once the restarted loop has run long enough.
+/// </summary>
+public sealed class SupervisedServiceTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task LoopThrows_UnreadyRestartedAfterBackoffThenReady()
+    {
+        using var h = new Harness(failures: 2, healthyAfter: TimeSpan.FromSeconds(30));
+        (ManualTimeProvider clock, ServiceHealth health, CollectorMetrics metrics, FlakyService flaky, SupervisedService supervisor) = h;
+        var check = new SupervisedServicesHealthCheck(health);
+        await supervisor.StartAsync(CancellationToken.None);
+
+        // Run 1 throws at 0 s: unready with the name and the error; the restart waits 1 s.
+        await WaitUntilAsync(() => health.IsFailing("flaky") && clock.PendingTimers == 1);
+        HealthCheckResult unready = await check.CheckHealthAsync(new HealthCheckContext());
+        Assert.Equal(HealthStatus.Unhealthy, unready.Status);
+        Assert.Contains("flaky is failing (InvalidOperationException: run 1 failed)", unready.Description, StringComparison.Ordinal);
+        Assert.Equal(1, metrics.RestartsTotal("flaky"));
+
+        clock.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.Equal(1, flaky.Runs);
+
+        // At 1 s run 2 starts and throws too: the next wait doubles to 2 s.
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await WaitUntilAsync(() => flaky.Runs == 2 && metrics.RestartsTotal("flaky") == 2 && clock.PendingTimers == 1);
+        clock.Advance(TimeSpan.FromMilliseconds(1999));
+        Assert.Equal(2, flaky.Runs);
+
+        // At 3 s run 3 starts and keeps running; still unready until it has run 30 s.
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await WaitUntilAsync(() => flaky.Runs == 3 && clock.PendingTimers == 1);
+        Assert.True(health.IsFailing("flaky"));
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await WaitUntilAsync(() => !health.IsFailing("flaky"));
+        HealthCheckResult ready = await check.CheckHealthAsync(new HealthCheckContext());
+        Assert.Equal(HealthStatus.Healthy, ready.Status);
+        Assert.Equal(2, metrics.RestartsTotal("flaky"));
+
+        await supervisor.StopAsync(CancellationToken.None);
+        Assert.True(flaky.StoppedCleanly);
+    }
+
+    [Fact]
+    public async Task LoopFailsAgainAfterRecovering_BackoffStartsOver()
+    {
+        using var h = new Harness(failures: 1, healthyAfter: TimeSpan.FromSeconds(5));
+        (ManualTimeProvider clock, ServiceHealth health, CollectorMetrics metrics, FlakyService flaky, SupervisedService supervisor) = h;
+        await supervisor.StartAsync(CancellationToken.None);
+
+        // Run 1 fails at 0 s; run 2 starts at 1 s and is healthy at 6 s.
+        await WaitUntilAsync(() => health.IsFailing("flaky") && clock.PendingTimers == 1);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => flaky.Runs == 2 && clock.PendingTimers == 1);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        await WaitUntilAsync(() => !health.IsFailing("flaky"));
+
+        // Run 2 then fails: the wait is the initial 1 s again, not 2 s.
+        flaky.FailNow();
+        await WaitUntilAsync(() => health.IsFailing("flaky") && clock.PendingTimers == 1);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => flaky.Runs == 3);
+        Assert.Equal(2, metrics.RestartsTotal("flaky"));
+        await supervisor.StopAsync(CancellationToken.None);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(watch.Elapsed < Patience, "the condition did not hold in time");
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>A flaky service under a supervisor that waits 1 s, then 2 s, 4 s, 8 s at most, on a manual clock.</summary>
+    private sealed class Harness : IDisposable
+    {
+        private readonly ServiceProvider _provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
+
+        public Harness(int failures, TimeSpan healthyAfter)
+        {
+            Metrics = new CollectorMetrics(_provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+            Flaky = new FlakyService(failures);
+            var options = new SupervisionOptions { InitialBackoff = TimeSpan.FromSeconds(1), MaxBackoff = TimeSpan.FromSeconds(8), HealthyAfter = healthyAfter };
+            Supervisor = new SupervisedService(Flaky, "flaky", Health, options, Metrics, Clock, NullLogger<SupervisedService>.Instance);
+        }
+
+        public ManualTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero));
+
+        public ServiceHealth Health { get; } = new();
+
+        public CollectorMetrics Metrics { get; }
+
+        public FlakyService Flaky { get; }
+
+        public SupervisedService Supervisor { get; }
+
+        public void Deconstruct(out ManualTimeProvider clock, out ServiceHealth health, out CollectorMetrics metrics, out FlakyService flaky, out SupervisedService supervisor) =>
+            (clock, health, metrics, flaky, supervisor) = (Clock, Health, Metrics, Flaky, Supervisor);
+
+        public void Dispose()
+        {
+            Supervisor.Dispose();
+            Flaky.Dispose();
+            Metrics.Dispose();
+            _provider.Dispose();
+        }
+    }
+
+    /// <summary>Throws in its first <c>failures</c> runs; later runs wait for the stop (or <see cref="FailNow"/>).</summary>
+    private sealed class FlakyService(int failures) : BackgroundService
+    {
+        private int _runs;
+        private TaskCompletionSource _fail = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Runs => Volatile.Read(ref _runs);
+
+        public bool StoppedCleanly { get; private set; }
+
+        public void FailNow() => _fail.TrySetException(new InvalidOperationException("failed after running"));
+
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            int run = Interlocked.Increment(ref _runs);
+            if (run <= failures)
+            {
+                throw new InvalidOperationException($"run {run} failed");
+            }
+
+            _fail = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            try
+            {
+                await _fail.Task.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                StoppedCleanly = true;
+            }
+        }
+    }
+}
