@@ -128,4 +128,67 @@ public sealed class SqliteStoreTests : IDisposable
         await writing;
         Assert.True(checks > 1);
     }
+
+    [Fact]
+    public async Task Write_PointRefusedByAConstraint_OnlyThatPointLeftOutAndItsNewFieldForgotten()
+    {
+        await using var store = new SqliteStore(new SqliteStoreOptions { Path = DbPath }, TimeProvider.System, NullLogger<SqliteStore>.Instance);
+        Assert.Equal(1, (await store.WriteAsync(Lines("c ok=1 100\n", 1))).PointsWritten);
+
+        // A rule this store enforces through SQLite (here a trigger raising a constraint error on the field "bad"),
+        // standing for any constraint a point can break: the batch is written again point by point, so ok@101 and
+        // ok@103 are kept and only bad@102 is refused, with SQLite's reason and the line.
+        await using (var connection = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            await connection.OpenAsync();
+            await using SqliteCommand trigger = connection.CreateCommand();
+            trigger.CommandText = "CREATE TRIGGER refuse_bad BEFORE INSERT ON field_value WHEN NEW.field = 'bad' BEGIN SELECT RAISE(ABORT, 'bad is refused'); END";
+            await trigger.ExecuteNonQueryAsync();
+        }
+
+        WriteResult result = await store.WriteAsync(Lines("c ok=2 101\nc bad=1 102\nc ok=3 103\n", 3));
+        Assert.Equal(2, result.PointsWritten);
+        Assert.Equal(1, result.PointsRejected);
+        string reason = Assert.Single(result.Errors);
+        Assert.StartsWith("unable to write 'c bad=1 102': ", reason, StringComparison.Ordinal);
+        Assert.Contains("bad is refused", reason, StringComparison.Ordinal);
+        QueryResult ok = await store.QueryAsync(TimeSeriesQueryBuilder.From("c").Field("ok").Between(0, 1_000_000_000_000).Build());
+        Assert.Equal([1.0, 2.0, 3.0], ok.Series[0].Rows.Select(x => x[0].Number));
+
+        // The refused point's new field kind (float) was rolled back with it: once the rule is gone, bad takes an
+        // integer without a type conflict.
+        await using (var connection = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            await connection.OpenAsync();
+            await using SqliteCommand drop = connection.CreateCommand();
+            drop.CommandText = "DROP TRIGGER refuse_bad";
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(1, (await store.WriteAsync(Lines("c bad=5i 104\n", 1))).PointsWritten);
+    }
+
+    [Fact]
+    public async Task Write_DatabaseLockedByAnotherWriter_ThrowsStoreUnavailableAndWritesLater()
+    {
+        await using var store = new SqliteStore(new SqliteStoreOptions { Path = DbPath, BusyTimeout = TimeSpan.FromSeconds(1) }, TimeProvider.System, NullLogger<SqliteStore>.Instance);
+        Assert.Equal(1, (await store.WriteAsync(Lines("l v=1 100\n", 1))).PointsWritten);
+        await using (var other = new SqliteConnection($"Data Source={DbPath};Pooling=False"))
+        {
+            await other.OpenAsync();
+            await using SqliteTransaction held = other.BeginTransaction(deferred: false);
+            await using SqliteCommand write = other.CreateCommand();
+            write.Transaction = held;
+            write.CommandText = "INSERT INTO field_type (measurement, field, kind) VALUES ('x', 'y', 0)";
+            await write.ExecuteNonQueryAsync();
+
+            // Busy is transient: the whole batch may be written again, nothing of it was kept.
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => store.WriteAsync(Lines("l v=2 101\n", 1)));
+            await held.RollbackAsync();
+        }
+
+        Assert.Equal(1, (await store.WriteAsync(Lines("l v=2 101\n", 1))).PointsWritten);
+        QueryResult r = await store.QueryAsync(TimeSeriesQueryBuilder.From("l").Sum("v").Between(0, 1_000_000_000_000).Build());
+        Assert.Equal(3, r.Series[0].Rows[0][0].Number);
+    }
 }
