@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using ObservaCost.Collector.Pipeline;
+using ObservaCost.Collector.Tests.Support;
 using ObservaCost.Testing;
 
 namespace ObservaCost.Collector.Tests.Pipeline;
@@ -76,6 +77,56 @@ public sealed class SupervisedServiceTests
         await supervisor.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task ServiceThrowsInTheCollector_ReadyzNamesItUntilItRunsAgain()
+    {
+        // The collector on a manual clock with one more supervised service that throws in its first run. Defaults:
+        // restart after 1 s, ready again after 30 s of running.
+        var clock = new ManualTimeProvider(TimeProvider.System.GetUtcNow());
+        await using CollectorHost host = await CollectorHost.StartAsync(builder =>
+        {
+            builder.Services.AddSingleton<TimeProvider>(clock);
+            builder.Services.AddSupervisedHostedService<ThrowsOnceService>();
+        });
+        ThrowsOnceService service = host.Services.GetRequiredService<ThrowsOnceService>();
+        ServiceHealth health = host.Services.GetRequiredService<ServiceHealth>();
+        // Every background loop of the collector runs supervised (nvidia-smi polling only when it is enabled).
+        Assert.Equal(
+            ["JsonlTailService", "RequestLogPipeline", "ScrapeService", "SpoolForwarder", "ThrowsOnceService"],
+            host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<SupervisedService>().Select(s => s.Name).Order(StringComparer.Ordinal));
+
+        await WaitUntilAsync(() => health.IsFailing(nameof(ThrowsOnceService)));
+        HttpResponseMessage unready = await host.Client.GetAsync("/readyz");
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, unready.StatusCode);
+        string body = await unready.Content.ReadAsStringAsync();
+        Assert.StartsWith("Unhealthy\nbackground-services: ThrowsOnceService is failing (InvalidOperationException: the first run fails)", body, StringComparison.Ordinal);
+        Assert.Contains("observacost_collector_service_restarts_total{service=\"ThrowsOnceService\"} 1\n", await host.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
+
+        // Restarted at 1 s; still unready until it has run 30 s.
+        await AdvanceUntilAsync(clock, TimeSpan.FromSeconds(1), () => service.Runs == 2);
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await host.Client.GetAsync("/readyz")).StatusCode);
+        await AdvanceUntilAsync(clock, TimeSpan.FromSeconds(30), () => !health.IsFailing(nameof(ThrowsOnceService)));
+        HttpResponseMessage ready = await host.Client.GetAsync("/readyz");
+        Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync());
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await host.Client.GetAsync("/healthz")).StatusCode);
+    }
+
+    /// <summary>
+    /// Moves the clock by <paramref name="step"/> until <paramref name="condition"/> holds: the supervisor arms its
+    /// timers asynchronously, and the collector's other timers share the clock, so it moves in steps.
+    /// </summary>
+    private static async Task AdvanceUntilAsync(ManualTimeProvider clock, TimeSpan step, Func<bool> condition)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(watch.Elapsed < Patience, "the condition did not hold in time");
+            clock.Advance(step);
+            await Task.Delay(20);
+        }
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -119,6 +170,19 @@ public sealed class SupervisedServiceTests
             Metrics.Dispose();
             _provider.Dispose();
         }
+    }
+
+    /// <summary>Throws in its first run; later runs wait for the stop.</summary>
+    private sealed class ThrowsOnceService : BackgroundService
+    {
+        private int _runs;
+
+        public int Runs => Volatile.Read(ref _runs);
+
+        protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+            Interlocked.Increment(ref _runs) == 1
+                ? throw new InvalidOperationException("the first run fails")
+                : new TaskCompletionSource().Task.WaitAsync(stoppingToken);
     }
 
     /// <summary>Throws in its first <c>failures</c> runs; later runs wait for the stop (or <see cref="FailNow"/>).</summary>

@@ -35,7 +35,10 @@ public sealed class CollectorHost : IAsyncDisposable
     public ITimeSeriesStore Store => _app.Services.GetRequiredService<ITimeSeriesStore>();
 
     /// <summary>Standard settings: embedded store, two tokens (one bound to tenant "acme"), no anonymous access.</summary>
-    public static async Task<CollectorHost> StartAsync(params string[] extra)
+    public static Task<CollectorHost> StartAsync(params string[] extra) => StartAsync(configure: null, extra);
+
+    /// <summary>Standard settings, then <paramref name="configure"/> on the builder (extra services, a manual clock).</summary>
+    public static async Task<CollectorHost> StartAsync(Action<WebApplicationBuilder>? configure, params string[] extra)
     {
         string dir = Path.Combine(Path.GetTempPath(), "observacost-collector-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(dir);
@@ -59,7 +62,7 @@ public sealed class CollectorHost : IAsyncDisposable
             "--Analytics:Enabled", "false",
             .. extra,
         ];
-        WebApplication app = CollectorApplication.Build(args);
+        WebApplication app = CollectorApplication.Build(args, configure);
         await app.StartAsync();
         return new CollectorHost(app, dir, port);
     }
