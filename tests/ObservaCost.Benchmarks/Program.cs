@@ -13,6 +13,7 @@ using ObservaCost.Benchmarks;
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- collector-push [points] [rounds]   (build the solution in Release first)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- cost-window [gpus,gpus,...] [rounds]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- timeseries
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- poison [batches] [rounds]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- evaluate nab --data DIR [--files GLOB] | evaluate m4 --train FILE --test FILE
 string command = args.Length > 0 ? args[0] : "encode";
 switch (command)
@@ -51,8 +52,12 @@ switch (command)
             .ToArray();
         int windowRounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
         return await CostWindowHarness.RunAsync(fleetSizes, windowRounds);
+    case "poison":
+        int poisonBatches = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40;
+        int poisonRounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
+        return await PoisonIsolationHarness.RunAsync(poisonBatches, poisonRounds);
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode, request-logs, influx-write, collector-push, scrape, cost-window, timeseries or evaluate.");
+        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode, request-logs, influx-write, collector-push, scrape, cost-window, timeseries, poison or evaluate.");
         return 2;
 }
 
