@@ -205,9 +205,10 @@ internal static class GpuPageMapper
             (double minimum, double maximum) = Range(rule.Field);
             if (reading < minimum || reading > maximum)
             {
+                bool below = reading < minimum;
                 rejections.Add(
-                    reading < minimum ? PrometheusErrorKind.NegativeValue : PrometheusErrorKind.AboveMaximum,
-                    string.Create(CultureInfo.InvariantCulture, $"{sample.Name}{sample.Labels} is {value}, outside {minimum} to {maximum} for {rule.Field}"));
+                    below ? PrometheusErrorKind.NegativeValue : PrometheusErrorKind.AboveMaximum,
+                    string.Create(CultureInfo.InvariantCulture, $"{sample.Name}{sample.Labels} is {value}: {rule.Field} cannot be {(below ? "below" : "above")} {(below ? minimum : maximum)}"));
                 continue;
             }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Compression;
 using Microsoft.Extensions.Options;
 using ObservaCost.Collector.Ingest;
@@ -203,20 +204,49 @@ public sealed partial class ScrapeService(
 
         long max = options.Value.MaxPageBytes;
         await using Stream body = await response.Content.ReadAsStreamAsync(cts.Token);
-        await using Stream stream = gzip ? new GZipStream(body, CompressionMode.Decompress, leaveOpen: true) : Stream.Null;
-        Stream source = gzip ? stream : body;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+        (byte[] raw, int rawLength) = await ReadBoundedAsync(body, max, "the page", cts.Token);
+        if (!gzip)
+        {
+            return (raw, rawLength, format);
+        }
+
+        try
+        {
+            using var compressed = new MemoryStream(raw, 0, rawLength, writable: false);
+            await using var decoder = new GZipStream(compressed, CompressionMode.Decompress);
+            (byte[] page, int length) = await ReadBoundedAsync(decoder, max, "the decoded page", cts.Token);
+
+            // GZipStream ends a truncated stream without an error: the trailer's ISIZE (the decoded size, mod 2^32)
+            // must match, as it cannot by chance when the trailer is missing. A page of several gzip members is refused too.
+            if (rawLength < 18 || BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(rawLength - 4)) != (uint)length)
+            {
+                ArrayPool<byte>.Shared.Return(page);
+                throw new InvalidDataException("the gzip page is truncated or corrupt: its trailer does not give the decoded size");
+            }
+
+            return (page, length, format);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(raw);
+        }
+    }
+
+    /// <summary>Reads <paramref name="source"/> to its end into a pooled buffer, failing past <paramref name="max"/> bytes.</summary>
+    private static async Task<(byte[] Buffer, int Length)> ReadBoundedAsync(Stream source, long max, string what, CancellationToken cancellationToken)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(256 * 1024, max + 1));
         int length = 0;
         while (true)
         {
+            if (length > max)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                throw new InvalidDataException($"{what} is larger than {ScrapeOptions.SectionName}:MaxPageBytes ({max} bytes)");
+            }
+
             if (length == buffer.Length)
             {
-                if (length >= max)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    throw new InvalidDataException($"the page is larger than {ScrapeOptions.SectionName}:MaxPageBytes ({max} bytes)");
-                }
-
                 byte[] bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, max + 1));
                 buffer.AsSpan(0, length).CopyTo(bigger);
                 ArrayPool<byte>.Shared.Return(buffer);
@@ -226,7 +256,7 @@ public sealed partial class ScrapeService(
             int read;
             try
             {
-                read = await source.ReadAsync(buffer.AsMemory(length), cts.Token);
+                read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken);
             }
             catch
             {
@@ -236,7 +266,7 @@ public sealed partial class ScrapeService(
 
             if (read == 0)
             {
-                return (buffer, length, format);
+                return (buffer, length);
             }
 
             length += read;
