@@ -25,6 +25,7 @@ public sealed class PrometheusTextParser
     private readonly Utf8StringPool _pool;
     private readonly List<Label> _labels = [];
     private readonly Dictionary<int, Label[]> _labelSets = [];
+    private readonly HashSet<(string Name, LabelSet Labels)> _series = [];
     private int _lastSampleCount;
     private byte[] _unescaped = new byte[256];
 
@@ -58,7 +59,8 @@ public sealed class PrometheusTextParser
     /// </summary>
     public PrometheusParseResult Parse(ReadOnlySpan<byte> utf8, PrometheusFormat format, SampleTimeWindow? window = null)
     {
-        var page = new Page(_options, _lastSampleCount, format, window);
+        _series.Clear();
+        var page = new Page(_options, _lastSampleCount, format, window, _series);
         if (utf8.StartsWith("\uFEFF"u8))
         {
             utf8 = utf8[3..];
@@ -830,13 +832,13 @@ public sealed class PrometheusTextParser
         private readonly HashSet<(string Name, LabelSet Labels)> _series;
         private readonly int _maxErrors;
 
-        public Page(PrometheusParserOptions options, int expectedSamples, PrometheusFormat format, SampleTimeWindow? window)
+        /// <param name="series">The parser's set of series, emptied, reused from page to page.</param>
+        public Page(PrometheusParserOptions options, int expectedSamples, PrometheusFormat format, SampleTimeWindow? window, HashSet<(string Name, LabelSet Labels)> series)
         {
             _maxErrors = options.MaxErrorsListed;
             _lookup = _families.GetAlternateLookup<ReadOnlySpan<byte>>();
-            int capacity = Math.Min(expectedSamples, options.MaxSamplesPerPage);
-            Samples = new List<PrometheusSample>(capacity);
-            _series = new HashSet<(string, LabelSet)>(capacity);
+            Samples = new List<PrometheusSample>(Math.Min(expectedSamples, options.MaxSamplesPerPage));
+            _series = series;
             Format = format;
             Window = window;
         }

@@ -225,7 +225,7 @@ public sealed class VllmMetricsTracker
             switch (sample.Name)
             {
                 case PromptTokens or GenerationTokens or RequestSuccess or E2eBucket or E2eSum or TtftBucket:
-                    if (sample.Name is E2eBucket or TtftBucket && invalidHistograms.Contains(HistogramOf(sample)))
+                    if (invalidHistograms.Count > 0 && sample.Name is E2eBucket or TtftBucket && invalidHistograms.Contains(HistogramOf(sample)))
                     {
                         continue;
                     }
