@@ -832,7 +832,7 @@ public sealed class PrometheusTextParser
         private readonly HashSet<(string Name, LabelSet Labels)> _series;
         private readonly int _maxErrors;
 
-        /// <param name="series">The parser's set of series, emptied, reused from page to page.</param>
+        // series: the parser's set of series, emptied, reused from page to page.
         public Page(PrometheusParserOptions options, int expectedSamples, PrometheusFormat format, SampleTimeWindow? window, HashSet<(string Name, LabelSet Labels)> series)
         {
             _maxErrors = options.MaxErrorsListed;
