@@ -63,11 +63,21 @@ internal static class ScrapeHarness
             mapped = result.Samples.Count;
         }
 
-        double prometheus = await PrometheusScrapeDurationAsync(url, scrapes);
         double median = HarnessMath.Median(ours);
         Console.WriteLine("| scraper | scrape duration, median | scrapes |");
         Console.WriteLine("|---|---|---|");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| ObservaCost (GET, parse, map to {mapped} GPU samples, encode) | {median * 1000:F1} ms | {ours.Count} |"));
+        double prometheus;
+        try
+        {
+            prometheus = await PrometheusScrapeDurationAsync(url, scrapes);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Console.WriteLine("Prometheus was not run (" + ex.Message + "): install Debian's prometheus for the comparison.");
+            return 0;
+        }
+
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| Prometheus 2.42 (scrape_duration_seconds) | {prometheus * 1000:F1} ms | {scrapes} |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio ObservaCost / Prometheus: {median / prometheus:F2}"));
         return 0;

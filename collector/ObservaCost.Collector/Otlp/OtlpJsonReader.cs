@@ -7,18 +7,25 @@ namespace ObservaCost.Collector.Otlp;
 /// Reads the OTLP/JSON encoding of <c>ExportMetricsServiceRequest</c> (lowerCamelCase names, 64-bit integers as
 /// strings or numbers), keeping gauge and sum number data points.
 /// </summary>
+/// <remarks>
+/// A body that is not such a request is refused (<see cref="JsonException"/>, <see cref="InvalidDataException"/>,
+/// <see cref="InvalidOperationException"/> or <see cref="FormatException"/>, with the reason): invalid JSON or UTF-8, a
+/// lone surrogate escape, a property given twice in one object, nesting deeper than 32, a root that is not an object,
+/// or <c>resourceMetrics</c>, <c>scopeMetrics</c>, <c>metrics</c> or <c>dataPoints</c> that is not an array. An empty
+/// object is an empty export.
+/// </remarks>
 public static class OtlpJsonReader
 {
     public static OtlpExport Read(ReadOnlySpan<byte> json)
     {
         var export = new OtlpExport();
-        using JsonDocument doc = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = 32 });
-        if (!doc.RootElement.TryGetProperty("resourceMetrics", out JsonElement resourceMetrics) || resourceMetrics.ValueKind != JsonValueKind.Array)
+        using JsonDocument doc = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = 32, AllowDuplicateProperties = false });
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
         {
-            return export;
+            throw new InvalidDataException("the body must be a JSON object (ExportMetricsServiceRequest)");
         }
 
-        foreach (JsonElement rm in resourceMetrics.EnumerateArray())
+        foreach (JsonElement rm in ArrayOf(doc.RootElement, "resourceMetrics"))
         {
             var resource = new Dictionary<string, string>(StringComparer.Ordinal);
             if (rm.TryGetProperty("resource", out JsonElement r) && r.TryGetProperty("attributes", out JsonElement ra))
@@ -26,19 +33,9 @@ public static class OtlpJsonReader
                 ReadAttributes(ra, resource);
             }
 
-            if (!rm.TryGetProperty("scopeMetrics", out JsonElement scopes))
+            foreach (JsonElement scope in ArrayOf(rm, "scopeMetrics"))
             {
-                continue;
-            }
-
-            foreach (JsonElement scope in scopes.EnumerateArray())
-            {
-                if (!scope.TryGetProperty("metrics", out JsonElement metrics))
-                {
-                    continue;
-                }
-
-                foreach (JsonElement metric in metrics.EnumerateArray())
+                foreach (JsonElement metric in ArrayOf(scope, "metrics"))
                 {
                     ReadMetric(metric, resource, export);
                 }
@@ -46,6 +43,24 @@ public static class OtlpJsonReader
         }
 
         return export;
+    }
+
+    /// <summary>The elements of array property <paramref name="name"/> of object <paramref name="parent"/>; none when it is absent or null.</summary>
+    private static JsonElement.ArrayEnumerator ArrayOf(JsonElement parent, string name)
+    {
+        if (parent.ValueKind != JsonValueKind.Object)
+        {
+            throw new InvalidDataException($"an element holding '{name}' must be an object, not {parent.ValueKind}");
+        }
+
+        if (!parent.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return default;
+        }
+
+        return value.ValueKind == JsonValueKind.Array
+            ? value.EnumerateArray()
+            : throw new InvalidDataException($"'{name}' must be an array, not {value.ValueKind}");
     }
 
     private static void ReadMetric(JsonElement metric, Dictionary<string, string> resource, OtlpExport export)
@@ -62,12 +77,12 @@ public static class OtlpJsonReader
 
         foreach (string kind in new[] { "gauge", "sum" })
         {
-            if (!metric.TryGetProperty(kind, out JsonElement body) || !body.TryGetProperty("dataPoints", out JsonElement points))
+            if (!metric.TryGetProperty(kind, out JsonElement body))
             {
                 continue;
             }
 
-            foreach (JsonElement point in points.EnumerateArray())
+            foreach (JsonElement point in ArrayOf(body, "dataPoints"))
             {
                 var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
                 if (point.TryGetProperty("attributes", out JsonElement pa))

@@ -60,7 +60,7 @@ public sealed partial class OtlpMetricsIngest(
             }
             catch (Exception ex) when (ex is InvalidDataException or JsonException or FormatException or OverflowException or InvalidOperationException)
             {
-                metrics.Rejected(Source, 1);
+                metrics.Rejected(Source, 1, "unreadable_body");
                 return IngestError.BadRequest("the OTLP body cannot be read: " + ex.Message).ToResult();
             }
         }

@@ -8,15 +8,39 @@ namespace ObservaCost.Collector.Otlp;
 /// gauge and sum number data points. Written against the OTLP 1.x .proto field numbers; unknown fields are skipped,
 /// so newer senders are read too. (No generated OTLP classes are in the registry this project builds from.)
 /// </summary>
+/// <remarks>
+/// A body that is not valid protobuf is refused with <see cref="InvalidDataException"/> and its reason: a varint longer
+/// than 10 bytes or overflowing 64 bits, a field number of 0 or above 2^29 − 1, a known field with the wrong wire type,
+/// a length-delimited field running past its message (a negative length is read as a huge one), a group or
+/// reserved wire type, a string that is not valid UTF-8, or attribute values nested deeper than 16 levels.
+/// </remarks>
 public static class OtlpProtobufReader
 {
     private const int MaxDepth = 16;
+    private const int MaxFieldNumber = (1 << 29) - 1;
+    private const sbyte Varint = 0;
+    private const sbyte Fixed64 = 1;
+    private const sbyte Len = 2;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    // The wire type of each known field of a message, indexed by field number (-1: not a field the reader knows).
+    private static readonly sbyte[] RequestFields = Fields((1, Len));
+    private static readonly sbyte[] ResourceMetricsFields = Fields((1, Len), (2, Len), (3, Len));
+    private static readonly sbyte[] ResourceFields = Fields((1, Len), (2, Varint));
+    private static readonly sbyte[] ScopeMetricsFields = Fields((1, Len), (2, Len), (3, Len));
+    private static readonly sbyte[] MetricFields = Fields((1, Len), (2, Len), (3, Len), (5, Len), (7, Len), (9, Len), (10, Len), (11, Len), (12, Len));
+    private static readonly sbyte[] DataPointsFields = Fields((1, Len), (2, Varint), (3, Varint));
+    private static readonly sbyte[] NumberDataPointFields = Fields((2, Fixed64), (3, Fixed64), (4, Fixed64), (5, Len), (6, Fixed64), (7, Len), (8, Varint));
+    private static readonly sbyte[] KeyValueFields = Fields((1, Len), (2, Len));
+    private static readonly sbyte[] AnyValueFields = Fields((1, Len), (2, Varint), (3, Varint), (4, Fixed64), (5, Len), (6, Len), (7, Len));
+    private static readonly sbyte[] ValueListFields = Fields((1, Len));
 
     public static OtlpExport Read(ReadOnlySpan<byte> request)
     {
         var export = new OtlpExport();
         var reader = new WireReader(request);
-        while (reader.TryReadTag(out int field, out int wire))
+        while (reader.TryReadTag(RequestFields, "ExportMetricsServiceRequest", out int field, out int wire))
         {
             if (field == 1 && wire == 2)
             {
@@ -36,13 +60,13 @@ public static class OtlpProtobufReader
         var resource = new Dictionary<string, string>(StringComparer.Ordinal);
         var scopes = new List<byte[]>();
         var reader = new WireReader(data);
-        while (reader.TryReadTag(out int field, out int wire))
+        while (reader.TryReadTag(ResourceMetricsFields, "ResourceMetrics", out int field, out int wire))
         {
             if (field == 1 && wire == 2)
             {
                 // Resource { repeated KeyValue attributes = 1; }
                 var r = new WireReader(reader.ReadBytes());
-                while (r.TryReadTag(out int f, out int w))
+                while (r.TryReadTag(ResourceFields, "Resource", out int f, out int w))
                 {
                     if (f == 1 && w == 2)
                     {
@@ -67,7 +91,7 @@ public static class OtlpProtobufReader
         foreach (byte[] scope in scopes)
         {
             var s = new WireReader(scope);
-            while (s.TryReadTag(out int f, out int w))
+            while (s.TryReadTag(ScopeMetricsFields, "ScopeMetrics", out int f, out int w))
             {
                 if (f == 2 && w == 2)
                 {
@@ -87,7 +111,7 @@ public static class OtlpProtobufReader
         string unit = string.Empty;
         var numberPoints = new List<byte[]>();
         var reader = new WireReader(data);
-        while (reader.TryReadTag(out int field, out int wire))
+        while (reader.TryReadTag(MetricFields, "Metric", out int field, out int wire))
         {
             switch (field)
             {
@@ -100,7 +124,7 @@ public static class OtlpProtobufReader
                 case 5 or 7 when wire == 2:
                     // Gauge { repeated NumberDataPoint data_points = 1; } / Sum { data_points = 1; temporality = 2; is_monotonic = 3; }
                     var g = new WireReader(reader.ReadBytes());
-                    while (g.TryReadTag(out int f, out int w))
+                    while (g.TryReadTag(DataPointsFields, field == 5 ? "Gauge" : "Sum", out int f, out int w))
                     {
                         if (f == 1 && w == 2)
                         {
@@ -115,7 +139,7 @@ public static class OtlpProtobufReader
                     break;
                 case 9 or 10 or 11 when wire == 2:
                     var h = new WireReader(reader.ReadBytes());
-                    while (h.TryReadTag(out int f, out int w))
+                    while (h.TryReadTag(DataPointsFields, "Histogram", out int f, out int w))
                     {
                         if (f == 1 && w == 2)
                         {
@@ -144,7 +168,7 @@ public static class OtlpProtobufReader
         long time = 0;
         double? value = null;
         var reader = new WireReader(data);
-        while (reader.TryReadTag(out int field, out int wire))
+        while (reader.TryReadTag(NumberDataPointFields, "NumberDataPoint", out int field, out int wire))
         {
             switch (field)
             {
@@ -180,13 +204,13 @@ public static class OtlpProtobufReader
     {
         if (depth > MaxDepth)
         {
-            throw new InvalidDataException("attributes nest too deeply");
+            throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"attribute values nest more than {MaxDepth} levels deep"));
         }
 
         string key = string.Empty;
         string? value = null;
         var reader = new WireReader(data);
-        while (reader.TryReadTag(out int field, out int wire))
+        while (reader.TryReadTag(KeyValueFields, "KeyValue", out int field, out int wire))
         {
             if (field == 1 && wire == 2)
             {
@@ -194,7 +218,7 @@ public static class OtlpProtobufReader
             }
             else if (field == 2 && wire == 2)
             {
-                value = ReadAnyValue(reader.ReadBytes());
+                value = ReadAnyValue(reader.ReadBytes(), depth);
             }
             else
             {
@@ -208,11 +232,12 @@ public static class OtlpProtobufReader
         }
     }
 
-    private static string? ReadAnyValue(ReadOnlySpan<byte> data)
+    /// <summary>A scalar AnyValue as text; an array or key-value list is checked (and kept as null).</summary>
+    private static string? ReadAnyValue(ReadOnlySpan<byte> data, int depth)
     {
         var reader = new WireReader(data);
         string? value = null;
-        while (reader.TryReadTag(out int field, out int wire))
+        while (reader.TryReadTag(AnyValueFields, "AnyValue", out int field, out int wire))
         {
             value = (field, wire) switch
             {
@@ -220,11 +245,53 @@ public static class OtlpProtobufReader
                 (2, 0) => reader.ReadVarint() != 0 ? "true" : "false",
                 (3, 0) => ((long)reader.ReadVarint()).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 (4, 1) => BitConverter.Int64BitsToDouble((long)reader.ReadFixed64()).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                (5 or 6, 2) => CheckValueList(reader.ReadBytes(), field == 6, depth + 1),
                 _ => SkipAndReturnNull(ref reader, wire),
             };
         }
 
         return value;
+    }
+
+    /// <summary>ArrayValue { repeated AnyValue values = 1; } or KeyValueList { repeated KeyValue values = 1; }: read to check it, kept as null.</summary>
+    private static string? CheckValueList(ReadOnlySpan<byte> data, bool keyValues, int depth)
+    {
+        if (depth > MaxDepth)
+        {
+            throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"attribute values nest more than {MaxDepth} levels deep"));
+        }
+
+        var reader = new WireReader(data);
+        var ignored = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (reader.TryReadTag(ValueListFields, keyValues ? "KeyValueList" : "ArrayValue", out int field, out int wire))
+        {
+            if (field != 1)
+            {
+                reader.Skip(wire);
+            }
+            else if (keyValues)
+            {
+                ReadKeyValue(reader.ReadBytes(), ignored, depth);
+            }
+            else
+            {
+                ReadAnyValue(reader.ReadBytes(), depth);
+            }
+        }
+
+        return null;
+    }
+
+    private static sbyte[] Fields(params (int Field, sbyte Wire)[] fields)
+    {
+        sbyte[] wires = new sbyte[fields.Max(f => f.Field) + 1];
+        Array.Fill(wires, (sbyte)-1);
+        foreach ((int field, sbyte wire) in fields)
+        {
+            wires[field] = wire;
+        }
+
+        return wires;
     }
 
     private static string? SkipAndReturnNull(ref WireReader reader, int wire)
@@ -239,7 +306,8 @@ public static class OtlpProtobufReader
         private readonly ReadOnlySpan<byte> _data = data;
         private int _pos;
 
-        public bool TryReadTag(out int field, out int wire)
+        /// <summary>Reads the next tag of a message whose known fields have the wire types in <paramref name="known"/>.</summary>
+        public bool TryReadTag(ReadOnlySpan<sbyte> known, string message, out int field, out int wire)
         {
             if (_pos >= _data.Length)
             {
@@ -249,11 +317,16 @@ public static class OtlpProtobufReader
             }
 
             ulong tag = ReadVarint();
+            if (tag >> 3 is 0 or > MaxFieldNumber)
+            {
+                throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"protobuf field number {tag >> 3} in {message} is out of range (1 to {MaxFieldNumber})"));
+            }
+
             field = (int)(tag >> 3);
             wire = (int)(tag & 7);
-            if (field <= 0)
+            if (field < known.Length && known[field] >= 0 && known[field] != wire)
             {
-                throw new InvalidDataException("invalid protobuf field number 0");
+                throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"field {field} of {message} has wire type {wire}, not {known[field]}"));
             }
 
             return true;
@@ -270,6 +343,11 @@ public static class OtlpProtobufReader
                 }
 
                 byte b = _data[_pos++];
+                if (shift == 63 && b > 1)
+                {
+                    throw new InvalidDataException("varint overflows 64 bits");
+                }
+
                 result |= (ulong)(b & 0x7F) << shift;
                 if ((b & 0x80) == 0)
                 {
@@ -305,7 +383,18 @@ public static class OtlpProtobufReader
             return bytes;
         }
 
-        public string ReadString() => Encoding.UTF8.GetString(ReadBytes());
+        public string ReadString()
+        {
+            ReadOnlySpan<byte> bytes = ReadBytes();
+            try
+            {
+                return StrictUtf8.GetString(bytes);
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new InvalidDataException("a string field is not valid UTF-8");
+            }
+        }
 
         public void Skip(int wire)
         {

@@ -30,6 +30,7 @@ public sealed class CollectorMetrics : IDisposable
     private readonly Histogram<double> _scrapeDuration;
     private readonly ConcurrentDictionary<string, long> _receivedBySource = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _rejectedBySource = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Source, string Reason), long> _rejectedByReason = new();
     private readonly ConcurrentDictionary<string, (long Count, double Sum)> _scrapes = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private long _writtenTotal;
@@ -65,14 +66,24 @@ public sealed class CollectorMetrics : IDisposable
         _receivedBySource.AddOrUpdate(source, points, (_, v) => v + points);
     }
 
-    public void Rejected(string source, long points)
+    /// <summary>Counts refused points of <paramref name="source"/>; <paramref name="reason"/>, when given, is a short snake_case label value.</summary>
+    public void Rejected(string source, long points, string? reason = null)
     {
         if (points == 0)
         {
             return;
         }
 
-        _rejected.Add(points, new KeyValuePair<string, object?>("source", source));
+        if (reason is null)
+        {
+            _rejected.Add(points, new KeyValuePair<string, object?>("source", source));
+        }
+        else
+        {
+            _rejected.Add(points, new KeyValuePair<string, object?>("source", source), new KeyValuePair<string, object?>("reason", reason));
+            _rejectedByReason.AddOrUpdate((source, reason), points, (_, v) => v + points);
+        }
+
         _rejectedBySource.AddOrUpdate(source, points, (_, v) => v + points);
     }
 
@@ -134,6 +145,8 @@ public sealed class CollectorMetrics : IDisposable
 
     public long RejectedTotal(string source) => _rejectedBySource.GetValueOrDefault(source);
 
+    public long RejectedTotal(string source, string reason) => _rejectedByReason.GetValueOrDefault((source, reason));
+
     public long WrittenTotal => Interlocked.Read(ref _writtenTotal);
 
     /// <summary>The metrics in Prometheus text exposition format 0.0.4.</summary>
@@ -150,6 +163,12 @@ public sealed class CollectorMetrics : IDisposable
         foreach (KeyValuePair<string, long> kv in _rejectedBySource.OrderBy(k => k.Key, StringComparer.Ordinal))
         {
             sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_rejected_total{{source=\"{Escape(kv.Key)}\"}} {kv.Value}\n");
+        }
+
+        Family(sb, "observacost_collector_points_rejected_by_reason_total", "counter", "Points and records refused at ingest, by reason (for sources that give one)");
+        foreach (KeyValuePair<(string Source, string Reason), long> kv in _rejectedByReason.OrderBy(k => k.Key.Source, StringComparer.Ordinal).ThenBy(k => k.Key.Reason, StringComparer.Ordinal))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"observacost_collector_points_rejected_by_reason_total{{source=\"{Escape(kv.Key.Source)}\",reason=\"{Escape(kv.Key.Reason)}\"}} {kv.Value}\n");
         }
 
         Family(sb, "observacost_collector_points_written_total", "counter", "Points the store took");

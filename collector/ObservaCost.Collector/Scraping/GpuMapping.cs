@@ -47,8 +47,15 @@ public sealed record GpuMappingResult
     /// <summary>Page samples of a mapped metric without a usable GPU index label; they are skipped.</summary>
     public int SamplesWithoutGpuIndex { get; init; }
 
-    /// <summary>Readings the exporter marked as unavailable (DCGM blank sentinels, NaN, infinities); left null.</summary>
+    /// <summary>Readings the exporter marked as unavailable (DCGM and amd-smi blank sentinels); left null.</summary>
     public int BlankValues { get; init; }
+
+    /// <summary>
+    /// Readings refused, each left null with its reason: NaN or ±Inf (<see cref="PrometheusErrorKind.NonFiniteValue"/>),
+    /// a negative power, energy, utilization, memory or Xid reading (<see cref="PrometheusErrorKind.NegativeValue"/>),
+    /// utilization above 100 % or an activity ratio above 1 (<see cref="PrometheusErrorKind.AboveMaximum"/>).
+    /// </summary>
+    public SampleRejections Rejections { get; init; } = new();
 
     /// <summary>
     /// GPUs that showed up with more than one pod (a shared or time-sliced GPU). The first pod is kept, since
@@ -154,6 +161,7 @@ internal static class GpuPageMapper
         ArgumentNullException.ThrowIfNull(context);
         var gpus = new Dictionary<(int Index, string? Uuid, string? Instance), GpuAccumulator>();
         int mapped = 0, withoutIndex = 0, blank = 0;
+        var rejections = new SampleRejections();
         foreach (PrometheusSample sample in samples)
         {
             GpuMetricRule? found = dialect.Rules.TryGetValue(sample.Name, out GpuMetricRule exact) ? exact : dialect.FallbackRule?.Invoke(sample.Name);
@@ -181,13 +189,30 @@ internal static class GpuPageMapper
             gpu.Place(dialect, labels, context);
 
             double value = sample.Value;
-            if (double.IsNaN(value) || double.IsInfinity(value) || value >= rule.BlankAtOrAbove)
+            if (!double.IsFinite(value))
+            {
+                rejections.Add(PrometheusErrorKind.NonFiniteValue, string.Create(CultureInfo.InvariantCulture, $"{sample.Name}{sample.Labels} is {value}, not a reading"));
+                continue;
+            }
+
+            if (value >= rule.BlankAtOrAbove)
             {
                 blank++;
                 continue;
             }
 
-            gpu.Set(rule, value * rule.Scale / rule.Divisor);
+            double reading = value * rule.Scale / rule.Divisor;
+            (double minimum, double maximum) = Range(rule.Field);
+            if (reading < minimum || reading > maximum)
+            {
+                bool below = reading < minimum;
+                rejections.Add(
+                    below ? PrometheusErrorKind.NegativeValue : PrometheusErrorKind.AboveMaximum,
+                    string.Create(CultureInfo.InvariantCulture, $"{sample.Name}{sample.Labels} is {value}: {rule.Field} cannot be {(below ? "below" : "above")} {(below ? minimum : maximum)}"));
+                continue;
+            }
+
+            gpu.Set(rule, reading);
         }
 
         var result = gpus.Values
@@ -203,9 +228,19 @@ internal static class GpuPageMapper
             SamplesMapped = mapped,
             SamplesWithoutGpuIndex = withoutIndex,
             BlankValues = blank,
+            Rejections = rejections,
             PodConflicts = gpus.Values.Count(g => g.HasPodConflict),
         };
     }
+
+    /// <summary>The readings a field accepts, in its unit: percentages up to 100, ratios up to 1, no negative quantities.</summary>
+    private static (double Minimum, double Maximum) Range(GpuField field) => field switch
+    {
+        GpuField.UtilizationPercent => (0, 100),
+        GpuField.GraphicsEngineActivityRatio => (0, 1),
+        GpuField.TemperatureCelsius => (-273.15, double.PositiveInfinity),
+        _ => (0, double.PositiveInfinity),
+    };
 
     private static bool TryGetIndex(GpuExporterDialect dialect, LabelReader labels, out int index)
     {

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace ObservaCost.Collector.Scraping;
 
 /// <summary>One cumulative histogram bucket: the count of observations at or below <paramref name="UpperBound"/>.</summary>
@@ -6,6 +8,38 @@ public readonly record struct HistogramBucket(double UpperBound, double Cumulati
 /// <summary>Quantiles from cumulative histogram buckets, as Prometheus's <c>histogram_quantile</c> computes them.</summary>
 public static class HistogramQuantile
 {
+    /// <summary>
+    /// Why cumulative buckets <paramref name="buckets"/> (of one histogram, in any order) cannot give a quantile, or
+    /// null when they can: a count that is NaN or negative, no <c>+Inf</c> bucket, or a count lower than the count of
+    /// a smaller bound (cumulative counts never decrease). <see cref="Estimate"/> papers over the last, as Prometheus's
+    /// <c>histogram_quantile</c> does with a warning; the collector refuses such a histogram instead.
+    /// </summary>
+    public static string? Problem(IReadOnlyList<HistogramBucket> buckets)
+    {
+        ArgumentNullException.ThrowIfNull(buckets);
+        HistogramBucket[] sorted = [.. buckets];
+        Array.Sort(sorted, (a, b) => a.UpperBound.CompareTo(b.UpperBound));
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            HistogramBucket bucket = sorted[i];
+            if (!(bucket.CumulativeCount >= 0))
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"the bucket le=\"{Bound(bucket.UpperBound)}\" counts {bucket.CumulativeCount}");
+            }
+
+            if (i > 0 && bucket.CumulativeCount < sorted[i - 1].CumulativeCount)
+            {
+                return string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"the cumulative count decreases from {sorted[i - 1].CumulativeCount} at le=\"{Bound(sorted[i - 1].UpperBound)}\" to {bucket.CumulativeCount} at le=\"{Bound(bucket.UpperBound)}\"");
+            }
+        }
+
+        return sorted.Length == 0 || !double.IsPositiveInfinity(sorted[^1].UpperBound) ? "it has no le=\"+Inf\" bucket" : null;
+
+        static string Bound(double bound) => double.IsPositiveInfinity(bound) ? "+Inf" : bound.ToString("R", CultureInfo.InvariantCulture);
+    }
+
     /// <summary>
     /// Estimates quantile <paramref name="quantile"/> (0–1) by linear interpolation inside the bucket holding the rank,
     /// with Prometheus's rules: buckets are sorted and equal bounds merged; counts are forced monotonic; the highest

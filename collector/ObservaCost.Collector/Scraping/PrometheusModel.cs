@@ -14,6 +14,29 @@ public enum MetricType
     Summary,
 }
 
+/// <summary>The exposition format of a page, told by its content type.</summary>
+public enum PrometheusFormat
+{
+    /// <summary>Prometheus text format 0.0.4: sample timestamps in integer milliseconds.</summary>
+    Text,
+
+    /// <summary>OpenMetrics 1.0 (<c>application/openmetrics-text</c>): sample timestamps in (fractional) seconds.</summary>
+    OpenMetrics,
+}
+
+/// <summary>The sample timestamps a scrape accepts, in milliseconds since the epoch, both ends included.</summary>
+public readonly record struct SampleTimeWindow(long EarliestMilliseconds, long LatestMilliseconds)
+{
+    /// <summary>From <paramref name="maxAge"/> before <paramref name="scrapeTime"/> to <paramref name="maxFutureSkew"/> after it.</summary>
+    public static SampleTimeWindow Around(DateTimeOffset scrapeTime, TimeSpan maxAge, TimeSpan maxFutureSkew)
+    {
+        long now = scrapeTime.ToUnixTimeMilliseconds();
+        long age = (long)Math.Min(maxAge.TotalMilliseconds, long.MaxValue / 2);
+        long skew = (long)Math.Min(maxFutureSkew.TotalMilliseconds, long.MaxValue / 2);
+        return new(now - age, now + skew);
+    }
+}
+
 /// <summary>One label of a sample.</summary>
 public readonly record struct Label(string Name, string Value);
 
@@ -165,6 +188,89 @@ public enum PrometheusErrorKind
 
     /// <summary>The page has more samples than <see cref="PrometheusParserOptions.MaxSamplesPerPage"/>; the rest are dropped.</summary>
     SampleLimitReached,
+
+    /// <summary>A label value is not valid UTF-8 (Prometheus: "invalid UTF-8 label value").</summary>
+    InvalidUtf8,
+
+    /// <summary>
+    /// The series (name and labels) already had a sample on this page; the first is kept (Prometheus: "duplicate sample
+    /// for timestamp").
+    /// </summary>
+    DuplicateSeries,
+
+    /// <summary>The sample's own timestamp is outside the window the scrape accepts around the scrape time.</summary>
+    TimestampOutOfBounds,
+
+    /// <summary>NaN or ±Inf where the reading becomes a stored field.</summary>
+    NonFiniteValue,
+
+    /// <summary>A negative reading of a quantity that cannot be negative (power, energy, utilization, memory, a count).</summary>
+    NegativeValue,
+
+    /// <summary>A reading above its quantity's maximum (utilization above 100 %, an activity ratio above 1).</summary>
+    AboveMaximum,
+
+    /// <summary>A counter that is NaN, infinite or negative, or that went down while its process did not restart.</summary>
+    InvalidCounter,
+
+    /// <summary>A histogram without a <c>+Inf</c> bucket, or whose cumulative bucket counts decrease: refused for quantiles.</summary>
+    InvalidHistogram,
+}
+
+/// <summary>Names of <see cref="PrometheusErrorKind"/> as metric label values.</summary>
+public static class PrometheusErrorKinds
+{
+    /// <summary>The number of kinds, for arrays indexed by kind.</summary>
+    public static readonly int Count = Enum.GetValues<PrometheusErrorKind>().Length;
+
+    /// <summary>The <c>reason</c> label of the rejected-points metric: <c>malformed</c>, <c>duplicate_series</c>, …</summary>
+    public static string ReasonLabel(this PrometheusErrorKind kind) => kind switch
+    {
+        PrometheusErrorKind.Malformed => "malformed",
+        PrometheusErrorKind.LabelValueTooLong => "label_value_too_long",
+        PrometheusErrorKind.TooManyLabels => "too_many_labels",
+        PrometheusErrorKind.SampleLimitReached => "sample_limit",
+        PrometheusErrorKind.InvalidUtf8 => "invalid_utf8",
+        PrometheusErrorKind.DuplicateSeries => "duplicate_series",
+        PrometheusErrorKind.TimestampOutOfBounds => "timestamp_out_of_bounds",
+        PrometheusErrorKind.NonFiniteValue => "non_finite_value",
+        PrometheusErrorKind.NegativeValue => "negative_value",
+        PrometheusErrorKind.AboveMaximum => "above_maximum",
+        PrometheusErrorKind.InvalidCounter => "invalid_counter",
+        PrometheusErrorKind.InvalidHistogram => "invalid_histogram",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+}
+
+/// <summary>
+/// Samples refused after parsing (by a GPU mapper or the vLLM tracker): a count per kind and the first few reasons.
+/// </summary>
+public sealed class SampleRejections
+{
+    /// <summary>Most reasons kept word for word; further rejections are only counted.</summary>
+    public const int MaxReasonsListed = 20;
+
+    private readonly int[] _counts = new int[PrometheusErrorKinds.Count];
+    private readonly List<(PrometheusErrorKind Kind, string Reason)> _reasons = [];
+
+    /// <summary>Rejections of every kind.</summary>
+    public int Total { get; private set; }
+
+    /// <summary>The first reasons, in order, at most <see cref="MaxReasonsListed"/>.</summary>
+    public IReadOnlyList<(PrometheusErrorKind Kind, string Reason)> Reasons => _reasons;
+
+    public int this[PrometheusErrorKind kind] => _counts[(int)kind];
+
+    /// <summary>Counts <paramref name="samples"/> refused samples of <paramref name="kind"/>, keeping the reason while there is room.</summary>
+    public void Add(PrometheusErrorKind kind, string reason, int samples = 1)
+    {
+        _counts[(int)kind] += samples;
+        Total += samples;
+        if (_reasons.Count < MaxReasonsListed)
+        {
+            _reasons.Add((kind, reason));
+        }
+    }
 }
 
 /// <summary>A refused line, with its 1-based number, the kind, the reason and the start of its text.</summary>
@@ -227,6 +333,8 @@ public sealed record PrometheusParserOptions
 /// <summary>The outcome of parsing one page: the good samples, the families, and what was refused and why.</summary>
 public sealed class PrometheusParseResult
 {
+    private readonly int[] _rejections;
+
     internal PrometheusParseResult(
         List<PrometheusSample> samples,
         List<MetricFamilyInfo> families,
@@ -238,10 +346,7 @@ public sealed class PrometheusParseResult
         Families = families;
         Errors = errors;
         LineCount = lineCount;
-        MalformedLines = rejections[(int)PrometheusErrorKind.Malformed];
-        LabelValueTooLongRejections = rejections[(int)PrometheusErrorKind.LabelValueTooLong];
-        TooManyLabelsRejections = rejections[(int)PrometheusErrorKind.TooManyLabels];
-        SamplesOverLimit = rejections[(int)PrometheusErrorKind.SampleLimitReached];
+        _rejections = rejections;
     }
 
     public IReadOnlyList<PrometheusSample> Samples { get; }
@@ -254,17 +359,20 @@ public sealed class PrometheusParseResult
 
     public int LineCount { get; }
 
-    public int MalformedLines { get; }
+    public int MalformedLines => Rejections(PrometheusErrorKind.Malformed);
 
-    public int LabelValueTooLongRejections { get; }
+    public int LabelValueTooLongRejections => Rejections(PrometheusErrorKind.LabelValueTooLong);
 
-    public int TooManyLabelsRejections { get; }
+    public int TooManyLabelsRejections => Rejections(PrometheusErrorKind.TooManyLabels);
 
     /// <summary>Samples dropped because the page went over <see cref="PrometheusParserOptions.MaxSamplesPerPage"/>.</summary>
-    public int SamplesOverLimit { get; }
+    public int SamplesOverLimit => Rejections(PrometheusErrorKind.SampleLimitReached);
 
     /// <summary>Lines or samples refused for any reason (listed or not).</summary>
-    public int RejectedCount => MalformedLines + LabelValueTooLongRejections + TooManyLabelsRejections + SamplesOverLimit;
+    public int RejectedCount => _rejections.Sum();
+
+    /// <summary>Lines or samples refused for <paramref name="kind"/> (listed or not).</summary>
+    public int Rejections(PrometheusErrorKind kind) => _rejections[(int)kind];
 
     public MetricFamilyInfo? Family(string name)
     {

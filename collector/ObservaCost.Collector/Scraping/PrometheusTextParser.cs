@@ -25,6 +25,7 @@ public sealed class PrometheusTextParser
     private readonly Utf8StringPool _pool;
     private readonly List<Label> _labels = [];
     private readonly Dictionary<int, Label[]> _labelSets = [];
+    private readonly HashSet<(string Name, LabelSet Labels)> _series = [];
     private int _lastSampleCount;
     private byte[] _unescaped = new byte[256];
 
@@ -50,9 +51,16 @@ public sealed class PrometheusTextParser
         return Parse(Encoding.UTF8.GetBytes(text));
     }
 
-    public PrometheusParseResult Parse(ReadOnlySpan<byte> utf8)
+    public PrometheusParseResult Parse(ReadOnlySpan<byte> utf8) => Parse(utf8, PrometheusFormat.Text);
+
+    /// <summary>
+    /// Parses one page of <paramref name="format"/>. With <paramref name="window"/>, a sample whose own timestamp falls
+    /// outside it is refused (<see cref="PrometheusErrorKind.TimestampOutOfBounds"/>).
+    /// </summary>
+    public PrometheusParseResult Parse(ReadOnlySpan<byte> utf8, PrometheusFormat format, SampleTimeWindow? window = null)
     {
-        var page = new Page(_options, _lastSampleCount);
+        _series.Clear();
+        var page = new Page(_options, _lastSampleCount, format, window, _series);
         if (utf8.StartsWith("\uFEFF"u8))
         {
             utf8 = utf8[3..];
@@ -317,26 +325,40 @@ public sealed class PrometheusTextParser
         }
 
         int valueEnd = TokenEnd(line, i);
-        if (!TryParseFloat(line[i..valueEnd], out double sampleValue))
+        string? numberError = ParseFloat(line[i..valueEnd], out double sampleValue);
+        if (numberError is not null)
         {
-            return (Malformed, "invalid value '" + Encoding.UTF8.GetString(line[i..valueEnd]) + "'");
+            return (Malformed, numberError);
         }
 
         i = SkipBlanks(line, valueEnd);
         long? timestamp = null;
-        if (i < line.Length)
+        if (i < line.Length && line[i] != (byte)'#')
         {
             int timestampEnd = TokenEnd(line, i);
-            if (!long.TryParse(line[i..timestampEnd], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long milliseconds))
+            if (!TryParseTimestamp(line[i..timestampEnd], page.Format, out long milliseconds))
             {
                 return (Malformed, "invalid timestamp '" + Encoding.UTF8.GetString(line[i..timestampEnd]) + "'");
             }
 
             timestamp = milliseconds;
-            if (SkipBlanks(line, timestampEnd) != line.Length)
+            i = SkipBlanks(line, timestampEnd);
+        }
+
+        if (i < line.Length)
+        {
+            string? exemplarError = line[i] == (byte)'#' ? CheckExemplar(line, i + 1) : "unexpected text after the timestamp";
+            if (exemplarError is not null)
             {
-                return (Malformed, "unexpected text after the timestamp");
+                return (Malformed, exemplarError);
             }
+        }
+
+        if (timestamp is long ms && page.Window is SampleTimeWindow window && (ms < window.EarliestMilliseconds || ms > window.LatestMilliseconds))
+        {
+            return (PrometheusErrorKind.TimestampOutOfBounds, string.Create(
+                CultureInfo.InvariantCulture,
+                $"the sample's timestamp {FormatMilliseconds(ms)} is outside the accepted window {FormatMilliseconds(window.EarliestMilliseconds)} to {FormatMilliseconds(window.LatestMilliseconds)}"));
         }
 
         Family? family = page.FindFamily(name);
@@ -361,6 +383,12 @@ public sealed class PrometheusTextParser
                 family = page.FindFamily(name[..^"_total".Length]);
                 family = family?.Type == MetricType.Counter ? family : null;
             }
+            else if (name.EndsWith("_created"u8))
+            {
+                // OpenMetrics: the creation time of a counter, histogram or summary, part of its family.
+                family = page.FindFamily(name[..^"_created".Length]);
+                family = family?.Type is MetricType.Counter or MetricType.Histogram or MetricType.Summary ? family : null;
+            }
         }
         else if (family.Type == MetricType.Histogram)
         {
@@ -377,10 +405,16 @@ public sealed class PrometheusTextParser
             return (Malformed, "summary quantile without a valid 'quantile' label");
         }
 
+        string sampleName = family is not null && family.NameMatches(name) ? family.Name : _pool.Get(name);
+        LabelSet labelSet = BuildLabelSet();
+        if (!page.AddSeries(sampleName, labelSet))
+        {
+            return (PrometheusErrorKind.DuplicateSeries, "duplicate sample for the series " + sampleName + labelSet + ": the first on the page is kept");
+        }
+
         family ??= page.GetOrAddFamily(name, _pool, MetricType.Untyped);
         family.SampleCount++;
-        string sampleName = family.NameMatches(name) ? family.Name : _pool.Get(name);
-        page.Samples.Add(new PrometheusSample(family.Name, family.Type, sampleName, BuildLabelSet(), sampleValue, timestamp));
+        page.Samples.Add(new PrometheusSample(family.Name, family.Type, sampleName, labelSet, sampleValue, timestamp));
         return (Malformed, null);
     }
 
@@ -410,7 +444,7 @@ public sealed class PrometheusTextParser
 
             next = i + stop + 1;
             value = rest[..stop];
-            return null;
+            return CheckUtf8(value, ref kind);
         }
 
         int length = 0;
@@ -421,7 +455,7 @@ public sealed class PrometheusTextParser
             {
                 next = i + j + 1;
                 value = _unescaped.AsSpan(0, length);
-                return null;
+                return CheckUtf8(value, ref kind);
             }
 
             if (b == (byte)'\\')
@@ -460,6 +494,17 @@ public sealed class PrometheusTextParser
         }
 
         return "unterminated label value";
+    }
+
+    private static string? CheckUtf8(ReadOnlySpan<byte> value, ref PrometheusErrorKind kind)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(value))
+        {
+            return null;
+        }
+
+        kind = PrometheusErrorKind.InvalidUtf8;
+        return "invalid UTF-8 label value";
     }
 
     private string LabelTooLong() =>
@@ -540,15 +585,22 @@ public sealed class PrometheusTextParser
     }
 
     /// <summary>
-    /// Parses a sample value or a <c>le</c>/<c>quantile</c> bound as Go's ParseFloat does for these pages: decimal and
-    /// exponent notation, <c>NaN</c>, <c>Inf</c>/<c>+Inf</c>/<c>-Inf</c> (any case, also <c>Infinity</c>).
+    /// Parses a sample value or a <c>le</c>/<c>quantile</c> bound as Prometheus does: Go's ParseFloat without the
+    /// hexadecimal and underscore forms Prometheus refuses ("unsupported character in float"): decimal and exponent
+    /// notation, <c>NaN</c> (any case, unsigned), <c>Inf</c>/<c>+Inf</c>/<c>-Inf</c> (any case, also <c>Infinity</c>).
+    /// A finite number beyond the range of a double is refused, as Go's ParseFloat refuses it.
     /// </summary>
-    public static bool TryParseFloat(ReadOnlySpan<byte> token, out double value)
+    public static bool TryParseFloat(ReadOnlySpan<byte> token, out double value) => ParseFloat(token, out value) is null;
+
+    /// <summary>The same parse as <see cref="TryParseFloat"/>, with the reason a token is refused (null when it is read).</summary>
+    public static string? ParseFloat(ReadOnlySpan<byte> token, out double value)
     {
         ReadOnlySpan<byte> unsigned = token;
+        bool signed = false;
         bool negative = false;
         if (!unsigned.IsEmpty && unsigned[0] is (byte)'+' or (byte)'-')
         {
+            signed = true;
             negative = unsigned[0] == (byte)'-';
             unsigned = unsigned[1..];
         }
@@ -556,34 +608,128 @@ public sealed class PrometheusTextParser
         if (Ascii.EqualsIgnoreCase(unsigned, "inf"u8) || Ascii.EqualsIgnoreCase(unsigned, "infinity"u8))
         {
             value = negative ? double.NegativeInfinity : double.PositiveInfinity;
-            return true;
+            return null;
         }
 
-        if (Ascii.EqualsIgnoreCase(unsigned, "nan"u8))
+        if (!signed && Ascii.EqualsIgnoreCase(unsigned, "nan"u8))
         {
             value = double.NaN;
-            return true;
+            return null;
         }
 
         value = 0;
-        if (unsigned.IsEmpty)
+        if (unsigned.IndexOfAny("xXpP_"u8) >= 0)
         {
-            return false;
+            return "invalid value '" + Encoding.UTF8.GetString(token) + "': hexadecimal floats and '_' are refused, as Prometheus refuses them";
         }
 
+        bool digits = false;
         foreach (byte b in unsigned)
         {
             if (b is not ((>= (byte)'0' and <= (byte)'9') or (byte)'.' or (byte)'e' or (byte)'E' or (byte)'+' or (byte)'-'))
             {
-                return false;
+                return "invalid value '" + Encoding.UTF8.GetString(token) + "'";
             }
+
+            digits |= b is >= (byte)'0' and <= (byte)'9';
         }
 
-        return double.TryParse(
+        if (!digits || !double.TryParse(
             token,
             NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent,
             CultureInfo.InvariantCulture,
-            out value);
+            out value))
+        {
+            value = 0;
+            return "invalid value '" + Encoding.UTF8.GetString(token) + "'";
+        }
+
+        if (double.IsInfinity(value))
+        {
+            value = 0;
+            return "value '" + Encoding.UTF8.GetString(token) + "' is out of the range of a 64-bit float";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A sample timestamp: integer milliseconds in the text format, (fractional) seconds in OpenMetrics; read as
+    /// milliseconds.
+    /// </summary>
+    private static bool TryParseTimestamp(ReadOnlySpan<byte> token, PrometheusFormat format, out long milliseconds)
+    {
+        if (format == PrometheusFormat.Text)
+        {
+            return long.TryParse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out milliseconds);
+        }
+
+        milliseconds = 0;
+        if (ParseFloat(token, out double seconds) is not null || !double.IsFinite(seconds) || Math.Abs(seconds) > 9e15)
+        {
+            return false;
+        }
+
+        milliseconds = (long)Math.Round(seconds * 1000);
+        return true;
+    }
+
+    private static string FormatMilliseconds(long milliseconds) =>
+        milliseconds is >= -62_135_596_800_000 and <= 253_402_300_799_999
+            ? DateTimeOffset.FromUnixTimeMilliseconds(milliseconds).ToString("O", CultureInfo.InvariantCulture)
+            : milliseconds.ToString(CultureInfo.InvariantCulture) + " ms";
+
+    /// <summary>
+    /// Checks an OpenMetrics exemplar after its <c>#</c>: <c>{labels} value [timestamp]</c>. The exemplar is read and
+    /// dropped (ObservaCost keeps no traces); a malformed one refuses its line, as Prometheus refuses it.
+    /// </summary>
+    private static string? CheckExemplar(ReadOnlySpan<byte> line, int i)
+    {
+        i = SkipBlanks(line, i);
+        if (i >= line.Length || line[i] != (byte)'{')
+        {
+            return "'{' expected after '#' of an exemplar";
+        }
+
+        i++;
+        bool quoted = false;
+        while (i < line.Length && (quoted || line[i] != (byte)'}'))
+        {
+            if (line[i] == (byte)'\\' && quoted)
+            {
+                i++;
+            }
+            else if (line[i] == (byte)'"')
+            {
+                quoted = !quoted;
+            }
+
+            i++;
+        }
+
+        if (i >= line.Length)
+        {
+            return "unterminated exemplar label set";
+        }
+
+        i = SkipBlanks(line, i + 1);
+        int valueEnd = TokenEnd(line, i);
+        if (i == valueEnd || ParseFloat(line[i..valueEnd], out _) is not null)
+        {
+            return "invalid exemplar value";
+        }
+
+        i = SkipBlanks(line, valueEnd);
+        if (i < line.Length)
+        {
+            int timestampEnd = TokenEnd(line, i);
+            if (ParseFloat(line[i..timestampEnd], out _) is not null || SkipBlanks(line, timestampEnd) != line.Length)
+            {
+                return "invalid exemplar timestamp";
+            }
+        }
+
+        return null;
     }
 
     private static bool TryParseType(ReadOnlySpan<byte> token, out MetricType type)
@@ -605,8 +751,10 @@ public sealed class PrometheusTextParser
         {
             type = MetricType.Summary;
         }
-        else if (!Ascii.EqualsIgnoreCase(token, "untyped"u8) && !Ascii.EqualsIgnoreCase(token, "unknown"u8))
+        else if (!Ascii.EqualsIgnoreCase(token, "untyped"u8) && !Ascii.EqualsIgnoreCase(token, "unknown"u8)
+            && !Ascii.EqualsIgnoreCase(token, "info"u8) && !Ascii.EqualsIgnoreCase(token, "stateset"u8) && !Ascii.EqualsIgnoreCase(token, "gaugehistogram"u8))
         {
+            // OpenMetrics info, stateset and gaugehistogram families are read as untyped samples.
             return false;
         }
 
@@ -681,18 +829,30 @@ public sealed class PrometheusTextParser
         private readonly Dictionary<string, Family>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
         private readonly List<Family> _order = [];
         private readonly List<PrometheusParseError> _errors = [];
+        private readonly HashSet<(string Name, LabelSet Labels)> _series;
         private readonly int _maxErrors;
 
-        public Page(PrometheusParserOptions options, int expectedSamples)
+        // series: the parser's set of series, emptied, reused from page to page.
+        public Page(PrometheusParserOptions options, int expectedSamples, PrometheusFormat format, SampleTimeWindow? window, HashSet<(string Name, LabelSet Labels)> series)
         {
             _maxErrors = options.MaxErrorsListed;
             _lookup = _families.GetAlternateLookup<ReadOnlySpan<byte>>();
             Samples = new List<PrometheusSample>(Math.Min(expectedSamples, options.MaxSamplesPerPage));
+            _series = series;
+            Format = format;
+            Window = window;
         }
 
         public List<PrometheusSample> Samples { get; }
 
-        public int[] Rejections { get; } = new int[Enum.GetValues<PrometheusErrorKind>().Length];
+        public PrometheusFormat Format { get; }
+
+        public SampleTimeWindow? Window { get; }
+
+        /// <summary>Records a series seen on the page; false when it was already there.</summary>
+        public bool AddSeries(string name, LabelSet labels) => _series.Add((name, labels));
+
+        public int[] Rejections { get; } = new int[PrometheusErrorKinds.Count];
 
         public Family? FindFamily(ReadOnlySpan<byte> name) => _lookup.TryGetValue(name, out Family? family) ? family : null;
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using ObservaCost.Storage.Schema;
 
@@ -96,6 +97,15 @@ public sealed record VllmScrapeResult
 
     /// <summary>Samples of tracked metrics with no model label and no <see cref="VllmScrapeContext.ModelFallback"/>.</summary>
     public int SamplesWithoutModel { get; init; }
+
+    /// <summary>
+    /// Samples refused, with reasons: a counter that is NaN, infinite or negative, or lower than before while
+    /// <c>process_start_time_seconds</c> did not change (<see cref="PrometheusErrorKind.InvalidCounter"/>); every bucket
+    /// of a latency histogram without <c>+Inf</c> or with decreasing cumulative counts
+    /// (<see cref="PrometheusErrorKind.InvalidHistogram"/>); a gauge that is NaN or infinite, negative, or a KV-cache
+    /// ratio above 1. A refused counter keeps its previous value, so the next good scrape counts from there.
+    /// </summary>
+    public SampleRejections Rejections { get; init; } = new();
 }
 
 /// <summary>
@@ -203,8 +213,11 @@ public sealed class VllmMetricsTracker
         Dictionary<SeriesKey, double> current = target.Spare;
         current.Clear();
         var gauges = new SortedDictionary<string, ModelGauges>(StringComparer.Ordinal);
+        var rejections = new SampleRejections();
         bool reset = false;
-        double? processStart = null;
+        double? processStart = samples.LastOrDefault(s => s.Name == ProcessStart) is { Name: not null } start ? start.Value : null;
+        bool sameProcess = processStart is not null && processStart == target.ProcessStart;
+        HashSet<SeriesKey> invalidHistograms = FindInvalidHistograms(samples, rejections);
         int dropped = 0;
         int withoutModel = 0;
         foreach (PrometheusSample sample in samples)
@@ -212,6 +225,17 @@ public sealed class VllmMetricsTracker
             switch (sample.Name)
             {
                 case PromptTokens or GenerationTokens or RequestSuccess or E2eBucket or E2eSum or TtftBucket:
+                    if (invalidHistograms.Count > 0 && sample.Name is E2eBucket or TtftBucket && invalidHistograms.Contains(HistogramOf(sample)))
+                    {
+                        continue;
+                    }
+
+                    if (!double.IsFinite(sample.Value) || sample.Value < 0)
+                    {
+                        rejections.Add(PrometheusErrorKind.InvalidCounter, string.Create(CultureInfo.InvariantCulture, $"the counter {sample.Name}{sample.Labels} is {sample.Value}"));
+                        continue;
+                    }
+
                     var key = new SeriesKey(sample.Name, sample.Labels);
                     if (current.Count >= _options.MaxSeriesPerTarget && !current.ContainsKey(key))
                     {
@@ -219,14 +243,32 @@ public sealed class VllmMetricsTracker
                         continue;
                     }
 
+                    if (target.Previous.TryGetValue(key, out double before) && sample.Value < before)
+                    {
+                        if (sameProcess)
+                        {
+                            rejections.Add(PrometheusErrorKind.InvalidCounter, string.Create(
+                                CultureInfo.InvariantCulture,
+                                $"the counter {sample.Name}{sample.Labels} went down from {before} to {sample.Value} while {ProcessStart} did not change"));
+                            continue;
+                        }
+
+                        reset = true;
+                    }
+
                     current[key] = sample.Value;
-                    reset |= target.Previous.TryGetValue(key, out double before) && sample.Value < before;
                     break;
                 case RequestsRunning or RequestsWaiting or KvCacheUsageV0 or KvCacheUsageV1:
                     string? gaugeModel = ModelOf(sample.Labels, context);
                     if (gaugeModel is null)
                     {
                         withoutModel++;
+                        continue;
+                    }
+
+                    if (GaugeProblem(sample) is (PrometheusErrorKind kind, string reason))
+                    {
+                        rejections.Add(kind, reason);
                         continue;
                     }
 
@@ -237,9 +279,6 @@ public sealed class VllmMetricsTracker
                     }
 
                     g.Add(sample.Name, sample.Value);
-                    break;
-                case ProcessStart:
-                    processStart = sample.Value;
                     break;
                 default:
                     break;
@@ -299,7 +338,70 @@ public sealed class VllmMetricsTracker
             CounterReset = primed && reset,
             SeriesDropped = dropped,
             SamplesWithoutModel = withoutModel,
+            Rejections = rejections,
         };
+    }
+
+    /// <summary>A gauge that cannot be stored: NaN or infinite, negative, or a KV-cache ratio above 1.</summary>
+    private static (PrometheusErrorKind Kind, string Reason)? GaugeProblem(PrometheusSample sample)
+    {
+        double value = sample.Value;
+        PrometheusErrorKind? kind = !double.IsFinite(value) ? PrometheusErrorKind.NonFiniteValue
+            : value < 0 ? PrometheusErrorKind.NegativeValue
+            : value > 1 && sample.Name is KvCacheUsageV0 or KvCacheUsageV1 ? PrometheusErrorKind.AboveMaximum
+            : null;
+        return kind is PrometheusErrorKind k ? (k, string.Create(CultureInfo.InvariantCulture, $"the gauge {sample.Name}{sample.Labels} is {value}")) : null;
+    }
+
+    /// <summary>A latency histogram's series: the bucket name and its labels without <c>le</c>.</summary>
+    private static SeriesKey HistogramOf(PrometheusSample bucket)
+    {
+        Label[] labels = new Label[bucket.Labels.Count - (bucket.Labels.Get("le") is null ? 0 : 1)];
+        int i = 0;
+        foreach (Label label in bucket.Labels.AsSpan())
+        {
+            if (!string.Equals(label.Name, "le", StringComparison.Ordinal))
+            {
+                labels[i++] = label;
+            }
+        }
+
+        return new SeriesKey(bucket.Name, new LabelSet(labels));
+    }
+
+    /// <summary>
+    /// The latency histograms of a page that cannot give quantiles (<see cref="HistogramQuantile.Problem"/>); each of
+    /// their bucket samples is counted as refused.
+    /// </summary>
+    private static HashSet<SeriesKey> FindInvalidHistograms(IReadOnlyList<PrometheusSample> samples, SampleRejections rejections)
+    {
+        var histograms = new Dictionary<SeriesKey, List<HistogramBucket>>();
+        foreach (PrometheusSample sample in samples)
+        {
+            if (sample.Name is E2eBucket or TtftBucket && TryParseBound(sample.Labels.Get("le"), out double bound))
+            {
+                SeriesKey key = HistogramOf(sample);
+                if (!histograms.TryGetValue(key, out List<HistogramBucket>? buckets))
+                {
+                    buckets = [];
+                    histograms.Add(key, buckets);
+                }
+
+                buckets.Add(new HistogramBucket(bound, sample.Value));
+            }
+        }
+
+        var invalid = new HashSet<SeriesKey>();
+        foreach (KeyValuePair<SeriesKey, List<HistogramBucket>> histogram in histograms)
+        {
+            if (HistogramQuantile.Problem(histogram.Value) is string problem)
+            {
+                invalid.Add(histogram.Key);
+                rejections.Add(PrometheusErrorKind.InvalidHistogram, $"the histogram {histogram.Key.Name}{histogram.Key.Labels}: {problem}", histogram.Value.Count);
+            }
+        }
+
+        return invalid;
     }
 
     private string? ModelOf(LabelSet labels, VllmScrapeContext context)

@@ -5,20 +5,24 @@ namespace ObservaCost.Collector.Tests.Scraping;
 /// <summary>
 /// Every real exposition capture parses without an error, with counts and values taken from the files
 /// (counted independently with grep: sample lines are the non-comment, non-blank lines; families are the distinct
-/// <c># TYPE</c> names, or each sample name on a page without TYPE lines).
+/// <c># TYPE</c> names, or each sample name on a page without TYPE lines). The L4 file holds two consecutive scrapes
+/// of one exporter (the conformance log printed the page twice; its second copy starts at line 70 with the same HELP
+/// and TYPE lines): the 23 samples of the second copy repeat series already on the page, and are refused as
+/// duplicates, as Prometheus refuses them ("duplicate sample for timestamp"); no other capture has a refused line.
 /// </summary>
 public sealed class CaptureParsingTests
 {
-    public static TheoryData<string, string, int, int, int, int, int, int, int> Expectations => new()
+    public static TheoryData<string, string, int, int, int, int, int, int, int, int> Expectations => new()
     {
-        // folder, file, lines, samples, families, counter, gauge, histogram, untyped samples
-        { "dcgm-exporter", Captures.T4, 20, 20, 20, 0, 0, 0, 20 },
-        { "dcgm-exporter", Captures.L4, 138, 46, 23, 8, 38, 0, 0 },
-        { "dcgm-exporter", Captures.L40S, 69, 23, 23, 4, 19, 0, 0 },
-        { "vllm-metrics", Captures.VllmV1Idle, 562, 395, 83, 32, 51, 312, 0 },
-        { "vllm-metrics", Captures.VllmV0After4, 56, 29, 14, 4, 9, 16, 0 },
-        { "exporter-metrics", Captures.H100Idle, 396, 132, 132, 1, 131, 0, 0 },
-        { "exporter-metrics", Captures.H100Load, 406, 138, 134, 1, 137, 0, 0 },
+        // folder, file, lines, samples, families, counter, gauge, histogram, untyped samples, duplicates refused
+        { "dcgm-exporter", Captures.T4, 20, 20, 20, 0, 0, 0, 20, 0 },
+        // 46 sample lines, 23 of them the second copy of the page: 4 counters and 19 gauges kept.
+        { "dcgm-exporter", Captures.L4, 138, 23, 23, 4, 19, 0, 0, 23 },
+        { "dcgm-exporter", Captures.L40S, 69, 23, 23, 4, 19, 0, 0, 0 },
+        { "vllm-metrics", Captures.VllmV1Idle, 562, 395, 83, 32, 51, 312, 0, 0 },
+        { "vllm-metrics", Captures.VllmV0After4, 56, 29, 14, 4, 9, 16, 0, 0 },
+        { "exporter-metrics", Captures.H100Idle, 396, 132, 132, 1, 131, 0, 0, 0 },
+        { "exporter-metrics", Captures.H100Load, 406, 138, 134, 1, 137, 0, 0, 0 },
     };
 
     private static string PathOf(string folder, string file) => folder switch
@@ -30,12 +34,13 @@ public sealed class CaptureParsingTests
 
     [Theory]
     [MemberData(nameof(Expectations))]
-    public void Parse_RealCapture_CountsMatchTheFile(string folder, string file, int lines, int samples, int families, int counters, int gauges, int histograms, int untyped)
+    public void Parse_RealCapture_CountsMatchTheFile(string folder, string file, int lines, int samples, int families, int counters, int gauges, int histograms, int untyped, int duplicates)
     {
         PrometheusParseResult result = Captures.Parse(PathOf(folder, file));
 
-        Assert.Empty(result.Errors);
-        Assert.Equal(0, result.RejectedCount);
+        Assert.All(result.Errors, e => Assert.Equal(PrometheusErrorKind.DuplicateSeries, e.Kind));
+        Assert.Equal(duplicates, result.Rejections(PrometheusErrorKind.DuplicateSeries));
+        Assert.Equal(duplicates, result.RejectedCount);
         Assert.Equal(lines, result.LineCount);
         Assert.Equal(samples, result.Samples.Count);
         Assert.Equal(families, result.Families.Count);
@@ -53,7 +58,7 @@ public sealed class CaptureParsingTests
         foreach (string path in Captures.AllExpositionFiles())
         {
             Assert.Contains(Path.GetFileName(path), known);
-            Assert.Empty(Captures.Parse(path).Errors);
+            Assert.All(Captures.Parse(path).Errors, e => Assert.Equal(PrometheusErrorKind.DuplicateSeries, e.Kind));
         }
 
         Assert.Equal(known.Length, Captures.AllExpositionFiles().Count());
@@ -110,12 +115,16 @@ public sealed class CaptureParsingTests
     }
 
     [Fact]
-    public void Parse_L4Capture_RepeatedPageKeepsBothCopiesWithoutErrors()
+    public void Parse_L4Capture_RepeatedPageKeepsTheFirstCopyAndRefusesTheSecond()
     {
         PrometheusParseResult result = Captures.Parse(Captures.Dcgm(Captures.L4));
 
-        Assert.All(result.Families, f => Assert.Equal(2, f.SampleCount));
-        Assert.Equal([16.365, 16.365], result.Samples.Where(s => s.Name == "DCGM_FI_DEV_POWER_USAGE").Select(s => s.Value));
+        Assert.All(result.Families, f => Assert.Equal(1, f.SampleCount));
+        Assert.Equal([16.365], result.Samples.Where(s => s.Name == "DCGM_FI_DEV_POWER_USAGE").Select(s => s.Value));
+        // The second copy starts at line 70 (HELP, TYPE, then the sample on line 72), three lines per metric.
+        Assert.Equal(23, result.Rejections(PrometheusErrorKind.DuplicateSeries));
+        Assert.Equal(72, result.Errors[0].Line);
+        Assert.StartsWith("duplicate sample for the series DCGM_FI_DEV_SM_CLOCK{gpu=\"0\"", result.Errors[0].Reason, StringComparison.Ordinal);
         Assert.Equal("i-030791dc5a37cd257", result.Samples[0].Labels.Get("Hostname"));
     }
 

@@ -70,7 +70,8 @@ public sealed class DcgmMapperTests
         Assert.Equal(0, gpu.MemoryUsedBytes);
         Assert.Equal(24_151_851_008, gpu.MemoryTotalBytes);
         Assert.Equal(31, gpu.TemperatureCelsius);
-        Assert.Equal(16, result.SamplesMapped);
+        // The file holds the page twice; the parser refuses the second copy's 23 duplicate series, leaving 8 mapped.
+        Assert.Equal(8, result.SamplesMapped);
     }
 
     [Fact]
@@ -233,7 +234,7 @@ public sealed class DcgmMapperTests
     }
 
     [Fact]
-    public void Map_BlankSentinelsAndNaN_AreLeftNullAndCounted()
+    public void Map_BlankSentinelsAndNaN_AreLeftNull_SentinelsCountedAsBlank_NaNRefused()
     {
         const string page = """
             DCGM_FI_DEV_GPU_TEMP{gpu="0",UUID="GPU-a"} 9223372036854775794
@@ -253,7 +254,9 @@ public sealed class DcgmMapperTests
         Assert.Null(gpu.UtilizationPercent);
         Assert.Null(gpu.EnergyJoules);
         Assert.Equal(0, gpu.XidErrors);
-        Assert.Equal(5, result.BlankValues);
+        Assert.Equal(4, result.BlankValues);
+        Assert.Equal(1, result.Rejections[PrometheusErrorKind.NonFiniteValue]);
+        Assert.Equal(1, result.Rejections.Total);
     }
 
     [Fact]

@@ -65,3 +65,29 @@ public sealed class HistogramQuantileTests
         Assert.Equal(double.PositiveInfinity, Estimate(1.1, (1, 5), (double.PositiveInfinity, 10)));
     }
 }
+
+public sealed class HistogramQuantileProblemTests
+{
+    private static string? Problem(params (double Le, double Count)[] buckets) =>
+        HistogramQuantile.Problem([.. buckets.Select(b => new HistogramBucket(b.Le, b.Count))]);
+
+    [Fact]
+    public void Problem_MonotonicWithInf_IsNull_InAnyOrder()
+    {
+        Assert.Null(Problem((double.PositiveInfinity, 10), (1, 5), (0.5, 5)));
+    }
+
+    [Fact]
+    public void Problem_DecreasingCount_NamesBothBuckets()
+    {
+        Assert.Equal("the cumulative count decreases from 5 at le=\"1\" to 4 at le=\"2\"", Problem((1, 5), (2, 4), (double.PositiveInfinity, 10)));
+    }
+
+    [Fact]
+    public void Problem_NoInfBucketOrNaNCount_IsRefused()
+    {
+        Assert.Equal("it has no le=\"+Inf\" bucket", Problem((1, 5), (2, 6)));
+        Assert.Equal("it has no le=\"+Inf\" bucket", Problem());
+        Assert.Equal("the bucket le=\"+Inf\" counts NaN", Problem((1, 5), (double.PositiveInfinity, double.NaN)));
+    }
+}

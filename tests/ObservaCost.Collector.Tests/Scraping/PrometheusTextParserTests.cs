@@ -241,7 +241,7 @@ public sealed class PrometheusTextParserTests
     [Fact]
     public void Parse_TypeChangedAfterSamples_IsRefusedButRepeatedTypeIsNot()
     {
-        PrometheusParseResult result = Parse("# TYPE m gauge\nm 1\n# TYPE m gauge\nm 2\n# TYPE m counter\nm 3\n");
+        PrometheusParseResult result = Parse("# TYPE m gauge\nm{i=\"1\"} 1\n# TYPE m gauge\nm{i=\"2\"} 2\n# TYPE m counter\nm{i=\"3\"} 3\n");
 
         PrometheusParseError error = Assert.Single(result.Errors);
         Assert.Equal(5, error.Line);
@@ -357,7 +357,7 @@ public sealed class PrometheusTextParserTests
     {
         var parser = new PrometheusTextParser(new PrometheusParserOptions { MaxInternedStrings = 2 });
 
-        PrometheusParseResult result = parser.Parse("a{x=\"1\",y=\"2\"} 1\nb{x=\"3\",y=\"4\"} 2\na{x=\"1\",y=\"2\"} 3\n");
+        PrometheusParseResult result = parser.Parse("a{x=\"1\",y=\"2\"} 1\nb{x=\"3\",y=\"4\"} 2\nc{x=\"1\",y=\"2\"} 3\n");
 
         Assert.Equal(["1", "3", "1"], result.Samples.Select(s => s.Labels.Get("x")));
         Assert.Equal(["2", "4", "2"], result.Samples.Select(s => s.Labels.Get("y")));

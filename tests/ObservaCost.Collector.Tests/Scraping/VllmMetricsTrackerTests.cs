@@ -165,6 +165,8 @@ public sealed class VllmMetricsTrackerTests
             [V1Series("vllm:request_success_total", "finished_reason=\"stop\",")] = 1,
             [V1Series("vllm:e2e_request_latency_seconds_sum")] = 0.9,
             [V1Series("vllm:e2e_request_latency_seconds_count")] = 1,
+            // The restart shows in the process start time too; without it the lower counters would be refused.
+            ["process_start_time_seconds"] = 1.7740200e9,
         };
         foreach (string le in new[] { "1.0", "1.5", "2.0", "2.5", "5.0", "10.0", "15.0", "20.0", "30.0", "40.0", "50.0", "60.0", "120.0", "240.0", "480.0", "960.0", "1920.0", "7680.0", "+Inf" })
         {
