@@ -86,7 +86,7 @@ public sealed partial class LineProtocolIngest(
                     }
 
                     bool nvidiaSmi = data.Slice(line.MeasurementOffset, line.MeasurementLength).SequenceEqual(TelegrafNvidiaSmi.MeasurementUtf8);
-                    if (copyAsSent && !nvidiaSmi)
+                    if (copyAsSent && !nvidiaSmi && !line.HasUnsigned)
                     {
                         // Pass-through as sent: the scan has checked the line.
                         if (parseErrors.Count > 0 || !line.HadTimestamp)
