@@ -81,7 +81,7 @@ public sealed partial class LineProtocolIngest(
                     if (reason is not null)
                     {
                         output.Diverge();
-                        rejected.Add(Refused(pointIndex, data.Slice(line.MeasurementOffset, line.MeasurementLength), reason));
+                        rejected.Add(Refused(pointIndex, data.Slice(line.MeasurementOffset, line.MeasurementLength), reason, line.LineNumber));
                         return false;
                     }
 
@@ -207,8 +207,8 @@ public sealed partial class LineProtocolIngest(
         public void Dispose() => _writer?.Dispose();
     }
 
-    private static RejectedRecord Refused(int pointIndex, ReadOnlySpan<byte> measurement, string reason) =>
-        new(null, null, string.Create(CultureInfo.InvariantCulture, $"point {pointIndex} of measurement '{System.Text.Encoding.UTF8.GetString(measurement)}': {reason}"));
+    private static RejectedRecord Refused(int pointIndex, ReadOnlySpan<byte> measurement, string reason, int? line = null) =>
+        new(line, null, string.Create(CultureInfo.InvariantCulture, $"point {pointIndex} of measurement '{System.Text.Encoding.UTF8.GetString(measurement)}': {reason}"));
 
     private static bool WritePassThrough(LineProtocolWriter writer, ParsedPoint point, string? tenant)
     {

@@ -73,6 +73,9 @@ public readonly record struct LineSummary(
 
     /// <summary>True when a field is an unsigned integer (<c>u</c> suffix).</summary>
     public bool HasUnsigned { get; init; }
+
+    /// <summary>The 1-based number of the line in the scanned buffer.</summary>
+    public int LineNumber { get; init; }
 }
 
 /// <summary>A field key (raw, as escaped on the line) and the type of its value, read from a valid field set.</summary>
@@ -271,7 +274,7 @@ public static class LineProtocolParser
                 continue;
             }
 
-            if (onLine(summary))
+            if (onLine(summary with { LineNumber = lineNumber }))
             {
                 var again = new Reader(utf8[lineStart..], precision, defaultTimestampNanoseconds);
                 again.TryReadLine(materialize: true, out _, out ParsedPoint? point, out _);
