@@ -12,6 +12,7 @@ using ObservaCost.Benchmarks;
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- scrape [gpus] [scrapes]   (needs Debian's prometheus)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- collector-push [points] [rounds]   (build the solution in Release first)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- cost-window [gpus,gpus,...] [rounds]
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- ingest-memory [body MiB]   (build the collector in Release first)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- timeseries
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- evaluate nab --data DIR [--files GLOB] | evaluate m4 --train FILE --test FILE
 string command = args.Length > 0 ? args[0] : "encode";
@@ -51,8 +52,10 @@ switch (command)
             .ToArray();
         int windowRounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
         return await CostWindowHarness.RunAsync(fleetSizes, windowRounds);
+    case "ingest-memory":
+        return await IngestMemoryHarness.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode, request-logs, influx-write, collector-push, scrape, cost-window, timeseries or evaluate.");
+        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode, request-logs, influx-write, collector-push, scrape, cost-window, ingest-memory, timeseries or evaluate.");
         return 2;
 }
 
