@@ -59,9 +59,17 @@ public sealed class LineProtocolRefusalTests
         return (json.RootElement.GetProperty("accepted").GetInt32(), json.RootElement.GetProperty("rejected").GetInt32(), json.RootElement.GetProperty("error").GetString()!, errors);
     }
 
-    private static async Task<CollectorHost> StartAsync(InfluxDbServer? influx, params string[] extra) => influx is null
-        ? await CollectorHost.StartAsync(extra)
-        : await CollectorHost.StartAsync(["--Storage:Backend", "InfluxDb", "--Storage:InfluxDb:Url", influx.Url.ToString(), .. extra]);
+    private static async Task<CollectorHost> StartAsync(InfluxDbServer? influx, params string[] extra)
+    {
+        if (influx is null)
+        {
+            return await CollectorHost.StartAsync(extra);
+        }
+
+        // Created here, not by the forwarder's first write, so that a query before that write finds it.
+        await influx.QueryAsync("CREATE DATABASE observacost");
+        return await CollectorHost.StartAsync(["--Storage:Backend", "InfluxDb", "--Storage:InfluxDb:Url", influx.Url.ToString(), .. extra]);
+    }
 
     [Theory]
     [InlineData(false)]
