@@ -18,7 +18,7 @@ namespace ObservaCost.Benchmarks;
 /// </summary>
 internal static class CollectorPushHarness
 {
-    private const string Token = "bench-token";
+    internal const string Token = "bench-token";
 
     public static async Task<int> RunAsync(int points, int rounds)
     {
@@ -29,7 +29,9 @@ internal static class CollectorPushHarness
 
         string dir = Path.Combine(Path.GetTempPath(), "observacost-push-" + Guid.NewGuid().ToString("N")[..8]);
         int port = InfluxDbServer.FreePort();
-        using Process collector = await StartCollectorAsync(dir, port, influx.Url, "observacost");
+        using Process collector = await StartCollectorAsync(dir, port,
+            ["--Storage:Backend", "InfluxDb", "--Storage:InfluxDb:Url", influx.Url.ToString(), "--Storage:InfluxDb:Database", "observacost",
+             "--Storage:InfluxDb:RetryMaxElapsed", "00:00:02", "--Storage:InfluxDb:Gzip", "false"]);
         using var toCollector = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/")) };
         using var toInflux = new HttpClient { BaseAddress = influx.Url };
         try
@@ -123,11 +125,11 @@ internal static class CollectorPushHarness
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
-    private static long Rss(int pid)
+    internal static long Rss(int pid, string key = "VmRSS:")
     {
         foreach (string line in File.ReadLines($"/proc/{pid}/status"))
         {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            if (line.StartsWith(key, StringComparison.Ordinal))
             {
                 return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
             }
@@ -178,7 +180,8 @@ internal static class CollectorPushHarness
 
 
 
-    private static async Task<Process> StartCollectorAsync(string dir, int port, Uri influx, string database)
+    /// <summary>Starts the Release collector as its own process with token <see cref="Token"/> and the given storage settings.</summary>
+    internal static async Task<Process> StartCollectorAsync(string dir, int port, IEnumerable<string> storageArgs)
     {
         Directory.CreateDirectory(dir);
         string dll = Path.Combine(RepoPaths.Root, "collector", "ObservaCost.Collector", "bin", "Release", "net10.0", "ObservaCost.Collector.dll");
@@ -187,14 +190,11 @@ internal static class CollectorPushHarness
         foreach (string arg in new[]
         {
             dll, "--urls", string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}"),
-            "--Storage:Backend", "InfluxDb", "--Storage:InfluxDb:Url", influx.ToString(), "--Storage:InfluxDb:Database", database,
-            "--Storage:InfluxDb:RetryMaxElapsed", "00:00:02",
-            "--Storage:InfluxDb:Gzip", "false",
             "--Collector:Spool:Directory", Path.Combine(dir, "spool"), "--Collector:Spool:MaxBytes", "4294967296",
             "--Collector:Limits:MaxAge", "365.00:00:00", "--Collector:Limits:MaxFutureSkew", "400.00:00:00",
             "--Collector:Auth:Tokens:0:Name", "bench", "--Collector:Auth:Tokens:0:Sha256", hash,
             "--Logging:LogLevel:Default", "Warning",
-        })
+        }.Concat(storageArgs))
         {
             info.ArgumentList.Add(arg);
         }

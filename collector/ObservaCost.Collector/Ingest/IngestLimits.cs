@@ -26,7 +26,13 @@ public sealed class IngestLimitsOptions
     /// <summary>Most distinct series per measurement seen within <see cref="SeriesWindow"/>; new series beyond it are refused.</summary>
     public int MaxSeriesPerMeasurement { get; set; } = 100_000;
 
-    /// <summary>A series not seen for this long no longer counts toward the limit.</summary>
+    /// <summary>Most distinct measurements seen within <see cref="SeriesWindow"/>; points of a new measurement beyond it are refused.</summary>
+    public int MaxMeasurements { get; set; } = 10_000;
+
+    /// <summary>Most distinct field keys per measurement whose type the gate remembers; a point adding one more is refused.</summary>
+    public int MaxFieldsPerMeasurement { get; set; } = 1_024;
+
+    /// <summary>A series (or measurement) not seen for this long no longer counts toward the limits.</summary>
     public TimeSpan SeriesWindow { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Most rejected records described one by one in a response.</summary>
@@ -46,6 +52,8 @@ public sealed class IngestLimitsOptionsValidator : IValidateOptions<IngestLimits
         Check(options.MaxTagValueLength is >= 16 and <= 65_536, $"{p}MaxTagValueLength must be between 16 and 65536 (got {options.MaxTagValueLength}).");
         Check(options.MaxTagsPerPoint is >= 1 and <= 1024, $"{p}MaxTagsPerPoint must be between 1 and 1024 (got {options.MaxTagsPerPoint}).");
         Check(options.MaxSeriesPerMeasurement >= 1, $"{p}MaxSeriesPerMeasurement must be at least 1.");
+        Check(options.MaxMeasurements is >= 1 and <= 1_000_000, $"{p}MaxMeasurements must be between 1 and 1000000 (got {options.MaxMeasurements}).");
+        Check(options.MaxFieldsPerMeasurement is >= 1 and <= 100_000, $"{p}MaxFieldsPerMeasurement must be between 1 and 100000 (got {options.MaxFieldsPerMeasurement}).");
         Check(options.SeriesWindow > TimeSpan.Zero, $"{p}SeriesWindow must be positive.");
         Check(options.MaxErrorsReported is >= 0 and <= 10_000, $"{p}MaxErrorsReported must be between 0 and 10000.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -81,12 +81,12 @@ public sealed partial class LineProtocolIngest(
                     if (reason is not null)
                     {
                         output.Diverge();
-                        rejected.Add(Refused(pointIndex, data.Slice(line.MeasurementOffset, line.MeasurementLength), reason));
+                        rejected.Add(Refused(pointIndex, data.Slice(line.MeasurementOffset, line.MeasurementLength), reason, line.LineNumber));
                         return false;
                     }
 
                     bool nvidiaSmi = data.Slice(line.MeasurementOffset, line.MeasurementLength).SequenceEqual(TelegrafNvidiaSmi.MeasurementUtf8);
-                    if (copyAsSent && !nvidiaSmi)
+                    if (copyAsSent && !nvidiaSmi && !line.HasUnsigned)
                     {
                         // Pass-through as sent: the scan has checked the line.
                         if (parseErrors.Count > 0 || !line.HadTimestamp)
@@ -207,8 +207,8 @@ public sealed partial class LineProtocolIngest(
         public void Dispose() => _writer?.Dispose();
     }
 
-    private static RejectedRecord Refused(int pointIndex, ReadOnlySpan<byte> measurement, string reason) =>
-        new(null, null, string.Create(CultureInfo.InvariantCulture, $"point {pointIndex} of measurement '{System.Text.Encoding.UTF8.GetString(measurement)}': {reason}"));
+    private static RejectedRecord Refused(int pointIndex, ReadOnlySpan<byte> measurement, string reason, int? line = null) =>
+        new(line, null, string.Create(CultureInfo.InvariantCulture, $"point {pointIndex} of measurement '{System.Text.Encoding.UTF8.GetString(measurement)}': {reason}"));
 
     private static bool WritePassThrough(LineProtocolWriter writer, ParsedPoint point, string? tenant)
     {

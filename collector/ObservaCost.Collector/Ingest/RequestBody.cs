@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Compression;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -22,9 +23,15 @@ public sealed class RequestBody : IDisposable
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
     /// <summary>
-    /// Reads the body. Fails with 413 past <paramref name="maxBytes"/> (compressed or not) and 415 for a content
-    /// encoding other than gzip or identity.
+    /// Reads the body. Fails with 413 past <paramref name="maxBytes"/> (compressed or not), 415 for a content or
+    /// transfer coding other than gzip or identity (or gzip twice), and 400 for a gzip body that is corrupt or cut
+    /// short: its trailer (CRC-32 and length of the last member) must match what was decompressed.
     /// </summary>
+    /// <remarks>
+    /// <c>Transfer-Encoding: gzip, chunked</c> is decoded like <c>Content-Encoding: gzip</c> (Kestrel removes the
+    /// chunking). .NET's <see cref="GZipStream"/> checks a trailer that is present but ends quietly, without an error,
+    /// when the body stops before it: hence the trailer check here.
+    /// </remarks>
     public static async Task<(RequestBody? Body, IngestError? Error)> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -39,22 +46,18 @@ public sealed class RequestBody : IDisposable
             sizeFeature.MaxRequestBodySize = maxBytes;
         }
 
-        string encoding = request.Headers.ContentEncoding.ToString().Trim();
-        Stream source;
-        if (encoding.Length == 0 || encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+        if (GzipLayers(request, out IngestError? codingError) is not { } gzipLayers)
         {
-            source = request.Body;
-        }
-        else if (encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase))
-        {
-            source = new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true);
-        }
-        else
-        {
-            return (null, IngestError.UnsupportedMedia($"content encoding '{encoding}' is not supported: send gzip or none"));
+            return (null, codingError);
         }
 
-        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(request.ContentLength ?? 0, 64 * 1024) + 1, maxBytes + 1));
+        TrailerTap? tap = gzipLayers == 1 ? new TrailerTap(request.Body) : null;
+        Stream source = tap is null ? request.Body : new GZipStream(tap, CompressionMode.Decompress, leaveOpen: true);
+
+        // With a Content-Length and no compression the size is known: one buffer of exactly that size. Otherwise the
+        // buffer grows by half (not doubling), so the last growth wastes at most a third of the body.
+        long expected = tap is null && request.ContentLength is { } declared ? declared + 1 : 64 * 1024;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(expected, maxBytes + 1));
         int length = 0;
         try
         {
@@ -68,7 +71,7 @@ public sealed class RequestBody : IDisposable
                         return (null, IngestError.TooLarge(maxBytes));
                     }
 
-                    byte[] bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, maxBytes + 1));
+                    byte[] bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length + (long)(buffer.Length / 2), maxBytes + 1));
                     buffer.AsSpan(0, length).CopyTo(bigger);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = bigger;
@@ -86,6 +89,12 @@ public sealed class RequestBody : IDisposable
                     ArrayPool<byte>.Shared.Return(buffer);
                     return (null, IngestError.TooLarge(maxBytes));
                 }
+            }
+
+            if (tap is not null && !tap.TrailerMatches(buffer.AsSpan(0, length)))
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                return (null, IngestError.BadRequest("the gzip body is truncated or corrupt: it ends without a trailer that matches its content (CRC-32 and length)"));
             }
         }
         catch (InvalidDataException ex)
@@ -107,6 +116,109 @@ public sealed class RequestBody : IDisposable
         }
 
         return (new RequestBody(buffer, length), null);
+    }
+
+    /// <summary>How many gzip layers wrap the body (0 or 1), from Content-Encoding and Transfer-Encoding; null and an error otherwise.</summary>
+    private static int? GzipLayers(HttpRequest request, out IngestError? error)
+    {
+        int gzip = 0;
+        error = null;
+        foreach ((string header, string? value) in new[] { ("content", request.Headers.ContentEncoding.ToString()), ("transfer", request.Headers.TransferEncoding.ToString()) })
+        {
+            foreach (string coding in (value ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (coding.Equals("identity", StringComparison.OrdinalIgnoreCase) || (header == "transfer" && coding.Equals("chunked", StringComparison.OrdinalIgnoreCase)))
+                {
+                    continue;
+                }
+
+                if (!coding.Equals("gzip", StringComparison.OrdinalIgnoreCase) && !coding.Equals("x-gzip", StringComparison.OrdinalIgnoreCase))
+                {
+                    error = IngestError.UnsupportedMedia($"{header} encoding '{coding}' is not supported: send gzip or none");
+                    return null;
+                }
+
+                gzip++;
+            }
+        }
+
+        if (gzip > 1)
+        {
+            error = IngestError.UnsupportedMedia("the body is gzip-encoded more than once (Content-Encoding and Transfer-Encoding): send it gzipped once");
+            return null;
+        }
+
+        return gzip;
+    }
+
+    /// <summary>Passes the compressed body through and keeps its last 8 bytes: the gzip trailer of the last member.</summary>
+    private sealed class TrailerTap(Stream inner) : Stream
+    {
+        private readonly byte[] _tail = new byte[8];
+        private long _total;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        /// <summary>
+        /// True when the body ended with a trailer whose ISIZE is the length of the last member's data and whose
+        /// CRC-32 is that data's (the last ISIZE bytes of the output; earlier members' trailers zlib has checked).
+        /// </summary>
+        public bool TrailerMatches(ReadOnlySpan<byte> decompressed)
+        {
+            if (_total < 18)
+            {
+                return false; // shorter than a gzip header and trailer
+            }
+
+            uint crc = BinaryPrimitives.ReadUInt32LittleEndian(_tail);
+            uint size = BinaryPrimitives.ReadUInt32LittleEndian(_tail.AsSpan(4));
+            return size <= decompressed.Length && System.IO.Hashing.Crc32.HashToUInt32(decompressed[^(int)size..]) == crc;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Keep(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            int read = await inner.ReadAsync(buffer, cancellationToken);
+            return Keep(buffer.Span[..read]);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        private int Keep(ReadOnlySpan<byte> read)
+        {
+            if (read.Length >= 8)
+            {
+                read[^8..].CopyTo(_tail);
+            }
+            else if (read.Length > 0)
+            {
+                _tail.AsSpan(read.Length).CopyTo(_tail);
+                read.CopyTo(_tail.AsSpan(8 - read.Length));
+            }
+
+            _total += read.Length;
+            return read.Length;
+        }
     }
 
     public void Dispose()

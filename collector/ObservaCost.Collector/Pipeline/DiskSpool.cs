@@ -55,48 +55,71 @@ public sealed class DiskSpool : IDisposable
     /// Appends one batch and flushes it to disk. Returns false, writing nothing, if the spool would grow past
     /// <see cref="SpoolOptions.MaxBytes"/> (the caller answers 429).
     /// </summary>
-    public async ValueTask<bool> AppendAsync(ReadOnlyMemory<byte> lines, int pointCount, CancellationToken cancellationToken = default)
+    public ValueTask<bool> AppendAsync(ReadOnlyMemory<byte> lines, int pointCount, CancellationToken cancellationToken = default) =>
+        AppendAsync([(lines, pointCount)], cancellationToken);
+
+    /// <summary>
+    /// Appends several records (one request cut into forwarder-sized pieces), each flushed like a single append: all
+    /// of them, or nothing when the spool would grow past <see cref="SpoolOptions.MaxBytes"/>.
+    /// </summary>
+    public async ValueTask<bool> AppendAsync(IReadOnlyList<(ReadOnlyMemory<byte> Lines, int PointCount)> records, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(records);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (pointCount <= 0 || lines.IsEmpty)
+        long totalBytes = 0;
+        foreach ((ReadOnlyMemory<byte> lines, int pointCount) in records)
+        {
+            totalBytes += pointCount <= 0 || lines.IsEmpty ? 0 : HeaderBytes + lines.Length;
+        }
+
+        if (totalBytes == 0)
         {
             return true;
         }
 
-        long recordBytes = HeaderBytes + lines.Length;
         await _appendLock.WaitAsync(cancellationToken);
         try
         {
-            if (PendingBytes + recordBytes > _options.MaxBytes)
+            if (PendingBytes + totalBytes > _options.MaxBytes)
             {
                 return false;
             }
 
-            Segment segment = CurrentSegmentForAppend(recordBytes);
             byte[] header = new byte[HeaderBytes];
-            BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
-            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), lines.Length);
-            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), pointCount);
-            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(12), Crc32.Compute(lines.Span));
-            FileStream stream = _appendStream!;
-            await stream.WriteAsync(header, cancellationToken);
-            await stream.WriteAsync(lines, cancellationToken);
-            if (_options.FlushToDisk)
+            foreach ((ReadOnlyMemory<byte> lines, int pointCount) in records)
             {
-                stream.Flush(flushToDisk: true);
-            }
-            else
-            {
-                await stream.FlushAsync(cancellationToken);
+                if (pointCount <= 0 || lines.IsEmpty)
+                {
+                    continue;
+                }
+
+                long recordBytes = HeaderBytes + lines.Length;
+                Segment segment = CurrentSegmentForAppend(recordBytes);
+                BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
+                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), lines.Length);
+                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), pointCount);
+                BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(12), Crc32.Compute(lines.Span));
+                FileStream stream = _appendStream!;
+                await stream.WriteAsync(header, cancellationToken);
+                await stream.WriteAsync(lines, cancellationToken);
+                if (_options.FlushToDisk)
+                {
+                    stream.Flush(flushToDisk: true);
+                }
+                else
+                {
+                    await stream.FlushAsync(cancellationToken);
+                }
+
+                lock (_state)
+                {
+                    segment.Length += recordBytes;
+                }
+
+                Interlocked.Add(ref _pendingBytes, recordBytes);
+                Interlocked.Add(ref _pendingPoints, pointCount);
             }
 
-            lock (_state)
-            {
-                segment.Length += recordBytes;
-            }
-
-            Interlocked.Add(ref _pendingBytes, recordBytes);
-            Interlocked.Add(ref _pendingPoints, pointCount);
             _dataAvailable.Release();
             return true;
         }

@@ -513,8 +513,7 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
         {
             if (_fieldKinds.TryGetValue((point.Measurement, field.Key), out FieldKind existing) && existing != field.Value.Kind)
             {
-                return string.Create(CultureInfo.InvariantCulture,
-                    $"field type conflict: input field \"{field.Key}\" on measurement \"{point.Measurement}\" is type {KindName(field.Value.Kind)}, already exists as type {KindName(existing)}");
+                return FieldKinds.Conflict(field.Key, point.Measurement, field.Value.Kind, existing);
             }
         }
 
@@ -530,14 +529,6 @@ public sealed partial class SqliteStore : ITimeSeriesStore, IAsyncDisposable, ID
 
         return null;
     }
-
-    private static string KindName(FieldKind kind) => kind switch
-    {
-        FieldKind.Float => "float",
-        FieldKind.Integer => "integer",
-        FieldKind.Boolean => "boolean",
-        _ => "string",
-    };
 
     /// <summary>The canonical tag set: sorted <c>key=value</c> pairs with separators escaped.</summary>
     private static string TagSet(KeyValuePair<string, string>[] sortedTags)

@@ -50,3 +50,20 @@ public readonly record struct FieldValue
         _ => "\"" + String + "\"",
     };
 }
+
+/// <summary>InfluxDB's names for field types and its wording of a type conflict, shared by the stores and ingest.</summary>
+public static class FieldKinds
+{
+    public static string InfluxName(this FieldKind kind) => kind switch
+    {
+        FieldKind.Float => "float",
+        FieldKind.Integer => "integer",
+        FieldKind.Boolean => "boolean",
+        _ => "string",
+    };
+
+    /// <summary>InfluxDB 1.x's words: <c>field type conflict: input field "f" on measurement "m" is type integer, already exists as type float</c>.</summary>
+    public static string Conflict(string field, string measurement, FieldKind input, FieldKind existing) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"field type conflict: input field \"{field}\" on measurement \"{measurement}\" is type {input.InfluxName()}, already exists as type {existing.InfluxName()}");
+}

@@ -49,7 +49,9 @@ public sealed record ParsedPoint(
 
 /// <summary>
 /// What a scan knows of one valid line without building strings: where it is, its measurement, a hash of its series
-/// (measurement plus tag set, independent of tag order), its tag count and longest tag value, and its time.
+/// (measurement plus tag set, independent of tag order), its tag count and longest tag value, where its fields are
+/// (read them with <see cref="LineProtocolParser.EnumerateFields"/>), whether a field is unsigned (<c>5u</c>, which
+/// InfluxDB 1.x refuses: the line must be rewritten with <c>i</c>), and its time.
 /// </summary>
 public readonly record struct LineSummary(
     int Offset,
@@ -61,7 +63,92 @@ public readonly record struct LineSummary(
     int TagCount,
     int MaxTagValueBytes,
     long TimestampNanoseconds,
-    bool HadTimestamp);
+    bool HadTimestamp)
+{
+    /// <summary>Where the field set starts in the scanned buffer.</summary>
+    public int FieldsOffset { get; init; }
+
+    /// <summary>Length of the field set, up to the space before the timestamp or the line end.</summary>
+    public int FieldsLength { get; init; }
+
+    /// <summary>True when a field is an unsigned integer (<c>u</c> suffix).</summary>
+    public bool HasUnsigned { get; init; }
+
+    /// <summary>The 1-based number of the line in the scanned buffer.</summary>
+    public int LineNumber { get; init; }
+}
+
+/// <summary>A field key (raw, as escaped on the line) and the type of its value, read from a valid field set.</summary>
+public readonly ref struct FieldKey(ReadOnlySpan<byte> rawKey, FieldKind kind)
+{
+    public ReadOnlySpan<byte> RawKey { get; } = rawKey;
+
+    public FieldKind Kind { get; } = kind;
+}
+
+/// <summary>Walks the field set of a line that <see cref="LineProtocolParser.Scan"/> found valid.</summary>
+public ref struct FieldKeyEnumerator
+{
+    private readonly ReadOnlySpan<byte> _fields;
+    private int _pos;
+
+    internal FieldKeyEnumerator(ReadOnlySpan<byte> fields)
+    {
+        _fields = fields;
+        _pos = 0;
+        Current = default;
+    }
+
+    public FieldKey Current { get; private set; }
+
+    public readonly FieldKeyEnumerator GetEnumerator() => this;
+
+    public bool MoveNext()
+    {
+        if (_pos >= _fields.Length)
+        {
+            return false;
+        }
+
+        int keyStart = _pos;
+        while (_pos < _fields.Length && _fields[_pos] != (byte)'=')
+        {
+            _pos += _fields[_pos] == (byte)'\\' && _pos + 1 < _fields.Length && _fields[_pos + 1] is (byte)',' or (byte)' ' or (byte)'=' ? 2 : 1;
+        }
+
+        ReadOnlySpan<byte> key = _fields[keyStart.._pos];
+        _pos++;
+        FieldKind kind;
+        if (_pos < _fields.Length && _fields[_pos] == (byte)'"')
+        {
+            kind = FieldKind.String;
+            _pos++;
+            while (_pos < _fields.Length && _fields[_pos] != (byte)'"')
+            {
+                _pos += _fields[_pos] == (byte)'\\' && _pos + 1 < _fields.Length && _fields[_pos + 1] is (byte)'"' or (byte)'\\' ? 2 : 1;
+            }
+
+            _pos++;
+        }
+        else
+        {
+            int valueStart = _pos;
+            while (_pos < _fields.Length && _fields[_pos] != (byte)',')
+            {
+                _pos++;
+            }
+
+            ReadOnlySpan<byte> value = _fields[valueStart.._pos];
+            kind = value[^1] is (byte)'i' or (byte)'u' ? FieldKind.Integer
+                : value[0] is (byte)'t' or (byte)'T' or (byte)'f' or (byte)'F' ? FieldKind.Boolean
+                : FieldKind.Float;
+        }
+
+        _pos++; // the comma, or past the end
+        Current = new FieldKey(key, kind);
+        return true;
+    }
+}
 
 /// <summary>FNV-1a 64-bit hashes of raw line-protocol bytes; tag hashes are summed so tag order does not matter.</summary>
 public static class SeriesHash
@@ -96,6 +183,23 @@ public static class LineProtocolParser
 {
     /// <summary>Longest text of a bad line kept in its error.</summary>
     public const int MaxErrorTextLength = 200;
+
+    /// <summary>InfluxDB 1.x's longest key: series key (measurement and tags as written) plus "#!~#" plus field key.</summary>
+    public const int MaxKeyBytes = 65_535;
+
+    /// <summary>Earliest time InfluxDB stores, in nanoseconds (models.MinNanoTime).</summary>
+    public const long MinTimestampNanoseconds = -9_223_372_036_854_775_806;
+
+    /// <summary>Latest time InfluxDB stores, in nanoseconds (models.MaxNanoTime).</summary>
+    public const long MaxTimestampNanoseconds = 9_223_372_036_854_775_806;
+
+    private const int FieldKeySeparatorBytes = 4;
+
+    /// <summary>
+    /// The field keys and value types of the field set of a line <see cref="Scan"/> found valid: the bytes at
+    /// <see cref="LineSummary.FieldsOffset"/>, <see cref="LineSummary.FieldsLength"/> long.
+    /// </summary>
+    public static FieldKeyEnumerator EnumerateFields(ReadOnlySpan<byte> fieldSet) => new(fieldSet);
 
     /// <summary>
     /// Parses <paramref name="utf8"/>. Points without a timestamp get <paramref name="defaultTimestampNanoseconds"/>.
@@ -170,7 +274,7 @@ public static class LineProtocolParser
                 continue;
             }
 
-            if (onLine(summary))
+            if (onLine(summary with { LineNumber = lineNumber }))
             {
                 var again = new Reader(utf8[lineStart..], precision, defaultTimestampNanoseconds);
                 again.TryReadLine(materialize: true, out _, out ParsedPoint? point, out _);
@@ -210,6 +314,109 @@ public static class LineProtocolParser
         line = line.TrimEnd("\r\n"u8);
         string text = Encoding.UTF8.GetString(line.Length > MaxErrorTextLength ? line[..MaxErrorTextLength] : line);
         return line.Length > MaxErrorTextLength ? text + "…" : text;
+    }
+
+    /// <summary>
+    /// The keys of one line's tags or fields, as ranges of the buffer, to find a key written twice: pairwise for a
+    /// few keys, by sorted hashes beyond (O(k log k)). One per thread, reused line after line.
+    /// </summary>
+    private sealed class KeyList
+    {
+        private const int PairwiseLimit = 16;
+        private const int RetainedLimit = 1024;
+
+        [ThreadStatic]
+        private static KeyList? t_tags;
+
+        [ThreadStatic]
+        private static KeyList? t_fields;
+
+        private int[] _starts = new int[PairwiseLimit];
+        private int[] _ends = new int[PairwiseLimit];
+        private ulong[] _hashes = new ulong[PairwiseLimit];
+
+        public static KeyList Tags => (t_tags ??= new KeyList()).Cleared();
+
+        public static KeyList Fields => (t_fields ??= new KeyList()).Cleared();
+
+        public int Count { get; private set; }
+
+        public void Add(int start, int end)
+        {
+            if (Count == _starts.Length)
+            {
+                Array.Resize(ref _starts, Count * 2);
+                Array.Resize(ref _ends, Count * 2);
+                Array.Resize(ref _hashes, Count * 2);
+            }
+
+            _starts[Count] = start;
+            _ends[Count] = end;
+            Count++;
+        }
+
+        /// <summary>The first key found twice, or null.</summary>
+        public byte[]? FindDuplicate(ReadOnlySpan<byte> data)
+        {
+            if (Count <= PairwiseLimit)
+            {
+                for (int i = 1; i < Count; i++)
+                {
+                    ReadOnlySpan<byte> key = data[_starts[i].._ends[i]];
+                    for (int j = 0; j < i; j++)
+                    {
+                        if (key.SequenceEqual(data[_starts[j].._ends[j]]))
+                        {
+                            return key.ToArray();
+                        }
+                    }
+                }
+
+                return null;
+            }
+
+            Span<int> order = Count <= 256 ? stackalloc int[Count] : new int[Count];
+            for (int i = 0; i < Count; i++)
+            {
+                _hashes[i] = SeriesHash.Of(data[_starts[i].._ends[i]]);
+                order[i] = i;
+            }
+
+            _hashes.AsSpan(0, Count).Sort(order);
+            for (int i = 1; i < Count; i++)
+            {
+                if (_hashes[i] != _hashes[i - 1])
+                {
+                    continue;
+                }
+
+                // Equal hashes: compare the keys of the whole run.
+                for (int j = i - 1; j >= 0 && _hashes[j] == _hashes[i]; j--)
+                {
+                    ReadOnlySpan<byte> key = data[_starts[order[i]].._ends[order[i]]];
+                    if (key.SequenceEqual(data[_starts[order[j]].._ends[order[j]]]))
+                    {
+                        return key.ToArray();
+                    }
+                }
+            }
+
+            return null;
+        }
+
+        private KeyList Cleared()
+        {
+            Count = 0;
+            if (_starts.Length > RetainedLimit)
+            {
+                // A hostile line with thousands of keys does not pin its arrays to the thread.
+                _starts = new int[PairwiseLimit];
+                _ends = new int[PairwiseLimit];
+                _hashes = new ulong[PairwiseLimit];
+            }
+
+            return this;
+        }
     }
 
     private ref struct Reader
@@ -297,6 +504,8 @@ public static class LineProtocolParser
             ulong tagHash = 0;
             int tagCount = 0;
             int maxTagValueBytes = 0;
+            long seriesKeyBytes = measurementRange.End - measurementRange.Start;
+            KeyList tagKeys = KeyList.Tags;
             List<KeyValuePair<string, string>>? tags = null;
             while (stop == (byte)',')
             {
@@ -309,14 +518,28 @@ public static class LineProtocolParser
                 }
 
                 _pos++;
-                (int Start, int End, bool Escaped) value = ScanIdentifier(escapeEquals: true, stopAtEquals: false, out stop);
+                (int Start, int End, bool Escaped) value = ScanIdentifier(escapeEquals: true, stopAtEquals: true, out stop);
                 if (value.End == value.Start)
                 {
                     reason = string.Create(CultureInfo.InvariantCulture, $"invalid tag format: the tag '{Text(key, true)}' has no value");
                     return false;
                 }
 
+                if (stop == (byte)'=')
+                {
+                    reason = string.Create(CultureInfo.InvariantCulture, $"invalid tag format: the value of the tag '{Text(key, true)}' has an unescaped '=' (write \\=)");
+                    return false;
+                }
+
+                if (_data[key.Start..key.End].SequenceEqual("time"u8))
+                {
+                    reason = string.Create(CultureInfo.InvariantCulture, $"invalid tag key: input tag \"time\" on measurement \"{Text(measurementRange, false)}\" is invalid");
+                    return false;
+                }
+
+                tagKeys.Add(key.Start, key.End);
                 tagCount++;
+                seriesKeyBytes += 2 + (key.End - key.Start) + (value.End - value.Start);
                 maxTagValueBytes = Math.Max(maxTagValueBytes, value.End - value.Start);
                 tagHash += SeriesHash.Of(_data[key.Start..value.End]);
                 if (materialize)
@@ -332,38 +555,43 @@ public static class LineProtocolParser
                 return false;
             }
 
+            if (tagKeys.FindDuplicate(_data) is { } duplicateTag)
+            {
+                reason = string.Create(CultureInfo.InvariantCulture, $"duplicate tags: the tag '{Encoding.UTF8.GetString(duplicateTag)}' appears more than once");
+                return false;
+            }
+
             _pos++;
+            int fieldsStart = _pos;
             List<KeyValuePair<string, FieldValue>>? fields = materialize ? new List<KeyValuePair<string, FieldValue>>(8) : null;
-            int fieldCount = 0;
+            KeyList fieldKeys = KeyList.Fields;
+            int longestFieldKey = 0;
+            bool hasUnsigned = false;
             while (true)
             {
                 (int Start, int End, bool Escaped) keyRange = ScanIdentifier(escapeEquals: true, stopAtEquals: true, out stop);
                 if (keyRange.End == keyRange.Start || stop != (byte)'=')
                 {
-                    reason = fieldCount == 0 ? "missing fields" : "invalid field format: a field needs key=value";
+                    reason = fieldKeys.Count == 0 ? "missing fields" : "invalid field format: a field needs key=value";
+                    return false;
+                }
+
+                if (_data[keyRange.Start..keyRange.End].SequenceEqual("time"u8))
+                {
+                    reason = string.Create(CultureInfo.InvariantCulture, $"invalid field name: input field \"time\" on measurement \"{Text(measurementRange, false)}\" is invalid");
                     return false;
                 }
 
                 _pos++;
-                if (!TryReadFieldValue(keyRange, out FieldValue value, out reason))
+                if (!TryReadFieldValue(keyRange, out FieldValue value, out bool unsigned, out reason))
                 {
                     return false;
                 }
 
-                fieldCount++;
-                if (fields is not null)
-                {
-                    string key = Text(keyRange, true);
-                    int existing = fields.FindIndex(f => string.Equals(f.Key, key, StringComparison.Ordinal));
-                    if (existing >= 0)
-                    {
-                        fields[existing] = new(key, value);
-                    }
-                    else
-                    {
-                        fields.Add(new(key, value));
-                    }
-                }
+                hasUnsigned |= unsigned;
+                fieldKeys.Add(keyRange.Start, keyRange.End);
+                longestFieldKey = Math.Max(longestFieldKey, keyRange.End - keyRange.Start);
+                fields?.Add(new(Text(keyRange, true), value));
 
                 if (_pos < _data.Length && _data[_pos] == (byte)',')
                 {
@@ -372,6 +600,22 @@ public static class LineProtocolParser
                 }
 
                 break;
+            }
+
+            int fieldsEnd = _pos;
+            if (fieldKeys.FindDuplicate(_data) is { } duplicateField)
+            {
+                reason = string.Create(CultureInfo.InvariantCulture, $"duplicate fields: the field '{Encoding.UTF8.GetString(duplicateField)}' appears more than once");
+                return false;
+            }
+
+            // InfluxDB keys each value by series key + "#!~#" + field key, as written on the line, and refuses a key
+            // longer than 65,535 bytes.
+            long keyBytes = seriesKeyBytes > MaxKeyBytes ? seriesKeyBytes : seriesKeyBytes + FieldKeySeparatorBytes + longestFieldKey;
+            if (keyBytes > MaxKeyBytes)
+            {
+                reason = string.Create(CultureInfo.InvariantCulture, $"max key length exceeded: {keyBytes} > {MaxKeyBytes}");
+                return false;
             }
 
             long timestamp = _defaultTimestamp;
@@ -388,16 +632,16 @@ public static class LineProtocolParser
                 ReadOnlySpan<byte> ts = _data[_pos..end];
                 if (ts.Length > 0)
                 {
-                    if (!Utf8Parser.TryParse(ts, out long raw, out int consumed) || consumed != ts.Length)
+                    if (ts[0] == (byte)'+' || !Utf8Parser.TryParse(ts, out long raw, out int consumed) || consumed != ts.Length)
                     {
                         reason = "invalid timestamp: not an integer";
                         return false;
                     }
 
                     long unit = _precision.NanosecondsPerUnit();
-                    if (raw > long.MaxValue / unit || raw < long.MinValue / unit)
+                    if (raw > MaxTimestampNanoseconds / unit || raw < MinTimestampNanoseconds / unit)
                     {
-                        reason = "invalid timestamp: out of range";
+                        reason = string.Create(CultureInfo.InvariantCulture, $"invalid timestamp: out of range (time outside range {MinTimestampNanoseconds} - {MaxTimestampNanoseconds})");
                         return false;
                     }
 
@@ -427,7 +671,12 @@ public static class LineProtocolParser
             }
 
             summary = new LineSummary(lineStart, lineEnd - lineStart, measurementRange.Start, measurementRange.End - measurementRange.Start,
-                measurementHash, measurementHash + tagHash, tagCount, maxTagValueBytes, timestamp, hadTimestamp);
+                measurementHash, measurementHash + tagHash, tagCount, maxTagValueBytes, timestamp, hadTimestamp)
+            {
+                FieldsOffset = fieldsStart,
+                FieldsLength = fieldsEnd - fieldsStart,
+                HasUnsigned = hasUnsigned,
+            };
             if (materialize)
             {
                 point = new ParsedPoint(Text(measurementRange, false), (IReadOnlyList<KeyValuePair<string, string>>?)tags ?? [], fields!, timestamp)
@@ -500,9 +749,10 @@ public static class LineProtocolParser
             return Encoding.UTF8.GetString(unescaped[..w]);
         }
 
-        private bool TryReadFieldValue((int Start, int End, bool Escaped) keyRange, out FieldValue value, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
+        private bool TryReadFieldValue((int Start, int End, bool Escaped) keyRange, out FieldValue value, out bool unsigned, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
         {
             value = default;
+            unsigned = false;
             if (_pos >= _data.Length)
             {
                 reason = string.Create(CultureInfo.InvariantCulture, $"invalid field format: the field '{Text(keyRange, true)}' has no value");
@@ -531,15 +781,18 @@ public static class LineProtocolParser
             byte last = text[^1];
             if (last is (byte)'i' or (byte)'u')
             {
-                if (Utf8Parser.TryParse(text[..^1], out long integer, out int used) && used == text.Length - 1 &&
-                    (last == (byte)'i' || integer >= 0))
+                // InfluxDB's grammar: -?[0-9]+i and [0-9]+u (no '+', no spaces, 64-bit).
+                ReadOnlySpan<byte> digits = text[..^1];
+                if (IsInteger(digits, allowMinus: last == (byte)'i') &&
+                    Utf8Parser.TryParse(digits, out long integer, out int used) && used == digits.Length)
                 {
                     value = FieldValue.FromInteger(integer);
+                    unsigned = last == (byte)'u';
                     reason = null;
                     return true;
                 }
 
-                reason = string.Create(CultureInfo.InvariantCulture, $"invalid number: the field '{Text(keyRange, true)}' is not a 64-bit integer");
+                reason = string.Create(CultureInfo.InvariantCulture, $"invalid number: the field '{Text(keyRange, true)}' has the value '{Encoding.UTF8.GetString(text)}', not a 64-bit integer");
                 return false;
             }
 
@@ -561,17 +814,10 @@ public static class LineProtocolParser
                     return true;
             }
 
-            if (IsNumberStart(text[0]) &&
-                Utf8Parser.TryParse(text, out double number, out int consumed, 'E') && consumed == text.Length &&
+            if (IsFloat(text) &&
+                ((Utf8Parser.TryParse(text, out double number, out int consumed, 'E') && consumed == text.Length) ||
+                 double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out number)) &&
                 double.IsFinite(number))
-            {
-                value = FieldValue.FromFloat(number);
-                reason = null;
-                return true;
-            }
-
-            if (IsNumberStart(text[0]) &&
-                double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out number) && double.IsFinite(number))
             {
                 value = FieldValue.FromFloat(number);
                 reason = null;
@@ -582,7 +828,70 @@ public static class LineProtocolParser
             return false;
         }
 
-        private static bool IsNumberStart(byte b) => b is (>= (byte)'0' and <= (byte)'9') or (byte)'-' or (byte)'+' or (byte)'.';
+        private static bool IsInteger(ReadOnlySpan<byte> text, bool allowMinus)
+        {
+            if (allowMinus && text.Length > 0 && text[0] == (byte)'-')
+            {
+                text = text[1..];
+            }
+
+            return text.Length > 0 && !text.ContainsAnyExceptInRange((byte)'0', (byte)'9');
+        }
+
+        /// <summary>InfluxDB's float grammar: <c>-?[0-9]*(\.[0-9]*)?([eE][+-]?[0-9]+)?</c> with at least one mantissa digit.</summary>
+        private static bool IsFloat(ReadOnlySpan<byte> text)
+        {
+            int i = 0;
+            if (text[0] == (byte)'-')
+            {
+                i++;
+            }
+
+            int digits = 0;
+            while (i < text.Length && char.IsAsciiDigit((char)text[i]))
+            {
+                i++;
+                digits++;
+            }
+
+            if (i < text.Length && text[i] == (byte)'.')
+            {
+                i++;
+                while (i < text.Length && char.IsAsciiDigit((char)text[i]))
+                {
+                    i++;
+                    digits++;
+                }
+            }
+
+            if (digits == 0)
+            {
+                return false;
+            }
+
+            if (i < text.Length && text[i] is (byte)'e' or (byte)'E')
+            {
+                i++;
+                if (i < text.Length && text[i] is (byte)'+' or (byte)'-')
+                {
+                    i++;
+                }
+
+                int exponentDigits = 0;
+                while (i < text.Length && char.IsAsciiDigit((char)text[i]))
+                {
+                    i++;
+                    exponentDigits++;
+                }
+
+                if (exponentDigits == 0)
+                {
+                    return false;
+                }
+            }
+
+            return i == text.Length;
+        }
 
         private bool TryReadString((int Start, int End, bool Escaped) keyRange, out FieldValue value, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
         {
