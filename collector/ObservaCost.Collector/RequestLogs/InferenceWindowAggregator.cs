@@ -94,7 +94,7 @@ public sealed class InferenceWindowAggregator
     private readonly long _windowTicks;
     private readonly Dictionary<GroupKey, GroupState> _groups = [];
 
-    /// <summary>Every open group and every admitted one not opened yet: what counts against MaxOpenGroups.</summary>
+    /// <summary>Groups admitted (<see cref="BeginAdmission"/>) and not opened yet: with the open ones, what counts against MaxOpenGroups.</summary>
     private readonly HashSet<GroupKey> _admitted = [];
     private long _closedBeforeTicks = long.MinValue;
 
@@ -148,7 +148,8 @@ public sealed class InferenceWindowAggregator
         GroupKey key = KeyOf(start, request);
         if (!_groups.TryGetValue(key, out GroupState? state))
         {
-            if (!admitted && !_admitted.Contains(key) && _admitted.Count >= _options.MaxOpenGroups)
+            bool wasAdmitted = _admitted.Count > 0 && _admitted.Remove(key);
+            if (!admitted && !wasAdmitted && _groups.Count + _admitted.Count >= _options.MaxOpenGroups)
             {
                 RejectedGroupLimitCount++;
                 return AggregationOutcome.RejectedGroupLimit;
@@ -156,7 +157,6 @@ public sealed class InferenceWindowAggregator
 
             state = new GroupState();
             _groups.Add(key, state);
-            _admitted.Add(key);
         }
 
         state.Add(request, _options.ExactQuantileValues);
@@ -239,12 +239,12 @@ public sealed class InferenceWindowAggregator
         {
             ArgumentNullException.ThrowIfNull(request);
             GroupKey key = KeyOf(_owner.AlignDown(request.Timestamp.UtcTicks), request);
-            if (_owner._admitted.Contains(key) || _pending.Contains(key))
+            if (_owner._groups.ContainsKey(key) || _owner._admitted.Contains(key) || _pending.Contains(key))
             {
                 return true;
             }
 
-            if (_owner._admitted.Count + _pending.Count >= _owner._options.MaxOpenGroups)
+            if (_owner._groups.Count + _owner._admitted.Count + _pending.Count >= _owner._options.MaxOpenGroups)
             {
                 return false;
             }
@@ -253,12 +253,12 @@ public sealed class InferenceWindowAggregator
             return true;
         }
 
-        /// <summary>Counts the groups admitted (unless their windows closed meanwhile).</summary>
+        /// <summary>Counts the groups admitted (unless their windows closed or they opened meanwhile).</summary>
         public void Commit()
         {
             foreach (GroupKey key in _pending)
             {
-                if (key.StartTicks >= _owner._closedBeforeTicks)
+                if (key.StartTicks >= _owner._closedBeforeTicks && !_owner._groups.ContainsKey(key))
                 {
                     _owner._admitted.Add(key);
                 }

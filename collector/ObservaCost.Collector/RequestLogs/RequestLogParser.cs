@@ -602,6 +602,13 @@ public sealed class RequestLogParser
             }
 
             value = raw.IsEmpty ? null : strings.Get(raw);
+
+            // Unescaped JSON text holds no C0 control and no backslash; DEL and C1 controls (U+0080–U+009F, C2 80–9F
+            // in UTF-8) are the only ones left to look for: most values are done here.
+            if (raw.IndexOfAny((byte)0x7F, (byte)0xC2) < 0)
+            {
+                return value;
+            }
         }
         else if (raw.Length > 6 * _options.MaxStringBytes)
         {

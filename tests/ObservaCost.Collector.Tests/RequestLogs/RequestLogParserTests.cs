@@ -205,6 +205,8 @@ public sealed class RequestLogParserTests
             ("""{"model":"a","node":"n\tm","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
             ("""{"model":"a\u007f","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
             ("""{"model":"a\u0085","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
+            ("{\"model\":\"raw\u007f\",\"timestamp\":1714564740}", RequestLogRejectionReason.UnencodableTag),
+            ("{\"model\":\"a\",\"node\":\"raw\u0085\",\"timestamp\":1714564740}", RequestLogRejectionReason.UnencodableTag),
             ("""{"model":"a\\ b","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
             ("""{"model":"a\\","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
             ("""{"model":"a","status":"Bad\\","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
