@@ -396,7 +396,7 @@ public sealed partial class RequestLogPipeline : BackgroundService
 
     private static byte[] Serialize(List<InferenceRequest> records, (string Key, long Position, long Lines)? checkpoint)
     {
-        var buffer = new ArrayBufferWriter<byte>(records.Count * 160);
+        var buffer = new ArrayBufferWriter<byte>(Math.Max(256, records.Count * 160)); // a checkpoint alone (every line refused) too
         using var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
         foreach (InferenceRequest r in records)
         {

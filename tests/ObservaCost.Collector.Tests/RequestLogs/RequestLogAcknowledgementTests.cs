@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ObservaCost.Collector.RequestLogs;
 using ObservaCost.Collector.Tests.Support;
 using static ObservaCost.Collector.Tests.Support.RequestLogPosts;
@@ -89,16 +91,32 @@ public sealed class RequestLogAcknowledgementTests
                 "--Collector:RequestLogs:Aggregation:WindowLength", "00:00:10",
                 "--Collector:RequestLogs:Aggregation:AllowedLateness", "00:00:05",
                 "--Collector:RequestLogs:Aggregation:MaxOpenGroups", "10");
+            using var logs = new CapturedLogs();
+            host.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);
             DateTimeOffset windowStart = DateTimeOffset.FromUnixTimeSeconds(Now.ToUnixTimeSeconds() / 10 * 10);
             long ms = windowStart.ToUnixTimeMilliseconds() + 1;
 
-            // 15 tenants, prompt tokens 1..15: tenants t1..t10 are taken (1 + … + 10 = 55), t11..t15 refused.
-            await File.WriteAllTextAsync(Path.Combine(dir, "logs", "a.jsonl"),
-                string.Concat(Enumerable.Range(1, 15).Select(i => Line(ms, "t" + i.ToString(CultureInfo.InvariantCulture), i))));
+            // 15 tenants, prompt tokens 1..15: tenants t1..t10 are taken (1 + … + 10 = 55), t11..t15 refused. The
+            // first ten lines are read first, so the refused ones come in a second read and are still named by their
+            // line in the file (11), not in the read.
+            string log = Path.Combine(dir, "logs", "a.jsonl");
+            string Lines(int first, int last) => string.Concat(Enumerable.Range(first, last - first + 1).Select(i => Line(ms, "t" + i.ToString(CultureInfo.InvariantCulture), i)));
+            await File.WriteAllTextAsync(log, Lines(1, 10));
+            string state = Path.Combine(dir, "spool", "requests", "files.state");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!(File.Exists(state) && (await File.ReadAllTextAsync(state)).Contains("\"Lines\":10", StringComparison.Ordinal)) && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(50);
+            }
+
+            await File.AppendAllTextAsync(log, Lines(11, 15));
 
             QueryResult r = await host.WaitForAsync(Totals(windowStart.AddMinutes(-1), windowStart.AddMinutes(1)),
                 x => x.Series.Count == 1 && x.Series[0].Rows[0][2].Number >= 10, TimeSpan.FromSeconds(60));
             Assert.Equal([10.0, 55, 10], r.Series[0].Rows[0].Values.Select(v => v.Number));
+            Assert.True(
+                logs.Messages.Any(m => m.StartsWith($"Request log {log}: refused 5 records; first: line 11: TooManyOpenGroups: 10 (window", StringComparison.Ordinal)),
+                string.Join('\n', logs.Messages));
             Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("/healthz")).StatusCode);
         }
         finally

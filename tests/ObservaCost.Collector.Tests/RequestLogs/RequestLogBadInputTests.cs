@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ObservaCost.Collector.Tests.Support;
 using static ObservaCost.Collector.Tests.Support.RequestLogPosts;
 using ObservaCost.Storage.Query;
@@ -126,8 +128,11 @@ public sealed class RequestLogBadInputTests
                 "--Collector:RequestLogs:Files:Paths:0", Path.Combine(dir, "logs", "*.jsonl"),
                 "--Collector:RequestLogs:Files:PollInterval", "00:00:00.100",
             ]);
+            using var logs = new CapturedLogs();
+            host.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);
             long ms = Now.ToUnixTimeMilliseconds();
-            using (FileStream file = File.Create(Path.Combine(dir, "logs", "gateway.jsonl")))
+            string log = Path.Combine(dir, "logs", "gateway.jsonl");
+            using (FileStream file = File.Create(log))
             {
                 file.Write([.. Good(ms, 1), (byte)'\n']);
                 foreach ((_, byte[] bad, _, _) in Cases(ms).Where(c => c.Reason != "RecordTooLarge"))
@@ -142,6 +147,7 @@ public sealed class RequestLogBadInputTests
                 x => x.Series.Count == 1 && x.Series[0].Rows[0][0].Number >= 23, TimeSpan.FromSeconds(60));
             ResultSeries good = Assert.Single(r.Series);
             Assert.Equal([23.0, 221, 23], good.Rows[0].Values.Select(v => v.Number));
+            Assert.Contains(logs.Messages, m => m.StartsWith($"Request log {log}: refused 22 records; first: line 2: UnencodableTag: model holds", StringComparison.Ordinal));
             Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("/healthz")).StatusCode);
         }
         finally
