@@ -6,9 +6,8 @@ namespace ObservaCost.Collector.RequestLogs;
 
 /// <summary>
 /// One inference request as logged by a gateway or inference server. Stored as an <c>inference_request</c> point only
-/// when raw storage is on: no request id is a tag, and the time gets a deterministic offset below 100 ns from the
-/// request's numbers, so two different requests logged in the same instant do not overwrite each other while a replay
-/// of the same request does.
+/// when raw storage is on. No request id is a tag: the point's identity is its time, which
+/// <see cref="RawRequestTimes"/> makes distinct for requests logged in the same instant.
 /// </summary>
 public sealed record InferenceRequest : ILineProtocolPoint
 {
@@ -36,11 +35,13 @@ public sealed record InferenceRequest : ILineProtocolPoint
     /// <summary>Time to first token; null when not logged.</summary>
     public double? TimeToFirstTokenMs { get; init; }
 
-    public bool WriteTo(LineProtocolWriter writer)
+    /// <summary>Writes the request at its own timestamp.</summary>
+    public bool WriteTo(LineProtocolWriter writer) => WriteTo(writer, UnixTime.ToNanoseconds(Timestamp));
+
+    /// <summary>Writes the request at <paramref name="timeNanoseconds"/> (its timestamp made distinct by <see cref="RawRequestTimes"/>).</summary>
+    public bool WriteTo(LineProtocolWriter writer, long timeNanoseconds)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        ulong mix = ((ulong)PromptTokens * 0x9E3779B97F4A7C15UL) ^ ((ulong)CompletionTokens * 0xC2B2AE3D27D4EB4FUL)
-            ^ (ulong)BitConverter.DoubleToInt64Bits(LatencyMs ?? 0) ^ ((ulong)BitConverter.DoubleToInt64Bits(TimeToFirstTokenMs ?? 0) >> 1);
         return writer.Begin(Measurements.InferenceRequest)
             .Tag(Tags.Model, Model)
             .Tag(Tags.Node, Node)
@@ -51,7 +52,67 @@ public sealed record InferenceRequest : ILineProtocolPoint
             .Field(Fields.LatencyMs, LatencyMs)
             .Field(Fields.PromptTokens, PromptTokens)
             .Field(Fields.TimeToFirstTokenMs, TimeToFirstTokenMs)
-            .End(UnixTime.ToNanoseconds(Timestamp) + (long)(mix % 100));
+            .End(timeNanoseconds);
+    }
+}
+
+/// <summary>
+/// Gives each raw request its own nanosecond, so that distinct requests logged in the same instant (same timestamp,
+/// even the same numbers) are distinct points. Timestamps have 100 ns resolution (ticks); the requests of one tick take
+/// its nanoseconds 0, 1, 2... in the order they are read from the request journal. Past 100 in one tick, they take the
+/// next free nanoseconds after it within the same window (then before it), so no request moves to another window and a
+/// burst of N requests moves by at most N ns.
+/// </summary>
+/// <remarks>
+/// The assignment depends only on the records of open windows, in journal order, and a restart replays exactly those
+/// records in that order (the journal is only passed once their windows are closed): a replay after a crash gives each
+/// request the same time again, so its point is overwritten, not duplicated. Memory: one entry per tick holding a raw
+/// request of an open window (about 40 bytes each), forgotten when the window closes.
+/// </remarks>
+public sealed class RawRequestTimes
+{
+    private const int NanosecondsPerTick = 100;
+    private readonly Dictionary<long, int> _taken = [];
+
+    /// <summary>Ticks holding at least one request, in windows not yet forgotten.</summary>
+    public int TrackedTicks => _taken.Count;
+
+    /// <summary>The time, in Unix nanoseconds, of the next request at <paramref name="utcTicks"/> in the window [start, end).</summary>
+    public long Assign(long utcTicks, long windowStartTicks, long windowEndTicks)
+    {
+        long tick = utcTicks;
+        int step = 1;
+        while (_taken.TryGetValue(tick, out int used) && used >= NanosecondsPerTick)
+        {
+            tick += step;
+            if (tick >= windowEndTicks)
+            {
+                // The window's last ticks are full: look before the timestamp instead.
+                step = -1;
+                tick = utcTicks - 1;
+            }
+
+            if (tick < windowStartTicks)
+            {
+                throw new InvalidOperationException("Every nanosecond of the window holds a raw request.");
+            }
+        }
+
+        _taken.TryGetValue(tick, out int taken);
+        _taken[tick] = taken + 1;
+        return ((tick - DateTimeOffset.UnixEpoch.UtcTicks) * NanosecondsPerTick) + taken;
+    }
+
+    /// <summary>Forgets the ticks before <paramref name="utcTicks"/> (windows closed: no request will come for them).</summary>
+    public void Forget(long utcTicks)
+    {
+        foreach (long tick in _taken.Keys)
+        {
+            if (tick < utcTicks)
+            {
+                _taken.Remove(tick);
+            }
+        }
     }
 }
 

@@ -12,7 +12,10 @@ public sealed class InferenceWindowAggregatorOptions
     /// <summary>How long after its end a window stays open for late records.</summary>
     public TimeSpan AllowedLateness { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The most (window, model, tenant, pool, node, status) groups open at once; records for new groups beyond it are rejected.</summary>
+    /// <summary>
+    /// The most (window, model, tenant, pool, node, status) groups open at once; records for new groups beyond it are
+    /// rejected (by <see cref="RequestLogPipeline"/> in the ingest answer, before they are acknowledged).
+    /// </summary>
     public int MaxOpenGroups { get; set; } = 10_000;
 
     /// <summary>Latency and TTFT values kept exactly per group before switching to the log histogram (see <see cref="QuantileEstimator"/>).</summary>
@@ -75,7 +78,9 @@ public enum AggregationOutcome
 /// by its tags and start time, and the store overwrites a point written twice; a second, additive window would replace
 /// the first instead of adding to it. A record whose window is closed is counted in <see cref="RejectedLateCount"/>.</item>
 /// <item>At most <see cref="InferenceWindowAggregatorOptions.MaxOpenGroups"/> groups are open; a record that would
-/// open another is rejected (<see cref="RejectedGroupLimitCount"/>), records for open groups are still accepted. Each
+/// open another is rejected (<see cref="RejectedGroupLimitCount"/>), records for open groups are still accepted.
+/// A caller that must answer for a record before adding it (ingest) admits it first (<see cref="BeginAdmission"/>):
+/// admitted groups count against the limit, and <see cref="AddAdmitted"/> never refuses them. Each
 /// group holds two <see cref="QuantileEstimator"/>s, so memory is bounded by roughly
 /// <c>MaxOpenGroups × 2 × max(8 × ExactQuantileValues, 5.5 KiB)</c> (about 110 MB at the defaults, in the worst case).</item>
 /// <item>Status is grouped by <see cref="RequestStatus.Normalize"/>; <see cref="InferenceWindow.ErrorCount"/> counts
@@ -88,6 +93,9 @@ public sealed class InferenceWindowAggregator
     private readonly InferenceWindowAggregatorOptions _options;
     private readonly long _windowTicks;
     private readonly Dictionary<GroupKey, GroupState> _groups = [];
+
+    /// <summary>Groups admitted (<see cref="BeginAdmission"/>) and not opened yet: with the open ones, what counts against MaxOpenGroups.</summary>
+    private readonly HashSet<GroupKey> _admitted = [];
     private long _closedBeforeTicks = long.MinValue;
 
     public InferenceWindowAggregator(InferenceWindowAggregatorOptions? options = null)
@@ -116,7 +124,18 @@ public sealed class InferenceWindowAggregator
     /// <summary>The start of the window holding <paramref name="time"/>.</summary>
     public DateTimeOffset WindowStartOf(DateTimeOffset time) => new(AlignDown(time.UtcTicks), TimeSpan.Zero);
 
-    public AggregationOutcome Add(InferenceRequest request)
+    public AggregationOutcome Add(InferenceRequest request) => AddCore(request, admitted: false);
+
+    /// <summary>
+    /// Adds a record that was admitted before (<see cref="BeginAdmission"/>), or read back from a journal of admitted
+    /// records: never refused for the group limit (a lower limit after a restart does not drop what was acknowledged).
+    /// </summary>
+    public AggregationOutcome AddAdmitted(InferenceRequest request) => AddCore(request, admitted: true);
+
+    /// <summary>Starts admitting a batch of records; nothing counts until <see cref="Admission.Commit"/>.</summary>
+    public Admission BeginAdmission() => new(this);
+
+    private AggregationOutcome AddCore(InferenceRequest request, bool admitted)
     {
         ArgumentNullException.ThrowIfNull(request);
         long start = AlignDown(request.Timestamp.UtcTicks);
@@ -126,10 +145,11 @@ public sealed class InferenceWindowAggregator
             return AggregationOutcome.RejectedLate;
         }
 
-        var key = new GroupKey(start, request.Model, request.Tenant, request.Pool, request.Node, RequestStatus.Normalize(request.Status));
+        GroupKey key = KeyOf(start, request);
         if (!_groups.TryGetValue(key, out GroupState? state))
         {
-            if (_groups.Count >= _options.MaxOpenGroups)
+            bool wasAdmitted = _admitted.Count > 0 && _admitted.Remove(key);
+            if (!admitted && !wasAdmitted && _groups.Count + _admitted.Count >= _options.MaxOpenGroups)
             {
                 RejectedGroupLimitCount++;
                 return AggregationOutcome.RejectedGroupLimit;
@@ -161,6 +181,7 @@ public sealed class InferenceWindowAggregator
         }
 
         _closedBeforeTicks = cutoff;
+        _admitted.RemoveWhere(key => key.StartTicks < cutoff);
         return Close(key => key.StartTicks < cutoff);
     }
 
@@ -172,6 +193,7 @@ public sealed class InferenceWindowAggregator
             _closedBeforeTicks = Math.Max(_closedBeforeTicks, key.StartTicks + _windowTicks);
         }
 
+        _admitted.Clear();
         return Close(_ => true);
     }
 
@@ -195,6 +217,55 @@ public sealed class InferenceWindowAggregator
         }
 
         return windows;
+    }
+
+    private static GroupKey KeyOf(long startTicks, InferenceRequest request) =>
+        new(startTicks, request.Model, request.Tenant, request.Pool, request.Node, RequestStatus.Normalize(request.Status));
+
+    /// <summary>
+    /// Admits records before they are acknowledged: a record whose group is open or admitted is admitted; a record
+    /// that would add a group beyond <see cref="InferenceWindowAggregatorOptions.MaxOpenGroups"/> is not. The groups
+    /// admitted count only after <see cref="Commit"/> (call it once the records are durable).
+    /// </summary>
+    public sealed class Admission
+    {
+        private readonly InferenceWindowAggregator _owner;
+        private readonly HashSet<GroupKey> _pending = [];
+
+        internal Admission(InferenceWindowAggregator owner) => _owner = owner;
+
+        /// <summary>True if the record's group is open, admitted, or fits under the limit (and is now pending).</summary>
+        public bool TryAdmit(InferenceRequest request)
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            GroupKey key = KeyOf(_owner.AlignDown(request.Timestamp.UtcTicks), request);
+            if (_owner._groups.ContainsKey(key) || _owner._admitted.Contains(key) || _pending.Contains(key))
+            {
+                return true;
+            }
+
+            if (_owner._groups.Count + _owner._admitted.Count + _pending.Count >= _owner._options.MaxOpenGroups)
+            {
+                return false;
+            }
+
+            _pending.Add(key);
+            return true;
+        }
+
+        /// <summary>Counts the groups admitted (unless their windows closed or they opened meanwhile).</summary>
+        public void Commit()
+        {
+            foreach (GroupKey key in _pending)
+            {
+                if (key.StartTicks >= _owner._closedBeforeTicks && !_owner._groups.ContainsKey(key))
+                {
+                    _owner._admitted.Add(key);
+                }
+            }
+
+            _pending.Clear();
+        }
     }
 
     private long AlignDown(long utcTicks)

@@ -110,6 +110,9 @@ public sealed partial class JsonlTailService : BackgroundService
 
         public long Offset { get; set; }
 
+        /// <summary>Lines before <see cref="Offset"/>, to name a refused line by its number in the file.</summary>
+        public long Lines { get; set; }
+
         public long LastSeenUnixSeconds { get; set; }
     }
 
@@ -184,6 +187,7 @@ public sealed partial class JsonlTailService : BackgroundService
             if (stream.Length < state.Offset)
             {
                 state.Offset = 0; // truncated and written again
+                state.Lines = 0;
             }
 
             if (stream.Length == state.Offset)
@@ -213,31 +217,42 @@ public sealed partial class JsonlTailService : BackgroundService
             }
         }
 
-        RequestLogParseResult parsed = _parser.ParseNdjson(chunk.AsSpan(0, usable), _time.GetUtcNow());
+        RequestLogParseResult parsed = _parser.ParseNdjson(chunk.AsSpan(0, usable), _time.GetUtcNow(), state.Lines + 1);
         IReadOnlyList<InferenceRequest> records = string.IsNullOrEmpty(_options.Tenant)
             ? parsed.Requests
             : parsed.Requests.Select(r => r with { Tenant = _options.Tenant }).ToList();
         long newOffset = state.Offset + usable;
-        List<InferenceRequest>? late = await _pipeline.AppendAsync(records, (fingerprint, newOffset), () =>
+        long newLines = state.Lines + chunk.AsSpan(0, usable).Count((byte)'\n');
+        RequestLogRefusals? refused = await _pipeline.AppendAsync(records, (fingerprint, newOffset, newLines), () =>
         {
             state.Offset = newOffset;
+            state.Lines = newLines;
             SaveState();
         }, cancellationToken);
-        if (late is null)
+        if (refused is null)
         {
             return false; // journal full: try again on the next poll
         }
 
-        int rejected = parsed.Rejections.Count + late.Count;
-        _metrics.Received(Source, records.Count - late.Count);
+        int rejected = parsed.Rejections.Count + refused.Count;
+        _metrics.Received(Source, records.Count - refused.Count);
         _metrics.Rejected(Source, rejected);
         if (rejected > 0 && _throttle.ShouldLog(file, out long suppressed))
         {
-            string first = parsed.Rejections.Count > 0 ? parsed.Rejections[0].ToString() : "LateRecord: window already closed";
-            LogRejected(_logger, file, rejected, first, suppressed);
+            RequestLogRejection first = FirstRejection(parsed, refused, records);
+            LogRejected(_logger, file, rejected, first.ToString(), suppressed);
         }
 
         return usable == chunk.Length && chunk.Length == _options.MaxReadBytes;
+    }
+
+    /// <summary>The refused line that comes first in the file.</summary>
+    private RequestLogRejection FirstRejection(RequestLogParseResult parsed, RequestLogRefusals refused, IReadOnlyList<InferenceRequest> records)
+    {
+        IEnumerable<RequestLogRejection> all = parsed.Rejections
+            .Concat(refused.Late.Select(i => parsed.Reject(i, RequestLogRejectionReason.LateRecord, "window already closed")))
+            .Concat(refused.TooManyOpenGroups.Select(i => parsed.Reject(i, RequestLogRejectionReason.TooManyOpenGroups, _pipeline.TooManyOpenGroupsMessage(records[i]))));
+        return all.MinBy(r => r.LineNumber)!;
     }
 
     private IEnumerable<string> ExpandGlobs()
@@ -291,15 +306,19 @@ public sealed partial class JsonlTailService : BackgroundService
         }
 
         // Positions journaled with their records but not yet saved here (a crash in between) win.
-        foreach ((string key, long position) in _pipeline.ReadJournalCheckpoints())
+        foreach ((string key, (long position, long lines)) in _pipeline.ReadJournalCheckpoints())
         {
             if (_state.TryGetValue(key, out FileState? state))
             {
-                state.Offset = Math.Max(state.Offset, position);
+                if (position > state.Offset)
+                {
+                    state.Offset = position;
+                    state.Lines = Math.Max(lines, 0);
+                }
             }
             else
             {
-                _state[key] = new FileState { Offset = position, LastSeenUnixSeconds = _time.GetUtcNow().ToUnixTimeSeconds() };
+                _state[key] = new FileState { Offset = position, Lines = Math.Max(lines, 0), LastSeenUnixSeconds = _time.GetUtcNow().ToUnixTimeSeconds() };
             }
         }
     }

@@ -63,23 +63,31 @@ public sealed partial class RequestLogIngest(
         var records = caller.Tenant is null
             ? parsed.Requests
             : parsed.Requests.Select(r => r with { Tenant = caller.Tenant }).ToList();
-        List<InferenceRequest>? late = await pipeline.AppendAsync(records, context.RequestAborted);
-        if (late is null)
+        RequestLogRefusals? refused = await pipeline.AppendAsync(records, context.RequestAborted);
+        if (refused is null)
         {
             metrics.Rejected(RequestLogPipeline.Source, parsed.Requests.Count + parsed.Rejections.Count);
             return IngestError.SpoolFull(TimeSpan.FromSeconds(5)).ToResult();
         }
 
-        var rejected = parsed.Rejections
-            .Select(r => new RejectedRecord(r.LineNumber, r.ArrayIndex, r.Reason + ": " + r.Message))
-            .ToList();
-        foreach (InferenceRequest r in late)
+        var rejections = new List<RequestLogRejection>(parsed.Rejections);
+        foreach (int i in refused.Late)
         {
-            rejected.Add(new RejectedRecord(null, null, string.Create(CultureInfo.InvariantCulture,
-                $"LateRecord: the window of {r.Timestamp:O} ({r.Model}) closed before {pipeline.ClosedBefore:O}; raise Collector:RequestLogs:Aggregation:AllowedLateness to accept it")));
+            InferenceRequest r = records[i];
+            rejections.Add(parsed.Reject(i, RequestLogRejectionReason.LateRecord, string.Create(CultureInfo.InvariantCulture,
+                $"the window of {r.Timestamp:O} ({r.Model}) closed before {pipeline.ClosedBefore:O}; raise Collector:RequestLogs:Aggregation:AllowedLateness to accept it")));
         }
 
-        int accepted = records.Count - late.Count;
+        foreach (int i in refused.TooManyOpenGroups)
+        {
+            rejections.Add(parsed.Reject(i, RequestLogRejectionReason.TooManyOpenGroups, pipeline.TooManyOpenGroupsMessage(records[i])));
+        }
+
+        var rejected = rejections
+            .OrderBy(r => r.LineNumber ?? r.ArrayIndex)
+            .Select(r => new RejectedRecord(r.LineNumber, r.ArrayIndex, r.Reason + ": " + r.Message))
+            .ToList();
+        int accepted = records.Count - refused.Count;
         metrics.Received(RequestLogPipeline.Source, accepted);
         metrics.Rejected(RequestLogPipeline.Source, rejected.Count);
         if (rejected.Count > 0 && _throttle.ShouldLog(caller.Name, out long suppressed))

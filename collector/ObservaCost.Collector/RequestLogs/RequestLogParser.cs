@@ -1,8 +1,11 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.Extensions.Options;
+using ObservaCost.Storage.LineProtocol;
 
 namespace ObservaCost.Collector.RequestLogs;
 
@@ -102,6 +105,27 @@ public enum RequestLogRejectionReason
 
     /// <summary>A string value longer than <see cref="RequestLogParserOptions.MaxStringBytes"/>.</summary>
     StringTooLong,
+
+    /// <summary>A key appears twice in the record (or in its <c>usage</c> object): which value counts is ambiguous.</summary>
+    DuplicateKey,
+
+    /// <summary>The record is not valid UTF-8, or a string holds a lone surrogate escape (<c>"\ud800"</c>).</summary>
+    InvalidText,
+
+    /// <summary>
+    /// A string that becomes a tag (model, tenant, pool, node, status) holds a control character (U+0000–U+001F,
+    /// U+007F–U+009F: line breaks, tabs, NUL) or a backslash that line protocol cannot carry unchanged.
+    /// </summary>
+    UnencodableTag,
+
+    /// <summary>The record's window was already closed (refused by <see cref="RequestLogPipeline"/>, not the parser).</summary>
+    LateRecord,
+
+    /// <summary>
+    /// The record would open a (window, model, tenant, pool, node, status) group beyond
+    /// <see cref="InferenceWindowAggregatorOptions.MaxOpenGroups"/> (refused by <see cref="RequestLogPipeline"/>, not the parser).
+    /// </summary>
+    TooManyOpenGroups,
 }
 
 /// <summary>A rejected record: where it was (NDJSON line number or array index) and why.</summary>
@@ -126,15 +150,25 @@ public sealed record RequestLogRejection
 /// <summary>The records read from one body and the ones rejected.</summary>
 public sealed class RequestLogParseResult
 {
-    internal RequestLogParseResult(List<InferenceRequest> requests, List<RequestLogRejection> rejections)
+    private readonly List<int> _positions;
+    private readonly bool _array;
+
+    internal RequestLogParseResult(List<InferenceRequest> requests, List<int> positions, List<RequestLogRejection> rejections, bool array)
     {
         Requests = requests;
+        _positions = positions;
         Rejections = rejections;
+        _array = array;
     }
 
     public IReadOnlyList<InferenceRequest> Requests { get; }
 
     public IReadOnlyList<RequestLogRejection> Rejections { get; }
+
+    /// <summary>A rejection of <c>Requests[requestIndex]</c> found after parsing (late, over a limit), at its line or index.</summary>
+    public RequestLogRejection Reject(int requestIndex, RequestLogRejectionReason reason, string message) => _array
+        ? new RequestLogRejection { ArrayIndex = _positions[requestIndex], Reason = reason, Message = message }
+        : new RequestLogRejection { LineNumber = _positions[requestIndex], Reason = reason, Message = message };
 }
 
 /// <summary>
@@ -157,6 +191,12 @@ public sealed class RequestLogParseResult
 /// <item><c>latency_ms</c>, <c>ttft_ms</c> (alias <c>time_to_first_token_ms</c>): numbers, or numeric strings.</item>
 /// </list>
 /// <para>
+/// <b>Strict text.</b> A record that is not valid UTF-8, that repeats a key (in the record or in <c>usage</c>; which
+/// value counts would be ambiguous), or whose model, tenant, pool, node or (normalized) status holds a control
+/// character, a lone surrogate escape or a backslash that line protocol cannot carry, is rejected naming the key:
+/// these strings become tags of stored points, and a record acknowledged here must be storable.
+/// </para>
+/// <para>
 /// A bad record is rejected with its NDJSON line number (1-based; blank lines count but are skipped) or its array
 /// index (0-based) and a <see cref="RequestLogRejectionReason"/>; the records beside it are kept. Malformed JSON inside
 /// an array stops the array there (the reader cannot resynchronise); NDJSON resumes at the next line.
@@ -168,6 +208,13 @@ public sealed class RequestLogParser
     public const double UnixMillisecondsThreshold = 100_000_000_000;
 
     private static readonly JsonReaderOptions ReaderOptions = new() { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 16 };
+
+    /// <summary>C0 controls (line breaks, tab, NUL...), DEL and C1 controls: refused in strings that become tags.</summary>
+    private static readonly SearchValues<char> ControlCharacters = SearchValues.Create(
+        "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F" +
+        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F" +
+        "\u007F\u0080\u0081\u0082\u0083\u0084\u0085\u0086\u0087\u0088\u0089\u008A\u008B\u008C\u008D\u008E\u008F" +
+        "\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009A\u009B\u009C\u009D\u009E\u009F");
 
     private readonly RequestLogParserOptions _options;
 
@@ -189,14 +236,18 @@ public sealed class RequestLogParser
         return first >= 0 && body[first] == (byte)'[' ? ParseArray(body, now) : ParseNdjson(body, now);
     }
 
-    /// <summary>Reads newline-delimited JSON: one object per line, <c>\n</c> or <c>\r\n</c>, blank lines skipped.</summary>
-    public RequestLogParseResult ParseNdjson(ReadOnlySpan<byte> utf8, DateTimeOffset now)
+    /// <summary>
+    /// Reads newline-delimited JSON: one object per line, <c>\n</c> or <c>\r\n</c>, blank lines skipped. Lines are
+    /// numbered from <paramref name="firstLineNumber"/> (a file tailer passes the number of the chunk's first line).
+    /// </summary>
+    public RequestLogParseResult ParseNdjson(ReadOnlySpan<byte> utf8, DateTimeOffset now, long firstLineNumber = 1)
     {
         var requests = new List<InferenceRequest>();
+        var positions = new List<int>();
         var rejections = new List<RequestLogRejection>();
-        var strings = new Utf8StringCache();
+        var scratch = new ParseScratch();
         ReadOnlySpan<byte> rest = SkipBom(utf8);
-        int lineNumber = 0;
+        int lineNumber = (int)Math.Min(firstLineNumber - 1, int.MaxValue);
         while (!rest.IsEmpty)
         {
             lineNumber++;
@@ -220,14 +271,19 @@ public sealed class RequestLogParser
                     RequestLogRejectionReason.RecordTooLarge,
                     string.Create(CultureInfo.InvariantCulture, $"{line.Length} bytes, limit {_options.MaxRecordBytes}"));
             }
+            else if (!Utf8.IsValid(line))
+            {
+                outcome = InvalidUtf8;
+            }
             else
             {
-                outcome = ReadLine(line, now, strings);
+                outcome = ReadLine(line, now, scratch);
             }
 
             if (outcome.Request is not null)
             {
                 requests.Add(outcome.Request);
+                positions.Add(lineNumber);
             }
             else
             {
@@ -235,23 +291,27 @@ public sealed class RequestLogParser
             }
         }
 
-        return new RequestLogParseResult(requests, rejections);
+        return new RequestLogParseResult(requests, positions, rejections, array: false);
     }
+
+    private static RecordOutcome InvalidUtf8 => RecordOutcome.Reject(RequestLogRejectionReason.InvalidText, "the record is not valid UTF-8");
 
     /// <summary>Reads a JSON array of objects.</summary>
     public RequestLogParseResult ParseArray(ReadOnlySpan<byte> utf8, DateTimeOffset now)
     {
         var requests = new List<InferenceRequest>();
+        var positions = new List<int>();
         var rejections = new List<RequestLogRejection>();
-        var strings = new Utf8StringCache();
-        var reader = new Utf8JsonReader(SkipBom(utf8), ReaderOptions);
+        var scratch = new ParseScratch();
+        ReadOnlySpan<byte> body = SkipBom(utf8);
+        var reader = new Utf8JsonReader(body, ReaderOptions);
         int index = 0;
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
             {
                 rejections.Add(new RequestLogRejection { ArrayIndex = 0, Reason = RequestLogRejectionReason.NotAnObject, Message = "the body is not a JSON array" });
-                return new RequestLogParseResult(requests, rejections);
+                return new RequestLogParseResult(requests, positions, rejections, array: true);
             }
 
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
@@ -260,13 +320,17 @@ public sealed class RequestLogParser
                 long start = reader.TokenStartIndex;
                 if (reader.TokenType == JsonTokenType.StartObject)
                 {
-                    outcome = ReadRecord(ref reader, now, strings);
+                    outcome = ReadRecord(ref reader, now, scratch);
                     long length = reader.BytesConsumed - start;
                     if (length > _options.MaxRecordBytes)
                     {
                         outcome = RecordOutcome.Reject(
                             RequestLogRejectionReason.RecordTooLarge,
                             string.Create(CultureInfo.InvariantCulture, $"{length} bytes, limit {_options.MaxRecordBytes}"));
+                    }
+                    else if (!Utf8.IsValid(body.Slice((int)start, (int)length)))
+                    {
+                        outcome = InvalidUtf8;
                     }
                 }
                 else
@@ -279,6 +343,7 @@ public sealed class RequestLogParser
                 if (outcome.Request is not null)
                 {
                     requests.Add(outcome.Request);
+                    positions.Add(index);
                 }
                 else
                 {
@@ -303,10 +368,10 @@ public sealed class RequestLogParser
             });
         }
 
-        return new RequestLogParseResult(requests, rejections);
+        return new RequestLogParseResult(requests, positions, rejections, array: true);
     }
 
-    private RecordOutcome ReadLine(ReadOnlySpan<byte> line, DateTimeOffset now, Utf8StringCache strings)
+    private RecordOutcome ReadLine(ReadOnlySpan<byte> line, DateTimeOffset now, ParseScratch scratch)
     {
         var reader = new Utf8JsonReader(line, ReaderOptions);
         try
@@ -321,7 +386,7 @@ public sealed class RequestLogParser
                     : RecordOutcome.Reject(RequestLogRejectionReason.NotAnObject, $"the line is {Describe(type)}, not an object");
             }
 
-            RecordOutcome outcome = ReadRecord(ref reader, now, strings);
+            RecordOutcome outcome = ReadRecord(ref reader, now, scratch);
             return reader.Read()
                 ? RecordOutcome.Reject(RequestLogRejectionReason.MalformedJson, "more than one JSON value on the line")
                 : outcome;
@@ -333,78 +398,134 @@ public sealed class RequestLogParser
     }
 
     /// <summary>Reads one object; the reader is on its StartObject and is left on its EndObject.</summary>
-    private RecordOutcome ReadRecord(ref Utf8JsonReader reader, DateTimeOffset now, Utf8StringCache strings)
+    private RecordOutcome ReadRecord(ref Utf8JsonReader reader, DateTimeOffset now, ParseScratch scratch)
     {
         var record = new RecordFields();
+        var seen = KnownKeys.None;
+        scratch.OtherKeys.Clear();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("model"u8))
+            if (HasLoneSurrogate(ref reader))
             {
+                // Comparing such a key would throw; the record is refused whatever the key is.
+                record.Fail(RequestLogRejectionReason.InvalidText, "a key holds a lone surrogate escape");
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("model"u8))
+            {
+                Once(ref seen, KnownKeys.Model, "model", ref record);
                 reader.Read();
-                record.Model = ReadString(ref reader, "model", strings, ref record);
+                record.Model = ReadString(ref reader, "model", scratch.Strings, ref record);
             }
             else if (reader.ValueTextEquals("timestamp"u8))
             {
+                Once(ref seen, KnownKeys.Timestamp, "timestamp", ref record);
                 reader.Read();
                 ReadTimestamp(ref reader, ref record);
             }
             else if (reader.ValueTextEquals("tenant"u8))
             {
+                Once(ref seen, KnownKeys.Tenant, "tenant", ref record);
                 reader.Read();
-                record.Tenant = ReadString(ref reader, "tenant", strings, ref record);
+                record.Tenant = ReadString(ref reader, "tenant", scratch.Strings, ref record);
             }
             else if (reader.ValueTextEquals("pool"u8))
             {
+                Once(ref seen, KnownKeys.Pool, "pool", ref record);
                 reader.Read();
-                record.Pool = ReadString(ref reader, "pool", strings, ref record);
+                record.Pool = ReadString(ref reader, "pool", scratch.Strings, ref record);
             }
             else if (reader.ValueTextEquals("node"u8))
             {
+                Once(ref seen, KnownKeys.Node, "node", ref record);
                 reader.Read();
-                record.Node = ReadString(ref reader, "node", strings, ref record);
+                record.Node = ReadString(ref reader, "node", scratch.Strings, ref record);
             }
             else if (reader.ValueTextEquals("status"u8))
             {
+                Once(ref seen, KnownKeys.Status, "status", ref record);
                 reader.Read();
-                record.Status = ReadString(ref reader, "status", strings, ref record, allowNumber: true);
+                record.Status = ReadString(ref reader, "status", scratch.Strings, ref record, allowNumber: true);
             }
             else if (reader.ValueTextEquals("prompt_tokens"u8))
             {
+                Once(ref seen, KnownKeys.PromptTokens, "prompt_tokens", ref record);
                 reader.Read();
                 record.FlatPrompt = ReadTokens(ref reader, "prompt_tokens", ref record);
             }
             else if (reader.ValueTextEquals("completion_tokens"u8))
             {
+                Once(ref seen, KnownKeys.CompletionTokens, "completion_tokens", ref record);
                 reader.Read();
                 record.FlatCompletion = ReadTokens(ref reader, "completion_tokens", ref record);
             }
             else if (reader.ValueTextEquals("total_tokens"u8))
             {
+                Once(ref seen, KnownKeys.TotalTokens, "total_tokens", ref record);
                 reader.Read();
                 record.FlatTotal = ReadTokens(ref reader, "total_tokens", ref record);
             }
             else if (reader.ValueTextEquals("usage"u8))
             {
+                Once(ref seen, KnownKeys.Usage, "usage", ref record);
                 reader.Read();
                 ReadUsage(ref reader, ref record);
             }
             else if (reader.ValueTextEquals("latency_ms"u8))
             {
+                Once(ref seen, KnownKeys.Latency, "latency_ms", ref record);
                 reader.Read();
                 record.LatencyMs = ReadDuration(ref reader, "latency_ms", RequestLogRejectionReason.InvalidLatency, ref record);
             }
             else if (reader.ValueTextEquals("ttft_ms"u8) || reader.ValueTextEquals("time_to_first_token_ms"u8))
             {
+                Once(ref seen, KnownKeys.TimeToFirstToken, "ttft_ms (or time_to_first_token_ms)", ref record);
                 reader.Read();
                 record.TimeToFirstTokenMs = ReadDuration(ref reader, "ttft_ms", RequestLogRejectionReason.InvalidTimeToFirstToken, ref record);
             }
             else
             {
+                // Other keys are ignored, but a repeated one still makes the record ambiguous.
+                string key = reader.ValueIsEscaped ? reader.GetString()! : scratch.Strings.Get(reader.ValueSpan);
+                if (!scratch.OtherKeys.Add(key))
+                {
+                    record.Fail(RequestLogRejectionReason.DuplicateKey, $"the key '{Printable(key)}' appears more than once: the record is ambiguous");
+                }
+
                 reader.Skip();
             }
         }
 
         return record.Finish(now, _options);
+    }
+
+    /// <summary>The keys the parser reads, to find one given twice.</summary>
+    [Flags]
+    private enum KnownKeys
+    {
+        None = 0,
+        Model = 1 << 0,
+        Timestamp = 1 << 1,
+        Tenant = 1 << 2,
+        Pool = 1 << 3,
+        Node = 1 << 4,
+        Status = 1 << 5,
+        PromptTokens = 1 << 6,
+        CompletionTokens = 1 << 7,
+        TotalTokens = 1 << 8,
+        Usage = 1 << 9,
+        Latency = 1 << 10,
+        TimeToFirstToken = 1 << 11,
+    }
+
+    private static void Once(ref KnownKeys seen, KnownKeys key, string name, ref RecordFields record)
+    {
+        if ((seen & key) != 0)
+        {
+            record.Fail(RequestLogRejectionReason.DuplicateKey, $"the key '{name}' appears more than once: the record is ambiguous");
+        }
+
+        seen |= key;
     }
 
     private void ReadUsage(ref Utf8JsonReader reader, ref RecordFields record)
@@ -421,20 +542,29 @@ public sealed class RequestLogParser
             return;
         }
 
+        var seen = KnownKeys.None;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("prompt_tokens"u8))
+            if (HasLoneSurrogate(ref reader))
             {
+                record.Fail(RequestLogRejectionReason.InvalidText, "a key in usage holds a lone surrogate escape");
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("prompt_tokens"u8))
+            {
+                Once(ref seen, KnownKeys.PromptTokens, "usage.prompt_tokens", ref record);
                 reader.Read();
                 record.UsagePrompt = ReadTokens(ref reader, "usage.prompt_tokens", ref record);
             }
             else if (reader.ValueTextEquals("completion_tokens"u8))
             {
+                Once(ref seen, KnownKeys.CompletionTokens, "usage.completion_tokens", ref record);
                 reader.Read();
                 record.UsageCompletion = ReadTokens(ref reader, "usage.completion_tokens", ref record);
             }
             else if (reader.ValueTextEquals("total_tokens"u8))
             {
+                Once(ref seen, KnownKeys.TotalTokens, "usage.total_tokens", ref record);
                 reader.Read();
                 record.UsageTotal = ReadTokens(ref reader, "usage.total_tokens", ref record);
             }
@@ -447,6 +577,7 @@ public sealed class RequestLogParser
 
     private string? ReadString(ref Utf8JsonReader reader, string name, Utf8StringCache strings, ref RecordFields record, bool allowNumber = false)
     {
+        string? value;
         switch (reader.TokenType)
         {
             case JsonTokenType.Null:
@@ -470,26 +601,89 @@ public sealed class RequestLogParser
                 return null;
             }
 
-            return raw.IsEmpty ? null : strings.Get(raw);
-        }
+            value = raw.IsEmpty ? null : strings.Get(raw);
 
-        // An escape sequence is at most 6 bytes for one UTF-8 byte; beyond that the value is too long whatever it holds.
-        if (raw.Length > 6 * _options.MaxStringBytes)
+            // Unescaped JSON text holds no C0 control and no backslash; DEL and C1 controls (U+0080–U+009F, C2 80–9F
+            // in UTF-8) are the only ones left to look for: most values are done here.
+            if (raw.IndexOfAny((byte)0x7F, (byte)0xC2) < 0)
+            {
+                return value;
+            }
+        }
+        else if (raw.Length > 6 * _options.MaxStringBytes)
         {
+            // An escape sequence is at most 6 bytes for one UTF-8 byte; beyond that the value is too long whatever it holds.
             record.Fail(RequestLogRejectionReason.StringTooLong, $"{name} is longer than {_options.MaxStringBytes} bytes");
             return null;
         }
-
-        string value = reader.GetString()!;
-        int bytes = Encoding.UTF8.GetByteCount(value);
-        if (bytes > _options.MaxStringBytes)
+        else
         {
-            record.Fail(RequestLogRejectionReason.StringTooLong, string.Create(CultureInfo.InvariantCulture, $"{name} is {bytes} bytes, limit {_options.MaxStringBytes}"));
+            value = TryGetString(ref reader);
+            if (value is null)
+            {
+                record.Fail(RequestLogRejectionReason.InvalidText, $"{name} holds a lone surrogate escape");
+                return null;
+            }
+
+            int bytes = Encoding.UTF8.GetByteCount(value);
+            if (bytes > _options.MaxStringBytes)
+            {
+                record.Fail(RequestLogRejectionReason.StringTooLong, string.Create(CultureInfo.InvariantCulture, $"{name} is {bytes} bytes, limit {_options.MaxStringBytes}"));
+                return null;
+            }
+
+            value = value.Length == 0 ? null : value;
+        }
+
+        // The status is stored in its normalized form; the other strings as they are.
+        if (value is not null && TagProblem(name == "status" ? RequestStatus.Normalize(value)! : value) is { } problem)
+        {
+            record.Fail(RequestLogRejectionReason.UnencodableTag, $"{name} {problem}");
             return null;
         }
 
-        return value.Length == 0 ? null : value;
+        return value;
     }
+
+    /// <summary>
+    /// Why <paramref name="value"/> cannot be a tag value, or null. A control character is refused outright; a
+    /// backslash is checked by <see cref="LineProtocolWriter"/> itself, so what it would refuse to write is refused here.
+    /// </summary>
+    internal static string? TagProblem(string value)
+    {
+        int control = value.AsSpan().IndexOfAny(ControlCharacters);
+        if (control >= 0)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"holds the control character U+{(int)value[control]:X4}, which a stored tag cannot carry");
+        }
+
+        if (!value.Contains('\\', StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        using var probe = new LineProtocolWriter(WritePrecision.Nanoseconds, 256);
+        return probe.Begin("probe").Tag("probe", value).Field("probe", 1L).End(0) ? null : "cannot be stored as a tag: " + probe.LastRejection;
+    }
+
+    /// <summary>True if the current (escaped) key or string holds a lone surrogate escape.</summary>
+    private static bool HasLoneSurrogate(ref Utf8JsonReader reader) => reader.ValueIsEscaped && TryGetString(ref reader) is null;
+
+    /// <summary>The unescaped string, or null when it holds a lone surrogate (which no UTF-8 text can carry).</summary>
+    private static string? TryGetString(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static string Printable(string text) =>
+        (text.Length > 64 ? text[..64] + "…" : text).Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
 
     private long? ReadTokens(ref Utf8JsonReader reader, string name, ref RecordFields record)
     {
@@ -580,7 +774,14 @@ public sealed class RequestLogParser
             case JsonTokenType.Null:
                 return;
             case JsonTokenType.String:
-                ReadOnlySpan<byte> text = reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan;
+                string? unescaped = reader.ValueIsEscaped ? TryGetString(ref reader) : null;
+                if (reader.ValueIsEscaped && unescaped is null)
+                {
+                    record.Fail(RequestLogRejectionReason.InvalidText, "timestamp holds a lone surrogate escape");
+                    return;
+                }
+
+                ReadOnlySpan<byte> text = unescaped is null ? reader.ValueSpan : Encoding.UTF8.GetBytes(unescaped);
                 if (Rfc3339.TryParse(text, out DateTimeOffset parsed))
                 {
                     record.Timestamp = parsed;
@@ -845,6 +1046,15 @@ public static class Rfc3339
 
     private static bool TryDigits(ReadOnlySpan<byte> digits, out int value) =>
         Utf8Parser.TryParse(digits, out value, out int consumed) && consumed == digits.Length && digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0;
+}
+
+/// <summary>What one parse call reuses from record to record.</summary>
+internal sealed class ParseScratch
+{
+    public Utf8StringCache Strings { get; } = new();
+
+    /// <summary>The keys of the current record that the parser does not read, to find one given twice.</summary>
+    public HashSet<string> OtherKeys { get; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>

@@ -57,6 +57,16 @@ public sealed class RequestLogOptionsValidator : IValidateOptions<RequestLogOpti
 /// before they are acknowledged; one consumer aggregates the journal and, as windows close, puts them in the spool.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Nothing acknowledged is dropped later: a record is refused in the answer (with the others kept) when its window is
+/// closed (late) or when it would open a group beyond <see cref="InferenceWindowAggregatorOptions.MaxOpenGroups"/>;
+/// groups are admitted under the same gate as the journal append, so the consumer never meets a record it cannot count.
+/// </para>
+/// <para>
+/// With <see cref="RequestLogOptions.StoreRawRequests"/>, each raw request is stored at its own nanosecond (see
+/// <see cref="RawRequestTimes"/>): N distinct requests in one instant are N points, and a replay of the journal after a
+/// crash gives each the same time again, so it overwrites instead of duplicating.
+/// </para>
 /// The journal's read position only passes records whose windows are closed and spooled, and the close watermark is
 /// saved after each emission, so after a crash the journal is replayed into the open windows and records of windows
 /// already emitted are skipped: no window is lost, none is emitted twice with different content. The late check at
@@ -81,6 +91,7 @@ public sealed partial class RequestLogPipeline : BackgroundService
     private readonly Queue<(SpoolBatch Batch, long MaxWindowStartTicks)> _consumed = new();
     private readonly List<InferenceWindow> _unspooled = [];
     private SpoolBatch? _lastConsumed;
+    private readonly RawRequestTimes _rawTimes = new();
     private LineProtocolWriter? _raw;
     private long _closedBeforeTicks = long.MinValue;
 
@@ -101,6 +112,7 @@ public sealed partial class RequestLogPipeline : BackgroundService
             FlushToDisk = spoolOptions.Value.FlushToDisk,
         });
         _aggregator = new InferenceWindowAggregator(_options.Aggregation);
+        MaxOpenGroups = _options.Aggregation.MaxOpenGroups;
         _journalParser = new RequestLogParser(new RequestLogParserOptions { MaxFutureSkew = TimeSpan.FromDays(36_500), MaxRecordBytes = 1 << 20 });
         string watermark = Path.Combine(_directory, WatermarkFile);
         if (File.Exists(watermark))
@@ -109,26 +121,40 @@ public sealed partial class RequestLogPipeline : BackgroundService
             _aggregator.RestoreClosedBefore(new DateTimeOffset(ticks, TimeSpan.Zero));
             _closedBeforeTicks = ticks;
         }
+
+        // After a restart the journal's records hold open groups: count them before any new record is admitted.
+        DrainJournalLocked();
     }
 
     /// <summary>Windows that are closed: records for them are refused as late.</summary>
     public DateTimeOffset? ClosedBefore => _closedBeforeTicks == long.MinValue ? null : new DateTimeOffset(Interlocked.Read(ref _closedBeforeTicks), TimeSpan.Zero);
 
+    /// <summary>The limit of open groups (from <see cref="InferenceWindowAggregatorOptions.MaxOpenGroups"/>).</summary>
+    public int MaxOpenGroups { get; }
+
     /// <summary>
-    /// Checks lateness and appends the on-time records to the journal. Returns the late ones, or null when the journal
-    /// is full (nothing was taken; answer 429).
+    /// Checks lateness and the open-group limit and appends the admitted records to the journal. Returns the refused
+    /// ones, or null when the journal is full (nothing was taken; answer 429).
     /// </summary>
-    public Task<List<InferenceRequest>?> AppendAsync(IReadOnlyList<InferenceRequest> records, CancellationToken cancellationToken) =>
+    public Task<RequestLogRefusals?> AppendAsync(IReadOnlyList<InferenceRequest> records, CancellationToken cancellationToken) =>
         AppendAsync(records, checkpoint: null, afterAppend: null, cancellationToken);
+
+    /// <summary>The reason given for a record refused because its group would exceed <see cref="MaxOpenGroups"/>.</summary>
+    public string TooManyOpenGroupsMessage(InferenceRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{MaxOpenGroups} (window, model, tenant, pool, node, status) groups are open, and the record of {request.Timestamp:O} ({request.Model}) would open another; raise Collector:RequestLogs:Aggregation:MaxOpenGroups to count it");
+    }
 
     /// <summary>
     /// Appends records together with a source checkpoint (a file tailer's position), in one journal record, and runs
     /// <paramref name="afterAppend"/> before the journal can move past it: after a crash the checkpoint is either in
     /// the caller's own state or still in the journal (<see cref="ReadJournalCheckpoints"/>).
     /// </summary>
-    public async Task<List<InferenceRequest>?> AppendAsync(
+    public async Task<RequestLogRefusals?> AppendAsync(
         IReadOnlyList<InferenceRequest> records,
-        (string Key, long Position)? checkpoint,
+        (string Key, long Position, long Lines)? checkpoint,
         Action? afterAppend,
         CancellationToken cancellationToken)
     {
@@ -136,24 +162,38 @@ public sealed partial class RequestLogPipeline : BackgroundService
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var late = new List<InferenceRequest>();
-            var onTime = new List<InferenceRequest>(records.Count);
-            foreach (InferenceRequest r in records)
+            var refusals = new RequestLogRefusals();
+            var admitted = new List<InferenceRequest>(records.Count);
+            InferenceWindowAggregator.Admission admission = _aggregator.BeginAdmission();
+            for (int i = 0; i < records.Count; i++)
             {
-                (_aggregator.WindowStartOf(r.Timestamp).UtcTicks < _closedBeforeTicks ? late : onTime).Add(r);
+                InferenceRequest r = records[i];
+                if (_aggregator.WindowStartOf(r.Timestamp).UtcTicks < _closedBeforeTicks)
+                {
+                    refusals.Late.Add(i);
+                }
+                else if (!admission.TryAdmit(r))
+                {
+                    refusals.TooManyOpenGroups.Add(i);
+                }
+                else
+                {
+                    admitted.Add(r);
+                }
             }
 
-            if (onTime.Count > 0 || checkpoint is not null)
+            if (admitted.Count > 0 || checkpoint is not null)
             {
-                byte[] ndjson = Serialize(onTime, checkpoint);
-                if (!await _journal.AppendAsync(ndjson, Math.Max(1, onTime.Count), cancellationToken))
+                byte[] ndjson = Serialize(admitted, checkpoint);
+                if (!await _journal.AppendAsync(ndjson, Math.Max(1, admitted.Count), cancellationToken))
                 {
                     return null;
                 }
             }
 
+            admission.Commit();
             afterAppend?.Invoke();
-            return late;
+            return refusals;
         }
         finally
         {
@@ -205,35 +245,12 @@ public sealed partial class RequestLogPipeline : BackgroundService
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            while (_journal.ReadBatch(10_000, 8 << 20, _lastConsumed) is { } batch)
-            {
-                RequestLogParseResult parsed = _journalParser.ParseNdjson(batch.Lines, _time.GetUtcNow());
-                long maxStart = long.MinValue;
-                foreach (InferenceRequest request in parsed.Requests)
-                {
-                    long start = _aggregator.WindowStartOf(request.Timestamp).UtcTicks;
-                    maxStart = Math.Max(maxStart, start);
-                    if (start < _closedBeforeTicks)
-                    {
-                        continue; // replayed after a restart: its window was emitted already
-                    }
-
-                    _aggregator.Add(request);
-                    if (_options.StoreRawRequests)
-                    {
-                        _raw ??= new LineProtocolWriter(WritePrecision.Nanoseconds, 256 * 1024);
-                        request.WriteTo(_raw);
-                    }
-                }
-
-                _consumed.Enqueue((batch, maxStart));
-                _lastConsumed = batch;
-            }
-
+            DrainJournalLocked();
             closed = _aggregator.Advance(_time.GetUtcNow());
-            if (_aggregator.ClosedBefore is { } watermark)
+            if (_aggregator.ClosedBefore is { } watermark && watermark.UtcTicks != _closedBeforeTicks)
             {
                 Interlocked.Exchange(ref _closedBeforeTicks, watermark.UtcTicks);
+                _rawTimes.Forget(watermark.UtcTicks);
             }
         }
         finally
@@ -262,6 +279,37 @@ public sealed partial class RequestLogPipeline : BackgroundService
         await CommitJournalAsync(cancellationToken);
     }
 
+    /// <summary>Reads the journal records not read yet into the aggregator (and the raw writer). Under the gate.</summary>
+    private void DrainJournalLocked()
+    {
+        while (_journal.ReadBatch(10_000, 8 << 20, _lastConsumed) is { } batch)
+        {
+            RequestLogParseResult parsed = _journalParser.ParseNdjson(batch.Lines, _time.GetUtcNow());
+            long maxStart = long.MinValue;
+            foreach (InferenceRequest request in parsed.Requests)
+            {
+                long start = _aggregator.WindowStartOf(request.Timestamp).UtcTicks;
+                maxStart = Math.Max(maxStart, start);
+                if (start < _closedBeforeTicks)
+                {
+                    continue; // replayed after a restart: its window was emitted already
+                }
+
+                _aggregator.AddAdmitted(request);
+                if (_options.StoreRawRequests)
+                {
+                    _raw ??= new LineProtocolWriter(WritePrecision.Nanoseconds, 256 * 1024);
+                    long windowStart = start;
+                    long time = _rawTimes.Assign(request.Timestamp.UtcTicks, windowStart, windowStart + _options.Aggregation.WindowLength.Ticks);
+                    request.WriteTo(_raw, time);
+                }
+            }
+
+            _consumed.Enqueue((batch, maxStart));
+            _lastConsumed = batch;
+        }
+    }
+
     private async Task<bool> SpoolWindowsAsync(List<InferenceWindow> windows, CancellationToken cancellationToken)
     {
         using var writer = new LineProtocolWriter(WritePrecision.Nanoseconds, 64 * 1024);
@@ -283,10 +331,10 @@ public sealed partial class RequestLogPipeline : BackgroundService
         return true;
     }
 
-    /// <summary>The latest checkpoint per key in the journal records not yet passed.</summary>
-    public Dictionary<string, long> ReadJournalCheckpoints()
+    /// <summary>The latest checkpoint (byte position, lines before it) per key in the journal records not yet passed.</summary>
+    public Dictionary<string, (long Position, long Lines)> ReadJournalCheckpoints()
     {
-        var checkpoints = new Dictionary<string, long>(StringComparer.Ordinal);
+        var checkpoints = new Dictionary<string, (long Position, long Lines)>(StringComparer.Ordinal);
         SpoolBatch? after = null;
         while (_journal.ReadBatch(10_000, 8 << 20, after) is { } batch)
         {
@@ -303,7 +351,8 @@ public sealed partial class RequestLogPipeline : BackgroundService
 
                 using JsonDocument doc = JsonDocument.Parse(line.ToArray());
                 JsonElement c = doc.RootElement.GetProperty("@checkpoint");
-                checkpoints[c.GetProperty("key").GetString()!] = c.GetProperty("position").GetInt64();
+                checkpoints[c.GetProperty("key").GetString()!] =
+                    (c.GetProperty("position").GetInt64(), c.TryGetProperty("lines", out JsonElement lines) ? lines.GetInt64() : -1);
             }
 
             after = batch;
@@ -345,9 +394,9 @@ public sealed partial class RequestLogPipeline : BackgroundService
         }
     }
 
-    private static byte[] Serialize(List<InferenceRequest> records, (string Key, long Position)? checkpoint)
+    private static byte[] Serialize(List<InferenceRequest> records, (string Key, long Position, long Lines)? checkpoint)
     {
-        var buffer = new ArrayBufferWriter<byte>(records.Count * 160);
+        var buffer = new ArrayBufferWriter<byte>(Math.Max(256, records.Count * 160)); // a checkpoint alone (every line refused) too
         using var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
         foreach (InferenceRequest r in records)
         {
@@ -382,6 +431,7 @@ public sealed partial class RequestLogPipeline : BackgroundService
             json.WriteStartObject("@checkpoint");
             json.WriteString("key", c.Key);
             json.WriteNumber("position", c.Position);
+            json.WriteNumber("lines", c.Lines);
             json.WriteEndObject();
             json.WriteEndObject();
             json.Flush();
@@ -404,4 +454,16 @@ public sealed partial class RequestLogPipeline : BackgroundService
 
     [LoggerMessage(EventId = 501, Level = LogLevel.Error, Message = "An inference window of model {Model} cannot be encoded: {Reason}")]
     private static partial void LogUnencodable(ILogger logger, string model, string reason);
+}
+
+/// <summary>The records <see cref="RequestLogPipeline.AppendAsync(IReadOnlyList{InferenceRequest}, CancellationToken)"/> refused, by their index in the list given.</summary>
+public sealed class RequestLogRefusals
+{
+    /// <summary>Records whose window was already closed.</summary>
+    public List<int> Late { get; } = [];
+
+    /// <summary>Records that would open a group beyond <see cref="InferenceWindowAggregatorOptions.MaxOpenGroups"/>.</summary>
+    public List<int> TooManyOpenGroups { get; } = [];
+
+    public int Count => Late.Count + TooManyOpenGroups.Count;
 }

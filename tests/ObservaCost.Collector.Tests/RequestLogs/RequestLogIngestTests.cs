@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using ObservaCost.Collector.RequestLogs;
 using ObservaCost.Collector.Tests.Support;
+using static ObservaCost.Collector.Tests.Support.RequestLogPosts;
 using ObservaCost.Storage.Query;
 using ObservaCost.Storage.Schema;
 using ObservaCost.Testing;
@@ -21,14 +21,6 @@ public sealed class RequestLogIngestTests
     private static readonly string[] Immediate = ["--Collector:RequestLogs:Aggregation:AllowedLateness", "00:00:00"];
 
     private static DateTimeOffset Now => TimeProvider.System.GetUtcNow();
-
-    private static HttpRequestMessage Post(string body, string contentType = "application/x-ndjson", string token = CollectorHost.AdminToken)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/requests") { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
-        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return request;
-    }
 
     private static TimeSeriesQuery Totals(DateTimeOffset from, DateTimeOffset to, params string[] groupBy) =>
         TimeSeriesQueryBuilder.From(Measurements.InferenceWindow)

@@ -192,6 +192,27 @@ public sealed class RequestLogParserTests
             ("""{"model":"a","timestamp":1714564740,"time_to_first_token_ms":"Infinity"}""", RequestLogRejectionReason.InvalidTimeToFirstToken),
             ("{\"model\":\"" + new string('m', 33) + "\",\"timestamp\":1714564740}", RequestLogRejectionReason.StringTooLong),
             ("{\"model\":\"a\",\"tenant\":\"" + string.Concat(Enumerable.Repeat("\\u00e9", 17)) + "\",\"timestamp\":1714564740}", RequestLogRejectionReason.StringTooLong),
+            ("""{"model":"a","model":"a","timestamp":1714564740}""", RequestLogRejectionReason.DuplicateKey),
+            ("""{"model":"a","timestamp":1714564740,"request_id":1,"request_id":2}""", RequestLogRejectionReason.DuplicateKey),
+            ("""{"model":"a","timestamp":1714564740,"usage":{"prompt_tokens":1,"prompt_tokens":1}}""", RequestLogRejectionReason.DuplicateKey),
+            ("""{"model":"a","timestamp":1714564740,"ttft_ms":1,"time_to_first_token_ms":1}""", RequestLogRejectionReason.DuplicateKey),
+            ("""{"model":"a\ud800","timestamp":1714564740}""", RequestLogRejectionReason.InvalidText),
+            ("""{"model":"a","timestamp":"2024-05-01T11:59:00Z\udc00"}""", RequestLogRejectionReason.InvalidText),
+            ("""{"model":"a","timestamp":1714564740,"\ud800":1}""", RequestLogRejectionReason.InvalidText),
+            ("""{"model":"a\nb","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
+            ("""{"model":"a","tenant":"t\r","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
+            ("""{"model":"a","pool":"p\u0000","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
+            ("""{"model":"a","node":"n\tm","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
+            ("""{"model":"a\u007f","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
+            ("""{"model":"a\u0085","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
+            ("{\"model\":\"raw\u007f\",\"timestamp\":1714564740}", RequestLogRejectionReason.UnencodableTag),
+            ("{\"model\":\"a\",\"node\":\"raw\u0085\",\"timestamp\":1714564740}", RequestLogRejectionReason.UnencodableTag),
+            ("""{"model":"a\\ b","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
+            ("""{"model":"a\\","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
+            ("""{"model":"a","status":"Bad\\","timestamp":1714564740}""", RequestLogRejectionReason.UnencodableTag),
+            ("""{"model":"a","timestamp":1714564740,"x":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]}""", RequestLogRejectionReason.MalformedJson),
+            ("""{"model":"a","timestamp":1714564740,"prompt_tokens":1e400}""", RequestLogRejectionReason.TokensAboveLimit),
+            ("""{"model":"a","timestamp":1e400}""", RequestLogRejectionReason.InvalidTimestamp),
         ];
         var body = new StringBuilder();
         foreach ((string line, _) in cases)
@@ -210,7 +231,13 @@ public sealed class RequestLogParserTests
         Assert.Equal(cases.Length + 1, result.Requests.Count);
         Assert.All(result.Requests, r => Assert.Equal("good", r.Model));
         Assert.All(result.Rejections, r => Assert.False(string.IsNullOrWhiteSpace(r.Message)));
-        Assert.Equal(Enum.GetValues<RequestLogRejectionReason>().Order(), expected.Select(e => e.Reason).Distinct().Order());
+        RequestLogRejectionReason[] notTheParsers = [RequestLogRejectionReason.LateRecord, RequestLogRejectionReason.TooManyOpenGroups];
+        Assert.Equal(Enum.GetValues<RequestLogRejectionReason>().Except(notTheParsers).Order(), expected.Select(e => e.Reason).Distinct().Order());
+        Assert.Contains("the key 'request_id' appears more than once", result.Rejections.Single(r => r.LineNumber == LineOf("request_id")).Message, StringComparison.Ordinal);
+        Assert.StartsWith("model holds the control character U+000A", result.Rejections.Single(r => r.LineNumber == LineOf("a\\nb")).Message, StringComparison.Ordinal);
+        Assert.StartsWith("status cannot be stored as a tag", result.Rejections.Single(r => r.LineNumber == LineOf("Bad")).Message, StringComparison.Ordinal);
+
+        int LineOf(string text) => (2 * Array.FindIndex(cases, c => c.Line.Contains(text, StringComparison.Ordinal))) + 1;
     }
 
     [Fact]
@@ -288,5 +315,46 @@ public sealed class RequestLogParserTests
         Assert.Equal(5, result.Failures!.Count());
         Assert.All(result.Failures!, f => Assert.StartsWith("Collector:RequestLogs:Parser:", f, StringComparison.Ordinal));
         Assert.Throws<OptionsValidationException>(() => new RequestLogParser(options));
+    }
+
+    [Fact]
+    public void InvalidUtf8_RejectsOnlyItsRecord_InNdjsonAndArrays()
+    {
+        byte[] good = """{"timestamp":1714564740,"model":"good"}"""u8.ToArray();
+        byte[] badModel = [.. """{"timestamp":1714564740,"model":"a"""u8, 0xFF, .. "\"}"u8];
+        byte[] badIgnoredKey = [.. """{"timestamp":1714564740,"model":"a","note":"x"""u8, 0xC3, 0x28, .. "\"}"u8];
+        byte[] ndjson = [.. good, (byte)'\n', .. badModel, (byte)'\n', .. badIgnoredKey, (byte)'\n', .. good];
+        byte[] array = [(byte)'[', .. good, (byte)',', .. badModel, (byte)',', .. good, (byte)']'];
+
+        RequestLogParseResult lines = Parser.Parse(ndjson, Now);
+        RequestLogParseResult elements = Parser.Parse(array, Now);
+
+        Assert.Equal([(2, RequestLogRejectionReason.InvalidText), (3, RequestLogRejectionReason.InvalidText)], lines.Rejections.Select(r => (r.LineNumber!.Value, r.Reason)));
+        Assert.Equal(2, lines.Requests.Count);
+        Assert.Equal([(1, RequestLogRejectionReason.InvalidText)], elements.Rejections.Select(r => (r.ArrayIndex!.Value, r.Reason)));
+        Assert.Equal(2, elements.Requests.Count);
+    }
+
+    [Fact]
+    public void PrintableDelimiters_AreKept_ForTheWriterToEscape()
+    {
+        RequestLogParseResult result = Parse("""{"timestamp":1714564740,"model":"llama 3, v=2 \"q\" \\x","tenant":"t\u00e9"}""");
+
+        Assert.Empty(result.Rejections);
+        Assert.Equal("llama 3, v=2 \"q\" \\x", result.Requests[0].Model);
+        Assert.Equal("t\u00e9", result.Requests[0].Tenant);
+    }
+
+    [Fact]
+    public void ParseNdjson_NumbersLinesFromTheFirstLineGiven_AndRejectNamesTheRecordsLine()
+    {
+        RequestLogParseResult result = Parser.ParseNdjson(
+            Encoding.UTF8.GetBytes("{\"timestamp\":1714564740,\"model\":\"a\"}\n{\"model\":\"a\"}\n\n{\"timestamp\":1714564740,\"model\":\"b\"}\n"), Now, firstLineNumber: 41);
+
+        // Lines 41 (a), 42 (no timestamp), 43 (blank), 44 (b).
+        Assert.Equal(42, Assert.Single(result.Rejections).LineNumber);
+        Assert.Equal(44, result.Reject(1, RequestLogRejectionReason.LateRecord, "x").LineNumber);
+        Assert.Equal(1, Parser.Parse("[{\"timestamp\":1714564740,\"model\":\"a\"},{\"timestamp\":1714564740,\"model\":\"b\"}]"u8, Now)
+            .Reject(1, RequestLogRejectionReason.LateRecord, "x").ArrayIndex);
     }
 }
