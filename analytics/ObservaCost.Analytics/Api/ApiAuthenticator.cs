@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ObservaCost.Storage.Security;
 
@@ -16,16 +18,20 @@ public sealed record ApiCaller(string Name, string? Tenant)
 /// Bearer or an unknown token is 401 (never anonymous, even from loopback); failures are rate-limited per client
 /// address (429 with Retry-After).
 /// </summary>
-public sealed class ApiAuthenticator
+public sealed partial class ApiAuthenticator
 {
     private const string HowTo = "send a read token as 'Authorization: Bearer <token>'";
     private static readonly ApiCaller AnonymousLoopback = new("anonymous-loopback", null);
     private readonly TokenAuthenticator<ApiCaller> _tokens;
+    private readonly AuthFailureLimitOptions _limit;
+    private readonly ILogger _logger;
 
-    public ApiAuthenticator(IOptions<AnalyticsApiOptions> options, TimeProvider time)
+    public ApiAuthenticator(IOptions<AnalyticsApiOptions> options, TimeProvider time, ILogger<ApiAuthenticator>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         AnalyticsApiOptions o = options.Value;
+        _limit = o.FailureLimit;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
         _tokens = new TokenAuthenticator<ApiCaller>(
             o.Tokens.Select(t => (t.Sha256, new ApiCaller(t.Name, t.Admin ? null : t.Tenant))),
             o.AllowAnonymousLoopback ? AnonymousLoopback : null,
@@ -43,10 +49,18 @@ public sealed class ApiAuthenticator
         ArgumentNullException.ThrowIfNull(request);
         AuthenticationOutcome<ApiCaller> outcome = _tokens.Authenticate(
             request.Headers.Authorization, default, request.HttpContext.Connection.RemoteIpAddress, HowTo);
+        if (outcome.LimitReached)
+        {
+            LogLimited(_logger, request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown", _limit.MaxFailures, _limit.Window);
+        }
+
         problem = outcome.Caller is not null ? null
             : outcome.StatusCode == AuthenticationOutcome<ApiCaller>.TooManyRequests
                 ? new ApiProblem(StatusCodes.Status429TooManyRequests, "Too many failed attempts", outcome.Problem!, outcome.RetryAfter)
                 : new ApiProblem(StatusCodes.Status401Unauthorized, "Unauthorized", outcome.Problem!) { CredentialPresented = outcome.CredentialPresented };
         return outcome.Caller;
     }
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "API authentication from {Address} failed {Failures} times within {Window}: its requests are refused (429) until the window ends")]
+    private static partial void LogLimited(ILogger logger, string address, int failures, TimeSpan window);
 }

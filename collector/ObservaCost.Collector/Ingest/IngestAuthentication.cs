@@ -66,16 +66,20 @@ public sealed record IngestCaller(string Name, string? Tenant);
 /// query parameter (InfluxDB 1.x clients, Telegraf <c>outputs.influxdb</c>: the password is the token). A credential
 /// that is presented but malformed or unknown is 401; failures are rate-limited per client address (429).
 /// </summary>
-public sealed class IngestAuthenticator
+public sealed partial class IngestAuthenticator
 {
     private const string HowTo = "send a token as 'Authorization: Bearer <token>' (or Token, Basic, or ?p=)";
     private static readonly IngestCaller AnonymousLoopback = new("anonymous-loopback", null);
     private readonly TokenAuthenticator<IngestCaller> _tokens;
+    private readonly AuthFailureLimitOptions _limit;
+    private readonly ILogger _logger;
 
-    public IngestAuthenticator(IOptions<IngestAuthOptions> options, TimeProvider time)
+    public IngestAuthenticator(IOptions<IngestAuthOptions> options, TimeProvider time, ILogger<IngestAuthenticator>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         IngestAuthOptions o = options.Value;
+        _limit = o.FailureLimit;
+        _logger = logger ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _tokens = new TokenAuthenticator<IngestCaller>(
             o.Tokens.Select(t => (t.Sha256, new IngestCaller(t.Name, string.IsNullOrEmpty(t.Tenant) ? null : t.Tenant))),
             o.AllowAnonymousLoopback ? AnonymousLoopback : null,
@@ -92,10 +96,18 @@ public sealed class IngestAuthenticator
         ArgumentNullException.ThrowIfNull(context);
         AuthenticationOutcome<IngestCaller> outcome = _tokens.Authenticate(
             context.Request.Headers.Authorization, context.Request.Query["p"], context.Connection.RemoteIpAddress, HowTo);
+        if (outcome.LimitReached)
+        {
+            LogLimited(_logger, context.Connection.RemoteIpAddress?.ToString() ?? "unknown", _limit.MaxFailures, _limit.Window);
+        }
+
         error = outcome.Caller is not null ? null
             : outcome.StatusCode == AuthenticationOutcome<IngestCaller>.TooManyRequests
                 ? new IngestError(StatusCodes.Status429TooManyRequests, outcome.Problem!, outcome.RetryAfter)
                 : IngestError.Unauthorized(outcome.Problem!);
         return outcome.Caller;
     }
+
+    [LoggerMessage(EventId = 310, Level = LogLevel.Warning, Message = "Ingest authentication from {Address} failed {Failures} times within {Window}: its requests are refused (429) until the window ends")]
+    private static partial void LogLimited(ILogger logger, string address, int failures, TimeSpan window);
 }

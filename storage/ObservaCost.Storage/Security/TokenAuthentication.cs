@@ -85,8 +85,8 @@ public sealed class AuthFailureLimiter(AuthFailureLimitOptions options, TimeProv
         return false;
     }
 
-    /// <summary>Counts one failed attempt from the address.</summary>
-    public void RecordFailure(IPAddress? address)
+    /// <summary>Counts one failed attempt from the address; true when this one reached the limit (once per window).</summary>
+    public bool RecordFailure(IPAddress? address)
     {
         long now = time.GetTimestamp();
         string key = Key(address);
@@ -95,7 +95,7 @@ public sealed class AuthFailureLimiter(AuthFailureLimitOptions options, TimeProv
             if (Find(key, now) is { } entry)
             {
                 entry.Failures++;
-                return;
+                return entry.Failures == options.MaxFailures;
             }
 
             if (_entries.Count >= options.MaxTrackedAddresses)
@@ -104,6 +104,7 @@ public sealed class AuthFailureLimiter(AuthFailureLimitOptions options, TimeProv
             }
 
             _entries[_entries.Count < options.MaxTrackedAddresses ? key : Overflow] = new Entry(now);
+            return options.MaxFailures == 1;
         }
     }
 
@@ -186,6 +187,9 @@ public sealed record AuthenticationOutcome<TCaller>(TCaller? Caller, int StatusC
 
     /// <summary>True when the refusal is for a credential that was presented (for <c>WWW-Authenticate: error="invalid_token"</c>).</summary>
     public bool CredentialPresented { get; init; }
+
+    /// <summary>True when this failure brought the address to its limit: log it (it happens once per address and window).</summary>
+    public bool LimitReached { get; init; }
 }
 
 /// <summary>
@@ -239,8 +243,7 @@ public sealed class TokenAuthenticator<TCaller>
             case CredentialStatus.Absent:
                 return new AuthenticationOutcome<TCaller>(null, AuthenticationOutcome<TCaller>.Unauthorized, "authorization required: " + howToAuthenticate, null);
             case CredentialStatus.Malformed:
-                _limiter.RecordFailure(remote);
-                return Refused("authorization failed: " + credential.Problem);
+                return Refused("authorization failed: " + credential.Problem, _limiter.RecordFailure(remote));
         }
 
         byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(credential.Token!));
@@ -258,10 +261,9 @@ public sealed class TokenAuthenticator<TCaller>
             return new AuthenticationOutcome<TCaller>(found, 200, null, null);
         }
 
-        _limiter.RecordFailure(remote);
-        return Refused("authorization failed: the token is not known");
+        return Refused("authorization failed: the token is not known", _limiter.RecordFailure(remote));
     }
 
-    private static AuthenticationOutcome<TCaller> Refused(string problem) =>
-        new(null, AuthenticationOutcome<TCaller>.Unauthorized, problem, null) { CredentialPresented = true };
+    private static AuthenticationOutcome<TCaller> Refused(string problem, bool limitReached) =>
+        new(null, AuthenticationOutcome<TCaller>.Unauthorized, problem, null) { CredentialPresented = true, LimitReached = limitReached };
 }

@@ -41,11 +41,18 @@ public sealed class TenantAttributionTests
         await host.WaitForAsync(SampleCount(hour, tenant: null), r => r.Series.Count == 1 && r.Series[0].Rows[0][0].Integer == 840);
         IReadOnlyList<CostWindow> before = await VictimRowsAsync(host, hour);
 
-        // By hand: victim holds GPU-0 the whole hour, one row (llama-3.1-70b, chat-h100, gpu-node-1) of 1 GPU-hour.
+        // By hand (docs/pricing.example.json): victim holds GPU-0 the whole hour, one row (llama-3.1-70b, chat-h100,
+        // gpu-node-1) of 1 GPU-hour. GPU energy 600 W × 3,600 s = 2,160,000 J; node power 800 W shared by the node's
+        // 2 GPUs = 400 W × 3,600 s = 1,440,000 J; facility (2,160,000 + 1,440,000) × PUE 1.3 = 4,680,000 J. Owned H100:
+        // capex (30,000 − 3,000) / (4 × 8,760) = $0.770547945/h, opex $0.35/h. (The tariff depends on the hour of day.)
         CostWindow row = Assert.Single(before);
-        Assert.Equal(1.0, row.GpuHours, 9);
         Assert.Equal(("llama-3.1-70b", "chat-h100", "gpu-node-1"), (row.Model, row.Pool, row.Node));
-        Assert.True(row.CostUsd > 0);
+        Assert.Equal(1.0, row.GpuHours, 9);
+        Assert.Equal(2_160_000, row.GpuEnergyJoules, 6);
+        Assert.Equal(1_440_000, row.NodeEnergyJoules, 6);
+        Assert.Equal(4_680_000, row.FacilityEnergyJoules, 6);
+        Assert.Equal(27_000.0 / 35_040, row.CapexUsd, 9);
+        Assert.Equal(0.35, row.OpexUsd, 9);
 
         // The attacker (tenant token acme), the same 420 instants: (1) GPU-1 claimed for namespace victim, refused;
         // (2) GPU-0, victim's own GPU, with another pod and no namespace; (3) GPU-1 again as Telegraf nvidia_smi.

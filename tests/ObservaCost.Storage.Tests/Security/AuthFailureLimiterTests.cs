@@ -15,13 +15,14 @@ public sealed class AuthFailureLimiterTests
         var clock = new ManualTimeProvider(T0);
         var limiter = new AuthFailureLimiter(new AuthFailureLimitOptions { MaxFailures = 3, Window = TimeSpan.FromMinutes(1) }, clock);
 
-        // Failures at 0 s, 10 s, 20 s: the window opened at 0 s; the third reaches the limit.
-        limiter.RecordFailure(Client);
+        // Failures at 0 s, 10 s, 20 s: the window opened at 0 s; the third reaches the limit (and says so, once).
+        Assert.False(limiter.RecordFailure(Client));
         clock.Advance(TimeSpan.FromSeconds(10));
-        limiter.RecordFailure(Client);
+        Assert.False(limiter.RecordFailure(Client));
         Assert.False(limiter.IsLimited(Client, out _));
         clock.Advance(TimeSpan.FromSeconds(10));
-        limiter.RecordFailure(Client);
+        Assert.True(limiter.RecordFailure(Client));
+        Assert.False(limiter.RecordFailure(Client));
 
         // At 20 s: limited for the 40 s left of the window; another address is not.
         Assert.True(limiter.IsLimited(Client, out TimeSpan retryAfter));
