@@ -114,6 +114,38 @@ public sealed class ApiAuthenticationTests(ApiFixture fixture) : IClassFixture<A
         Assert.Equal($"Invalid '{parameter}'", body.GetProperty("title").GetString());
     }
 
+    [Theory]
+    [InlineData("/api/v1/forecast?from=9999-12-31T00:00:00Z")]
+    [InlineData("/api/v1/forecast?from=253402300799")]
+    [InlineData("/api/v1/cost?from=9999-12-30T00:00:00Z&to=9999-12-31T23:59:59Z")]
+    [InlineData("/api/v1/cost?from=9999-12-30T00:00:00Z&to=9999-12-31T23:59:59Z&step=1d")]
+    [InlineData("/api/v1/idle?from=0&to=86400&step=1d")]
+    [InlineData("/api/v1/kpis?from=9999-12-30T00:00:00Z&to=9999-12-31T23:59:59Z")]
+    [InlineData("/api/v1/anomalies?from=9999-12-30T00:00:00Z&to=9999-12-31T23:59:59Z")]
+    [InlineData("/api/v1/anomalies?from=0001-01-01T00:00:00Z&to=0001-01-02T00:00:00Z")]
+    [InlineData("/api/v1/cost?from=0001-01-01T00:00:00Z&to=0001-01-02T00:00:00Z&step=1d")]
+    [InlineData("/api/v1/cost?from=1&to=2&step=100000d")]
+    public async Task Parameters_ExtremeTimes_AnswerWithoutAServerError(string pathAndQuery)
+    {
+        await using ApiHost host = await ApiHost.StartAsync(fixture.Store);
+        (HttpResponseMessage response, JsonElement body) = await host.GetAsync(pathAndQuery, ApiHost.AdminToken);
+        using (response)
+        {
+            Assert.True((int)response.StatusCode is 200 or 400, $"{pathAndQuery}: {(int)response.StatusCode} {body}");
+        }
+    }
+
+    [Theory]
+    [InlineData("/api/v1/forecast?from=9999-12-31T00:00:00Z", "from", "'from' (9999-12-31T00:00:00Z) is outside the times the store can hold, 1677-09-22T00:00:00Z to 2262-04-11T00:00:00Z.")]
+    [InlineData("/api/v1/cost?from=2026-11-21T00:00:00Z&to=2262-04-11T00:00:01Z", "to", "'to' (2262-04-11T00:00:01Z) is outside the times")]
+    [InlineData("/api/v1/anomalies?from=1600-01-01T00:00:00Z&to=1600-01-02T00:00:00Z", "from", "'from' (1600-01-01T00:00:00Z) is outside the times")]
+    public async Task Parameters_TimesBeyondTheStoresRange_Are400NamingTheParameter(string pathAndQuery, string parameter, string reason)
+    {
+        await using ApiHost host = await ApiHost.StartAsync(fixture.Store);
+        JsonElement body = await host.GetProblemAsync(pathAndQuery, ApiHost.AdminToken, HttpStatusCode.BadRequest, reason);
+        Assert.Equal($"Invalid '{parameter}'", body.GetProperty("title").GetString());
+    }
+
     [Fact]
     public void Options_InvalidFailureLimit_NamesTheKey()
     {
