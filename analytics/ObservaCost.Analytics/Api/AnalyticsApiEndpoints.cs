@@ -263,18 +263,34 @@ public static class AnalyticsApiEndpoints
 
     private static IResult Problem(ApiProblem problem) => TypedResults.Problem(problem.Detail, statusCode: problem.Status, title: problem.Title);
 
-    /// <summary>401 with <c>WWW-Authenticate: Bearer</c> unless the request carries a known read token.</summary>
+    /// <summary>
+    /// 401 with <c>WWW-Authenticate: Bearer</c> unless the request carries a known read token; 429 with Retry-After
+    /// after too many failures from the address; 400 naming the parameter when a query value holds control
+    /// characters or invalid UTF-16, or is too long.
+    /// </summary>
     private static async ValueTask<object?> AuthenticateAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         HttpContext context = invocation.HttpContext;
-        ApiCaller? caller = context.RequestServices.GetRequiredService<ApiAuthenticator>().Authenticate(context.Request, out string? failure);
+        ApiCaller? caller = context.RequestServices.GetRequiredService<ApiAuthenticator>().Authenticate(context.Request, out ApiProblem? refused);
         if (caller is null)
         {
-            bool presented = context.Request.Headers.Authorization.Count > 0;
-            context.Response.Headers.WWWAuthenticate = presented
-                ? "Bearer realm=\"observacost\", error=\"invalid_token\""
-                : "Bearer realm=\"observacost\"";
-            return Problem(new ApiProblem(StatusCodes.Status401Unauthorized, "Unauthorized", failure!));
+            if (refused!.RetryAfter is TimeSpan retryAfter)
+            {
+                context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                context.Response.Headers.WWWAuthenticate = refused.CredentialPresented
+                    ? "Bearer realm=\"observacost\", error=\"invalid_token\""
+                    : "Bearer realm=\"observacost\"";
+            }
+
+            return Problem(refused);
+        }
+
+        if (ApiParameterCheck.Check(context.Request.Query) is ApiProblem invalid)
+        {
+            return Problem(invalid);
         }
 
         context.Items[typeof(ApiCaller)] = caller;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using ObservaCost.Storage.Security;
 
 namespace ObservaCost.Analytics.Api;
 
@@ -46,6 +47,9 @@ public sealed class AnalyticsApiOptions
     /// is the floor whatever this says. Default 1 h.
     /// </summary>
     public TimeSpan MinStep { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Failed authentication per client address (<c>Analytics:Api:FailureLimit</c>): over the limit, 429.</summary>
+    public AuthFailureLimitOptions FailureLimit { get; set; } = new();
 }
 
 /// <summary>Reports every invalid <see cref="AnalyticsApiOptions"/> value at start-up, naming its configuration key.</summary>
@@ -98,6 +102,7 @@ public sealed class AnalyticsApiOptionsValidator : IValidateOptions<AnalyticsApi
             failures.Add($"{Section}:MinStep must be a whole number of minutes, at least 00:01:00.");
         }
 
+        failures.AddRange(options.FailureLimit.Validate(Section + ":FailureLimit"));
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -1,7 +1,8 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using ObservaCost.Storage.Security;
 
 namespace ObservaCost.Analytics.Api;
 
@@ -12,72 +13,54 @@ public sealed record ApiCaller(string Name, string? Tenant)
 }
 
 /// <summary>
-/// Checks <c>Authorization: Bearer &lt;token&gt;</c> against the configured SHA-256 hashes. Every configured hash is
-/// compared in constant time, so neither the answer's time nor its content tells how close a guess was.
+/// Checks <c>Authorization: Bearer &lt;token&gt;</c> against the configured SHA-256 hashes with the shared
+/// <see cref="TokenAuthenticator{TCaller}"/>: every hash is compared in constant time; any other scheme, an empty
+/// Bearer or an unknown token is 401 (never anonymous, even from loopback); failures are rate-limited per client
+/// address (429 with Retry-After).
 /// </summary>
-public sealed class ApiAuthenticator
+public sealed partial class ApiAuthenticator
 {
+    private const string HowTo = "send a read token as 'Authorization: Bearer <token>'";
     private static readonly ApiCaller AnonymousLoopback = new("anonymous-loopback", null);
-    private readonly (byte[] Hash, ApiCaller Caller)[] _tokens;
-    private readonly bool _allowAnonymousLoopback;
+    private readonly TokenAuthenticator<ApiCaller> _tokens;
+    private readonly AuthFailureLimitOptions _limit;
+    private readonly ILogger _logger;
 
-    public ApiAuthenticator(IOptions<AnalyticsApiOptions> options)
+    public ApiAuthenticator(IOptions<AnalyticsApiOptions> options, TimeProvider time, ILogger<ApiAuthenticator>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _tokens = [.. options.Value.Tokens.Select(t => (
-            Convert.FromHexString(t.Sha256),
-            new ApiCaller(t.Name, t.Admin ? null : t.Tenant)))];
-        _allowAnonymousLoopback = options.Value.AllowAnonymousLoopback;
+        AnalyticsApiOptions o = options.Value;
+        _limit = o.FailureLimit;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _tokens = new TokenAuthenticator<ApiCaller>(
+            o.Tokens.Select(t => (t.Sha256, new ApiCaller(t.Name, t.Admin ? null : t.Tenant))),
+            o.AllowAnonymousLoopback ? AnonymousLoopback : null,
+            CredentialSchemes.Bearer,
+            o.FailureLimit,
+            time);
     }
 
     /// <summary>Lower-case hex SHA-256 of a token, as configured in <c>Analytics:Api:Tokens:N:Sha256</c>.</summary>
-    public static string HashToken(string token)
-    {
-        ArgumentNullException.ThrowIfNull(token);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
-    }
+    public static string HashToken(string token) => TokenHash.Of(token);
 
-    /// <summary>Returns the caller, or null with the reason to send with 401.</summary>
-    public ApiCaller? Authenticate(HttpRequest request, out string? failure)
+    /// <summary>Returns the caller, or null with the problem to answer (401, or 429 with its Retry-After).</summary>
+    public ApiCaller? Authenticate(HttpRequest request, out ApiProblem? problem)
     {
         ArgumentNullException.ThrowIfNull(request);
-        string? token = ReadBearer(request);
-        if (token is null && _allowAnonymousLoopback && request.HttpContext.Connection.RemoteIpAddress is { } remote && System.Net.IPAddress.IsLoopback(remote))
+        AuthenticationOutcome<ApiCaller> outcome = _tokens.Authenticate(
+            request.Headers.Authorization, default, request.HttpContext.Connection.RemoteIpAddress, HowTo);
+        if (outcome.LimitReached)
         {
-            failure = null;
-            return AnonymousLoopback;
+            LogLimited(_logger, request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown", _limit.MaxFailures, _limit.Window);
         }
 
-        if (token is null)
-        {
-            failure = "authorization required: send a read token as 'Authorization: Bearer <token>'";
-            return null;
-        }
-
-        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(token));
-        ApiCaller? found = null;
-        foreach ((byte[] known, ApiCaller caller) in _tokens)
-        {
-            if (CryptographicOperations.FixedTimeEquals(hash, known))
-            {
-                found = caller;
-            }
-        }
-
-        failure = found is null ? "authorization failed: the token is not known" : null;
-        return found;
+        problem = outcome.Caller is not null ? null
+            : outcome.StatusCode == AuthenticationOutcome<ApiCaller>.TooManyRequests
+                ? new ApiProblem(StatusCodes.Status429TooManyRequests, "Too many failed attempts", outcome.Problem!, outcome.RetryAfter)
+                : new ApiProblem(StatusCodes.Status401Unauthorized, "Unauthorized", outcome.Problem!) { CredentialPresented = outcome.CredentialPresented };
+        return outcome.Caller;
     }
 
-    private static string? ReadBearer(HttpRequest request)
-    {
-        string? header = request.Headers.Authorization;
-        const string Scheme = "Bearer ";
-        if (header is null || !header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-
-        string token = header[Scheme.Length..].Trim();
-        return token.Length == 0 ? null : token;
-    }
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "API authentication from {Address} failed {Failures} times within {Window}: its requests are refused (429) until the window ends")]
+    private static partial void LogLimited(ILogger logger, string address, int failures, TimeSpan window);
 }

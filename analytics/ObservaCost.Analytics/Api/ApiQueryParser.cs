@@ -14,8 +14,12 @@ public sealed record ApiQuery(DateTimeOffset From, DateTimeOffset To, TimeSpan? 
 /// <summary>A validated [from, to); <see cref="OpenEnded"/> when no <c>to</c> was given and <see cref="To"/> is the furthest read.</summary>
 public sealed record ApiRange(DateTimeOffset From, DateTimeOffset To, bool OpenEnded);
 
-/// <summary>A refusal to send as RFC 7807 problem details.</summary>
-public sealed record ApiProblem(int Status, string Title, string Detail);
+/// <summary>A refusal to send as RFC 7807 problem details; a 429 carries its Retry-After.</summary>
+public sealed record ApiProblem(int Status, string Title, string Detail, TimeSpan? RetryAfter = null)
+{
+    /// <summary>A 401 for a credential that was presented (answered with <c>error="invalid_token"</c>).</summary>
+    public bool CredentialPresented { get; init; }
+}
 
 /// <summary>The request limits in force: the options and the computed window length.</summary>
 public sealed record ApiLimits(TimeSpan MaxRange, int MaxBuckets, TimeSpan MinStep, TimeSpan WindowLength);
@@ -26,6 +30,12 @@ public sealed record ApiLimits(TimeSpan MaxRange, int MaxBuckets, TimeSpan MinSt
 /// </summary>
 public static class ApiQueryParser
 {
+    /// <summary>The earliest time served: the stores hold times as signed 64-bit Unix nanoseconds.</summary>
+    public static readonly DateTimeOffset MinTime = new(1677, 9, 22, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The latest time served (the end of the stores' signed 64-bit nanosecond range, to the day).</summary>
+    public static readonly DateTimeOffset MaxTime = new(2262, 4, 11, 0, 0, 0, TimeSpan.Zero);
+
     private static readonly string[] Rfc3339Formats =
     [
         "yyyy-MM-dd'T'HH:mm:ssK",
@@ -122,7 +132,8 @@ public static class ApiQueryParser
 
         if (string.IsNullOrEmpty(to))
         {
-            return new ApiRange(start, start + limits.MaxRange, OpenEnded: true);
+            DateTimeOffset furthest = limits.MaxRange.Ticks >= MaxTime.UtcTicks - start.UtcTicks ? MaxTime : start + limits.MaxRange;
+            return new ApiRange(start, furthest, OpenEnded: true);
         }
 
         return TryParseTime("to", to, out DateTimeOffset end, ref problem) ? CheckRange(start, end, limits, ref problem) : null;
@@ -209,16 +220,27 @@ public static class ApiQueryParser
             if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long seconds) && seconds <= DateTimeOffset.MaxValue.ToUnixTimeSeconds())
             {
                 time = DateTimeOffset.FromUnixTimeSeconds(seconds);
-                return true;
+                return InStoreRange(name, time, ref problem);
             }
         }
         else if ((text[^1] == 'Z' || HasOffset(text)) && DateTimeOffset.TryParseExact(text, Rfc3339Formats, CultureInfo.InvariantCulture, DateTimeStyles.None, out time))
         {
             time = time.ToUniversalTime();
-            return true;
+            return InStoreRange(name, time, ref problem);
         }
 
         problem = BadRequest($"Invalid '{name}'", $"'{name}' must be an RFC 3339 time with a zone (2026-11-21T10:00:00Z, 2026-11-21T11:00:00+01:00) or Unix seconds; got '{text}'.");
+        return false;
+    }
+
+    private static bool InStoreRange(string name, DateTimeOffset time, ref ApiProblem? problem)
+    {
+        if (time >= MinTime && time <= MaxTime)
+        {
+            return true;
+        }
+
+        problem = BadRequest($"Invalid '{name}'", $"'{name}' ({Format(time)}) is outside the times the store can hold, {Format(MinTime)} to {Format(MaxTime)}.");
         return false;
     }
 

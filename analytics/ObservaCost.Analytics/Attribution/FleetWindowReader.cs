@@ -9,8 +9,11 @@ namespace ObservaCost.Analytics.Attribution;
 /// Reads one window of the fleet from the store as <see cref="GpuWindowInput"/>s, with the aggregation pushed down:
 /// one query returns per-GPU, per-allocation means at <c>resolution</c> (power, utilization, graphics-engine
 /// activity) and the last energy-counter reading, never every raw sample. A GPU's allocation at a moment is the
-/// served model (or, without one, the pool's model from <c>poolModel</c>) and the Kubernetes namespace as
-/// tenant, when a pod holds it; without a pod the time is unallocated. The readings come from the raw samples or,
+/// served model (or, without one, the pool's model from <c>poolModel</c>) and the tenant: the sample's <c>tenant</c>
+/// tag when it has one (points bound to a tenant at ingest: that tenant's time, pod or not, whatever the namespace),
+/// else the Kubernetes namespace when a pod holds the GPU; without either the time is unallocated. Samples of one
+/// GPU with different <c>tenant</c> tags are read as separate GPUs, so a tenant's points never mix into the readings
+/// or allocations of a GPU seen by the fleet's own sources or by another tenant. The readings come from the raw samples or,
 /// with the same fields and tags, from the 1-minute rollup (<c>gpu_minute</c>): a mean of one minute's mean is that mean.
 /// </summary>
 public static class FleetWindowReader
@@ -28,19 +31,21 @@ public static class FleetWindowReader
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(poolModel);
         TimeSeriesQuery query = GpuReadingQuery.Build(measurement, resolution, windowStart - margin, windowEnd + margin, Fields.EnergyJoules,
-            Tags.GpuUuid, Tags.Node, Tags.Pool, Tags.GpuModel, Tags.ServedModel, Tags.Namespace, Tags.Pod);
+            Tags.GpuUuid, Tags.Node, Tags.Pool, Tags.GpuModel, Tags.ServedModel, Tags.Namespace, Tags.Pod, Tags.Tenant);
         QueryResult result = await store.QueryAsync(query, cancellationToken);
 
         var gpus = new List<GpuWindowInput>();
-        foreach (IGrouping<string, ResultSeries> gpu in result.Series.GroupBy(s => s.Tags[Tags.GpuUuid] + "\u0001" + s.Tags[Tags.Node], StringComparer.Ordinal))
+        foreach (IGrouping<string, ResultSeries> gpu in result.Series.GroupBy(s => s.Tags[Tags.GpuUuid] + "\u0001" + s.Tags[Tags.Node] + "\u0001" + s.Tags[Tags.Tenant], StringComparer.Ordinal))
         {
             var rows = new List<(DateTimeOffset Time, string? Model, string? Tenant, ResultRow Row)>();
             ResultSeries first = gpu.First();
             foreach (ResultSeries series in gpu)
             {
                 string pod = series.Tags[Tags.Pod];
-                string? model = pod.Length == 0 ? null : NullIfEmpty(series.Tags[Tags.ServedModel]) ?? poolModel(series.Tags[Tags.Pool]);
-                string? tenant = pod.Length == 0 ? null : NullIfEmpty(series.Tags[Tags.Namespace]);
+                string? boundTenant = NullIfEmpty(series.Tags[Tags.Tenant]);
+                bool allocated = pod.Length > 0 || boundTenant is not null;
+                string? model = allocated ? NullIfEmpty(series.Tags[Tags.ServedModel]) ?? poolModel(series.Tags[Tags.Pool]) : null;
+                string? tenant = boundTenant ?? (pod.Length == 0 ? null : NullIfEmpty(series.Tags[Tags.Namespace]));
                 foreach (ResultRow row in series.Rows)
                 {
                     rows.Add((row.Time, model, tenant, row));
@@ -54,6 +59,7 @@ public static class FleetWindowReader
                 Node = first.Tags[Tags.Node],
                 Pool = NullIfEmpty(first.Tags[Tags.Pool]),
                 GpuModel = NullIfEmpty(first.Tags[Tags.GpuModel]),
+                BoundTenant = NullIfEmpty(first.Tags[Tags.Tenant]),
                 Allocations = Spans(rows, resolution),
                 PowerWatts = Samples(rows, resolution, 0, 1),
                 UtilizationPercent = Samples(rows, resolution, 2, 100, fallbackColumn: 1, fallbackScale: 1),

@@ -18,6 +18,13 @@ public sealed record GpuWindowInput
 
     public string? GpuModel { get; init; }
 
+    /// <summary>
+    /// The tenant this GPU's samples were bound to at ingest (the <c>tenant</c> tag), null for the fleet's own sources:
+    /// such a GPU is read apart from the fleet's view of the same UUID, all its time is that tenant's, and it shares
+    /// node power only with GPUs bound to the same tenant.
+    /// </summary>
+    public string? BoundTenant { get; init; }
+
     /// <summary>Non-overlapping spans in time order; time they do not cover is unallocated.</summary>
     public IReadOnlyList<AllocationSpan> Allocations { get; init; } = [];
 

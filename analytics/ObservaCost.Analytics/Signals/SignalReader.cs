@@ -13,17 +13,20 @@ namespace ObservaCost.Analytics.Signals;
 /// </summary>
 public static class SignalReader
 {
-    /// <summary>Per-GPU minutes from the raw samples or, with <c>gpu_minute</c>, the 1-minute rollup.</summary>
+    /// <summary>
+    /// Per-GPU minutes from the raw samples or, with <c>gpu_minute</c>, the 1-minute rollup. Only the fleet's own
+    /// samples are read: samples bound to a tenant at ingest (a <c>tenant</c> tag) never feed the shared GPUs' signals.
+    /// </summary>
     public static async Task<IReadOnlyList<GpuSignal>> ReadGpusAsync(
         ITimeSeriesStore store, DateTimeOffset from, DateTimeOffset to, Func<string, string?> poolModel, string measurement = Measurements.GpuSample, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(poolModel);
         TimeSeriesQuery query = GpuReadingQuery.Build(measurement, TimeSpan.FromMinutes(1), from, to, Fields.XidErrors,
-            Tags.GpuUuid, Tags.Node, Tags.Pool, Tags.ServedModel, Tags.Pod);
+            Tags.GpuUuid, Tags.Node, Tags.Pool, Tags.ServedModel, Tags.Pod, Tags.Tenant);
         QueryResult result = await store.QueryAsync(query, cancellationToken);
         var gpus = new List<GpuSignal>();
-        foreach (IGrouping<(string Uuid, string Node), ResultSeries> gpu in result.Series.GroupBy(s => (s.Tags[Tags.GpuUuid], s.Tags[Tags.Node])))
+        foreach (IGrouping<(string Uuid, string Node), ResultSeries> gpu in result.Series.Where(s => s.Tags[Tags.Tenant].Length == 0).GroupBy(s => (s.Tags[Tags.GpuUuid], s.Tags[Tags.Node])))
         {
             var minutes = new List<GpuMinute>();
             foreach (ResultSeries series in gpu)

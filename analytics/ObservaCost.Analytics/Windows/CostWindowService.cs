@@ -105,8 +105,9 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
             return gpus;
         }
 
-        Dictionary<string, int> perNode = gpus.GroupBy(g => g.Node, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        return gpus.Select(g => g with { NodePowerWatts = nodeWatts / perNode[g.Node] }).ToList();
+        // GPUs bound to a tenant share node power only among themselves: a tenant's points never shrink the fleet's shares.
+        Dictionary<(string, string?), int> perNode = gpus.GroupBy(g => (g.Node, g.BoundTenant)).ToDictionary(g => g.Key, g => g.Count());
+        return gpus.Select(g => g with { NodePowerWatts = nodeWatts / perNode[(g.Node, g.BoundTenant)] }).ToList();
     }
 
     /// <summary>

@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Options;
+using ObservaCost.Storage.Security;
 
 namespace ObservaCost.Collector.Ingest;
 
@@ -28,6 +26,9 @@ public sealed class IngestAuthOptions
 
     /// <summary>Lets requests without a token in from 127.0.0.1/::1 (the embedded quickstart); off by default.</summary>
     public bool AllowAnonymousLoopback { get; set; }
+
+    /// <summary>Failed authentication per client address (<c>Collector:Auth:FailureLimit</c>): over the limit, 429.</summary>
+    public AuthFailureLimitOptions FailureLimit { get; set; } = new();
 }
 
 public sealed class IngestAuthOptionsValidator : IValidateOptions<IngestAuthOptions>
@@ -51,6 +52,7 @@ public sealed class IngestAuthOptionsValidator : IValidateOptions<IngestAuthOpti
             failures.Add($"{IngestAuthOptions.SectionName}:Tokens has the same hash twice.");
         }
 
+        failures.AddRange(options.FailureLimit.Validate(IngestAuthOptions.SectionName + ":FailureLimit"));
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
@@ -59,88 +61,53 @@ public sealed class IngestAuthOptionsValidator : IValidateOptions<IngestAuthOpti
 public sealed record IngestCaller(string Name, string? Tenant);
 
 /// <summary>
-/// Checks ingest credentials: <c>Authorization: Bearer</c>, <c>Authorization: Token</c> (InfluxDB 2.x clients,
-/// Telegraf <c>outputs.influxdb_v2</c>), Basic auth or the <c>p</c> query parameter (InfluxDB 1.x clients, Telegraf
-/// <c>outputs.influxdb</c>: the password is the token). Hashes are compared in constant time.
+/// Checks ingest credentials with the shared <see cref="TokenAuthenticator{TCaller}"/>: <c>Authorization: Bearer</c>,
+/// <c>Authorization: Token</c> (InfluxDB 2.x clients, Telegraf <c>outputs.influxdb_v2</c>), Basic auth or the <c>p</c>
+/// query parameter (InfluxDB 1.x clients, Telegraf <c>outputs.influxdb</c>: the password is the token). A credential
+/// that is presented but malformed or unknown is 401; failures are rate-limited per client address (429).
 /// </summary>
-public sealed class IngestAuthenticator
+public sealed partial class IngestAuthenticator
 {
-    private readonly Dictionary<string, IngestToken> _byHash;
-    private readonly bool _allowAnonymousLoopback;
+    private const string HowTo = "send a token as 'Authorization: Bearer <token>' (or Token, Basic, or ?p=)";
+    private static readonly IngestCaller AnonymousLoopback = new("anonymous-loopback", null);
+    private readonly TokenAuthenticator<IngestCaller> _tokens;
+    private readonly AuthFailureLimitOptions _limit;
+    private readonly ILogger _logger;
 
-    public IngestAuthenticator(IOptions<IngestAuthOptions> options)
+    public IngestAuthenticator(IOptions<IngestAuthOptions> options, TimeProvider time, ILogger<IngestAuthenticator>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _byHash = options.Value.Tokens.ToDictionary(t => t.Sha256.ToLowerInvariant(), StringComparer.Ordinal);
-        _allowAnonymousLoopback = options.Value.AllowAnonymousLoopback;
+        IngestAuthOptions o = options.Value;
+        _limit = o.FailureLimit;
+        _logger = logger ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        _tokens = new TokenAuthenticator<IngestCaller>(
+            o.Tokens.Select(t => (t.Sha256, new IngestCaller(t.Name, string.IsNullOrEmpty(t.Tenant) ? null : t.Tenant))),
+            o.AllowAnonymousLoopback ? AnonymousLoopback : null,
+            CredentialSchemes.Bearer | CredentialSchemes.Token | CredentialSchemes.Basic | CredentialSchemes.QueryPassword,
+            o.FailureLimit,
+            time);
     }
 
-    public static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+    public static string HashToken(string token) => TokenHash.Of(token);
 
-    /// <summary>Returns the caller, or null with the reason to send with 401.</summary>
-    public IngestCaller? Authenticate(HttpContext context, out string? failure)
+    /// <summary>Returns the caller, or null with the error to answer (401, or 429 with Retry-After).</summary>
+    public IngestCaller? Authenticate(HttpContext context, out IngestError? error)
     {
         ArgumentNullException.ThrowIfNull(context);
-        string? token = ReadToken(context.Request);
-        if (token is null)
+        AuthenticationOutcome<IngestCaller> outcome = _tokens.Authenticate(
+            context.Request.Headers.Authorization, context.Request.Query["p"], context.Connection.RemoteIpAddress, HowTo);
+        if (outcome.LimitReached)
         {
-            IPAddress? remote = context.Connection.RemoteIpAddress;
-            if (_allowAnonymousLoopback && remote is not null && IPAddress.IsLoopback(remote))
-            {
-                failure = null;
-                return new IngestCaller("anonymous-loopback", null);
-            }
-
-            failure = "authorization required: send a token as 'Authorization: Bearer <token>' (or Token, Basic, or ?p=)";
-            return null;
+            LogLimited(_logger, context.Connection.RemoteIpAddress?.ToString() ?? "unknown", _limit.MaxFailures, _limit.Window);
         }
 
-        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(token));
-        foreach (KeyValuePair<string, IngestToken> entry in _byHash)
-        {
-            if (CryptographicOperations.FixedTimeEquals(hash, Convert.FromHexString(entry.Key)))
-            {
-                failure = null;
-                return new IngestCaller(entry.Value.Name, string.IsNullOrEmpty(entry.Value.Tenant) ? null : entry.Value.Tenant);
-            }
-        }
-
-        failure = "authorization failed: the token is not known";
-        return null;
+        error = outcome.Caller is not null ? null
+            : outcome.StatusCode == AuthenticationOutcome<IngestCaller>.TooManyRequests
+                ? new IngestError(StatusCodes.Status429TooManyRequests, outcome.Problem!, outcome.RetryAfter)
+                : IngestError.Unauthorized(outcome.Problem!);
+        return outcome.Caller;
     }
 
-    private static string? ReadToken(HttpRequest request)
-    {
-        string? header = request.Headers.Authorization;
-        if (!string.IsNullOrEmpty(header))
-        {
-            int space = header.IndexOf(' ', StringComparison.Ordinal);
-            if (space > 0)
-            {
-                string scheme = header[..space];
-                string value = header[(space + 1)..].Trim();
-                if (scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) || scheme.Equals("Token", StringComparison.OrdinalIgnoreCase))
-                {
-                    return value.Length == 0 ? null : value;
-                }
-
-                if (scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
-                {
-                    try
-                    {
-                        string decoded = Encoding.UTF8.GetString(Convert.FromBase64String(value));
-                        int colon = decoded.IndexOf(':', StringComparison.Ordinal);
-                        return colon >= 0 && colon < decoded.Length - 1 ? decoded[(colon + 1)..] : null;
-                    }
-                    catch (FormatException)
-                    {
-                        return null;
-                    }
-                }
-            }
-        }
-
-        string? password = request.Query["p"];
-        return string.IsNullOrEmpty(password) ? null : password;
-    }
+    [LoggerMessage(EventId = 310, Level = LogLevel.Warning, Message = "Ingest authentication from {Address} failed {Failures} times within {Window}: its requests are refused (429) until the window ends")]
+    private static partial void LogLimited(ILogger logger, string address, int failures, TimeSpan window);
 }

@@ -10,7 +10,8 @@ namespace ObservaCost.Collector.Ingest;
 /// InfluxDB-compatible push: <c>POST /write</c> (v1) and <c>POST /api/v2/write</c> (v2), so Telegraf's
 /// <c>outputs.influxdb</c> and <c>outputs.influxdb_v2</c> send here unchanged. <c>nvidia_smi</c> points become
 /// <see cref="GpuSample"/>; other measurements pass through as they are. A token bound to a tenant sets the
-/// <c>tenant</c> tag of every point. Answers like InfluxDB: 204 when all points were kept, 400 "partial write" with the
+/// <c>tenant</c> tag of every point and may not name another namespace; computed measurements are refused
+/// (<see cref="TenantBinding"/>). Answers like InfluxDB: 204 when all points were kept, 400 "partial write" with the
 /// refused lines when some were not, 401, 413, 415, and 429 with Retry-After when the spool is full.
 /// </summary>
 public sealed partial class LineProtocolIngest(
@@ -34,10 +35,10 @@ public sealed partial class LineProtocolIngest(
     public async Task<IResult> HandleAsync(HttpContext context, bool v2)
     {
         ArgumentNullException.ThrowIfNull(context);
-        IngestCaller? caller = authenticator.Authenticate(context, out string? authFailure);
+        IngestCaller? caller = authenticator.Authenticate(context, out IngestError? authError);
         if (caller is null)
         {
-            return IngestError.Unauthorized(authFailure!).ToResult();
+            return authError!.ToResult();
         }
 
         string? contentType = context.Request.ContentType;
@@ -77,7 +78,7 @@ public sealed partial class LineProtocolIngest(
                 {
                     pointIndex++;
                     ReadOnlySpan<byte> data = memory.Span;
-                    string? reason = gate.Check(line, data);
+                    string? reason = TenantBinding.ComputedMeasurement(data.Slice(line.MeasurementOffset, line.MeasurementLength)) ?? gate.Check(line, data);
                     if (reason is not null)
                     {
                         output.Diverge();
@@ -104,8 +105,14 @@ public sealed partial class LineProtocolIngest(
                 point =>
                 {
                     LineProtocolWriter writer = output.Writer;
+                    if (TenantBinding.NamespaceConflict(caller, point.GetTag(Tags.Namespace)) is string conflict)
+                    {
+                        rejected.Add(Refused(pointIndex, System.Text.Encoding.UTF8.GetBytes(point.Measurement), conflict));
+                        return;
+                    }
+
                     bool ok = string.Equals(point.Measurement, TelegrafNvidiaSmi.Measurement, StringComparison.Ordinal)
-                        ? TelegrafNvidiaSmi.Map(point, pool: null, cluster: null).WriteTo(writer)
+                        ? (TelegrafNvidiaSmi.Map(point, pool: null, cluster: null) with { Tenant = caller.Tenant }).WriteTo(writer)
                         : WritePassThrough(writer, point, caller.Tenant);
                     if (ok)
                     {

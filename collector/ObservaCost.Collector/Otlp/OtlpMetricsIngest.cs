@@ -12,7 +12,8 @@ namespace ObservaCost.Collector.Otlp;
 /// <summary>
 /// OTLP/HTTP metrics on <c>POST /v1/metrics</c>, protobuf (<c>application/x-protobuf</c>) or JSON
 /// (<c>application/json</c>). GPU readings under the hardware semantic conventions become <see cref="GpuSample"/>;
-/// other metrics are acknowledged and ignored. Refused data points are reported through OTLP's partial success.
+/// other metrics are acknowledged and ignored. Refused data points are reported through OTLP's partial success. A token
+/// bound to a tenant tags every sample with it and may not name another namespace (<see cref="TenantBinding"/>).
 /// </summary>
 public sealed partial class OtlpMetricsIngest(
     IngestAuthenticator authenticator,
@@ -33,9 +34,10 @@ public sealed partial class OtlpMetricsIngest(
     public async Task<IResult> HandleAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (authenticator.Authenticate(context, out string? authFailure) is null)
+        IngestCaller? caller = authenticator.Authenticate(context, out IngestError? authError);
+        if (caller is null)
         {
-            return IngestError.Unauthorized(authFailure!).ToResult();
+            return authError!.ToResult();
         }
 
         string contentType = context.Request.ContentType ?? string.Empty;
@@ -67,9 +69,10 @@ public sealed partial class OtlpMetricsIngest(
 
         (List<GpuSample> samples, _, List<OtlpRejection> rejections) = OtlpGpuMapper.Map(export);
         using var writer = new LineProtocolWriter(WritePrecision.Nanoseconds, 64 * 1024);
-        foreach (GpuSample sample in samples)
+        foreach (GpuSample unbound in samples)
         {
-            string? reason = gate.Check(Measurements.GpuSample, [new(Tags.Node, sample.Node), new(Tags.GpuUuid, sample.GpuUuid ?? string.Empty)], UnixTime.ToNanoseconds(sample.Time));
+            GpuSample sample = unbound with { Tenant = caller.Tenant };
+            string? reason = TenantBinding.NamespaceConflict(caller, sample.Namespace) ?? gate.Check(Measurements.GpuSample, [new(Tags.Node, sample.Node), new(Tags.GpuUuid, sample.GpuUuid ?? string.Empty)], UnixTime.ToNanoseconds(sample.Time));
             if (reason is null && !sample.WriteTo(writer))
             {
                 reason = writer.LastRejection;

@@ -31,10 +31,10 @@ public sealed partial class RequestLogIngest(
     public async Task<IResult> HandleAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        IngestCaller? caller = authenticator.Authenticate(context, out string? authFailure);
+        IngestCaller? caller = authenticator.Authenticate(context, out IngestError? authError);
         if (caller is null)
         {
-            return IngestError.Unauthorized(authFailure!).ToResult();
+            return authError!.ToResult();
         }
 
         string contentType = context.Request.ContentType ?? string.Empty;

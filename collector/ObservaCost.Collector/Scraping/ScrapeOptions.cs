@@ -37,7 +37,10 @@ public sealed class ScrapeTarget
 
     public string? Pool { get; set; }
 
-    /// <summary>For vLLM targets: the tenant the server's traffic belongs to.</summary>
+    /// <summary>
+    /// The tenant the target belongs to: a vLLM server's traffic, or every GPU sample of a GPU exporter (tagged
+    /// <c>tenant</c>, so its cost goes to this tenant whatever the pod's namespace). Empty: fleet-wide.
+    /// </summary>
     public string? Tenant { get; set; }
 
     /// <summary>Labels added when the page lacks them.</summary>

@@ -106,7 +106,7 @@ public sealed partial class ScrapeService(
                 });
                 foreach (GpuSample sample in mapped.Samples)
                 {
-                    encoded += sample.WriteTo(writer) ? 1 : 0;
+                    encoded += (string.IsNullOrEmpty(target.Tenant) ? sample : sample with { Tenant = target.Tenant }).WriteTo(writer) ? 1 : 0;
                 }
 
                 refused = mapped.Rejections;

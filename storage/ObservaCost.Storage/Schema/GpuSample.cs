@@ -27,6 +27,12 @@ public sealed record GpuSample : ILineProtocolPoint
 
     public string? Namespace { get; init; }
 
+    /// <summary>
+    /// The tenant the sample is bound to (a tenant ingest token, a scrape target configured with a tenant); the cost
+    /// of a sample with a tenant goes to that tenant whatever its namespace. Null for fleet sources.
+    /// </summary>
+    public string? Tenant { get; init; }
+
     /// <summary>The pod the GPU is allocated to; null or empty means unallocated.</summary>
     public string? Pod { get; init; }
 
@@ -70,6 +76,7 @@ public sealed record GpuSample : ILineProtocolPoint
             .Tag(Tags.Pod, Pod)
             .Tag(Tags.Pool, Pool)
             .Tag(Tags.ServedModel, ServedModel)
+            .Tag(Tags.Tenant, Tenant)
             .Tag(Tags.GpuUuid, GpuUuid)
             .Field(Fields.EnergyJoules, EnergyJoules)
             .Field(Fields.GraphicsEngineActivityRatio, GraphicsEngineActivityRatio)

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace ObservaCost.Storage.Schema;
 
 /// <summary>
@@ -16,6 +18,26 @@ public static class Measurements
     public const string GpuMinute = "gpu_minute";
     public const string AnomalyEvent = "anomaly_event";
     public const string ForecastPoint = "forecast_point";
+
+    /// <summary>
+    /// The measurements only the analytics service computes and writes (cost, idle, KPIs, the GPU-minute rollup,
+    /// anomalies, forecasts). Every ingest endpoint refuses them, for every caller, point by point.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Computed = [CostWindow, IdleWindow, KpiWindow, GpuMinute, AnomalyEvent, ForecastPoint];
+
+    /// <summary>True when the UTF-8 measurement name is one of <see cref="Computed"/>.</summary>
+    public static bool IsComputed(ReadOnlySpan<byte> measurementUtf8)
+    {
+        foreach (string computed in Computed)
+        {
+            if (Ascii.Equals(measurementUtf8, computed))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
 
 /// <summary>Tag keys.</summary>

@@ -29,6 +29,9 @@ internal sealed class ApiHost : IAsyncDisposable
         _client = new HttpClient { BaseAddress = address };
     }
 
+    /// <summary>The host's base address, for requests built by hand.</summary>
+    public Uri Address => _client.BaseAddress!;
+
     /// <summary>The three tokens by hash: admin, acme and beta.</summary>
     public static Dictionary<string, string?> TokenConfig() => new(StringComparer.Ordinal)
     {

@@ -51,6 +51,38 @@ public sealed class FleetWindowReaderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Read_TenantBoundSamples_AreTheirTenantsGpus_WhateverThePodOrNamespace_FleetReadingsUntouched()
+    {
+        // Bound to tenant "beta" at ingest: GPU-A again (the fleet's GPU, no pod, 700 W) and GPU-C (namespace acme).
+        using var writer = new LineProtocolWriter();
+        for (DateTimeOffset t = T0.AddMinutes(-5); t < T0.AddMinutes(65); t = t.AddSeconds(10))
+        {
+            new GpuSample { Time = t, Node = "n1", GpuIndex = 0, GpuUuid = "GPU-A", Pool = "p", Tenant = "beta", PowerWatts = 700 }.WriteTo(writer);
+            new GpuSample { Time = t, Node = "n1", GpuIndex = 2, GpuUuid = "GPU-C", Pool = "p", Tenant = "beta", Pod = "x", Namespace = "acme", ServedModel = "llama", PowerWatts = 300 }.WriteTo(writer);
+        }
+
+        await _store!.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds));
+        IReadOnlyList<GpuWindowInput> gpus = await FleetWindowReader.ReadAsync(_store, T0, T0.AddHours(1), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), _ => null);
+
+        // Four GPUs: the fleet's GPU-A and GPU-B as before, beta's GPU-A and GPU-C.
+        Assert.Equal(4, gpus.Count);
+        GpuWindowInput fleetA = gpus.Single(g => g.GpuUuid == "GPU-A" && g.BoundTenant is null);
+        Assert.Equal(("llama", "acme"), (Assert.Single(fleetA.Allocations).Model, fleetA.Allocations[0].Tenant));
+        Assert.All(fleetA.PowerWatts, p => Assert.Equal(400, p.Value));
+
+        // beta's GPU-A: no pod, yet all 70 minutes [T0 − 5 min, T0 + 65 min) are beta's (no served model, none for the pool).
+        GpuWindowInput betaA = gpus.Single(g => g.GpuUuid == "GPU-A" && g.BoundTenant == "beta");
+        AllocationSpan span = Assert.Single(betaA.Allocations);
+        Assert.Equal((null, "beta", T0.AddMinutes(-5), T0.AddMinutes(65)), (span.Model, span.Tenant, span.Start, span.End));
+        Assert.Equal(70, betaA.PowerWatts.Count);
+        Assert.All(betaA.PowerWatts, p => Assert.Equal(700, p.Value));
+
+        // GPU-C names namespace acme, but its tenant tag says beta: beta's.
+        GpuWindowInput c = gpus.Single(g => g.GpuUuid == "GPU-C");
+        Assert.Equal(("llama", "beta"), (Assert.Single(c.Allocations).Model, c.Allocations[0].Tenant));
+    }
+
+    [Fact]
     public async Task Read_GivesAllocationSpansAndMinuteSamples_ThatPriceToTheWholeFleet()
     {
         IReadOnlyList<GpuWindowInput> gpus = await FleetWindowReader.ReadAsync(_store!, T0, T0.AddHours(1), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), _ => null);

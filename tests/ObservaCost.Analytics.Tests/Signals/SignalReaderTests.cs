@@ -28,6 +28,25 @@ public sealed class SignalReaderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReadGpus_TenantBoundSamples_NeverFeedTheFleetsGpuSignals()
+    {
+        // The fleet's GPU-1 at 400 W for 10 minutes; a tenant token pushed 1,000 W readings for the same GPU.
+        using var writer = new LineProtocolWriter();
+        for (DateTimeOffset t = T0; t < T0.AddMinutes(10); t = t.AddSeconds(15))
+        {
+            new GpuSample { Time = t, Node = "n1", GpuIndex = 0, GpuUuid = "GPU-1", Pool = "chat", PowerWatts = 400 }.WriteTo(writer);
+            new GpuSample { Time = t, Node = "n1", GpuIndex = 0, GpuUuid = "GPU-1", Pool = "chat", Tenant = "beta", PowerWatts = 1_000 }.WriteTo(writer);
+        }
+
+        await _store!.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds));
+        GpuSignal gpu = Assert.Single(await SignalReader.ReadGpusAsync(_store, T0, T0.AddMinutes(10), _ => null));
+
+        // Ten minutes, each the mean of the fleet's four 400 W samples.
+        Assert.Equal(10, gpu.Minutes.Count);
+        Assert.All(gpu.Minutes, m => Assert.Equal(400.0, m.PowerWatts!.Value));
+    }
+
+    [Fact]
     public async Task Read_GpuMinutesTokensAndXid_RulesFindTheStalledGpu()
     {
         // GPU-1 rests 20 min, serves llama 40 min, then hangs at 630 W for 20 min (Xid 43 at minute 60);

@@ -55,14 +55,7 @@ public sealed class AnalyticsInCollectorTests
     [Fact]
     public async Task Collector_PushedSamplesAndTokens_AreCostedAndServedByTheApi()
     {
-        const string Never = "0 0 0 1 1 ? 2099";
-        await using CollectorHost host = await CollectorHost.StartAsync(
-            "--Analytics:Enabled", "true",
-            "--Analytics:Scheduler:RollupCron", Never,
-            "--Analytics:Scheduler:CostCron", Never,
-            "--Analytics:Scheduler:KpiCron", Never,
-            "--Analytics:Scheduler:AnomalyCron", Never,
-            "--Analytics:Scheduler:ForecastCron", Never);
+        await using CollectorHost host = await CollectorHost.StartWithAnalyticsOnDemandAsync();
 
         // An hour that ended over an hour ago: two H100s of the pool chat-h100 (pricing.example.json), one serving
         // llama-3.1-70b for acme all hour at 600 W, one unallocated at 70 W; 9,000 + 1,000 tokens a minute.

@@ -83,6 +83,22 @@ public sealed class ScrapeServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DcgmTarget_WithATenant_TagsEveryGpuSampleWithIt_OthersStayFleetWide()
+    {
+        await using CollectorHost host = await CollectorHost.StartAsync(
+        [
+            .. Target(0, "t4", "/t4", "Dcgm", "Tenant", "acme"),
+            .. Target(1, "l40s", "/l40s", "Dcgm"),
+        ]);
+        TimeSeriesQuery byTenant = TimeSeriesQueryBuilder.From(Measurements.GpuSample).Last(Fields.PowerWatts, "watts")
+            .Between(TimeProvider.System.GetUtcNow().AddMinutes(-5), TimeProvider.System.GetUtcNow().AddMinutes(5))
+            .GroupBy(Tags.GpuModel, Tags.Tenant).Build();
+        QueryResult r = await host.WaitForAsync(byTenant, x => x.Series.Count == 2);
+        Assert.Equal("acme", r.Series.Single(s => s.Tags[Tags.GpuModel] == "Tesla T4").Tags[Tags.Tenant]);
+        Assert.Equal(string.Empty, r.Series.Single(s => s.Tags[Tags.GpuModel] == "NVIDIA L40S").Tags[Tags.Tenant]);
+    }
+
+    [Fact]
     public async Task VllmTarget_CounterDeltas_BecomeInferenceWindows_AndServerGauges()
     {
         await using CollectorHost host = await CollectorHost.StartAsync([.. Target(0, "vllm-0", "/vllm", "Vllm", "Tenant", "acme", "Pool", "a10")]);
