@@ -213,6 +213,20 @@ public sealed class InfluxDbServer : IAsyncDisposable
         _process = process;
 
         await HttpReadiness.WaitAsync(process, new Uri(Url, "ping"), HttpStatusCode.NoContent, TimeSpan.FromSeconds(60), ReadLog);
+
+        // The ping may have been answered by another test's influxd that took the same free port first; ours then
+        // fails to bind and exits. Only our own log saying it listens on the port proves the answer was ours.
+        string listening = string.Create(CultureInfo.InvariantCulture, $"addr=127.0.0.1:{HttpPort} ");
+        var clock = Stopwatch.StartNew();
+        while (!ReadLog().Contains(listening, StringComparison.Ordinal))
+        {
+            if (process.HasExited || clock.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new InvalidOperationException($"influxd on port {HttpPort} did not report listening (another server may hold the port): {ReadLog()}");
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     private static string FindInfluxd()

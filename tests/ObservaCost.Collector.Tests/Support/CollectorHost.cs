@@ -86,14 +86,19 @@ public sealed class CollectorHost : IAsyncDisposable
         var clock = System.Diagnostics.Stopwatch.StartNew();
         TimeSpan limit = timeout ?? TimeSpan.FromSeconds(30);
         QueryResult result;
+        bool heldBefore = false;
         do
         {
+            // The condition must hold on two reads in a row: InfluxDB builds one iterator per aggregate, so a read
+            // while the forwarder is still writing can see a count that is complete beside a sum that is not.
             result = await Store.QueryAsync(query);
-            if (condition(result))
+            bool holds = condition(result);
+            if (holds && heldBefore)
             {
                 return result;
             }
 
+            heldBefore = holds;
             await Task.Delay(50);
         }
         while (clock.Elapsed < limit);
