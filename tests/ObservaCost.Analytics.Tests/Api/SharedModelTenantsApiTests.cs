@@ -9,12 +9,8 @@ using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Analytics.Tests.Api;
 
-/// <summary>
-/// One model deployment in namespace <c>llm</c> serving two customers who are not namespaces (acme, beta) and requests
-/// without a tenant: pushed as samples and request windows, priced by <see cref="CostWindowService"/> and read through
-/// the API, per tenant.
-/// </summary>
-public sealed class SharedModelTenantsApiTests : IAsyncLifetime
+/// <summary>The shared-model hour of <see cref="SharedModelTenantsApiTests"/> in an embedded store, and the API over it.</summary>
+public sealed class SharedModelFixture : EmbeddedApiFixture
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 2, 10, 0, 0, TimeSpan.Zero);
 
@@ -25,18 +21,8 @@ public sealed class SharedModelTenantsApiTests : IAsyncLifetime
         }
         """;
 
-    // The hour's cost of the one H100: capex (28,000 − 2,000) / (5 × 8,760) = 0.593607305936073 + opex 0.30 +
-    // energy 500 W × 1 h = 0.5 kWh × $0.10 = 0.05 → $0.943607305936073, all of it the model's (llama, namespace llm).
-    private const double ModelCostUsd = (26_000.0 / 43_800) + 0.3 + 0.05;
-
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "observacost-shared-model-" + Guid.NewGuid().ToString("N")[..8]);
-    private SqliteStore? _store;
-    private ApiHost? _host;
-
-    public async Task InitializeAsync()
+    protected override async Task PopulateAsync(SqliteStore store)
     {
-        Directory.CreateDirectory(_dir);
-        _store = new SqliteStore(new SqliteStoreOptions { Path = Path.Combine(_dir, "store.db"), Retention = TimeSpan.Zero }, TimeProvider.System, NullLogger<SqliteStore>.Instance);
         using var writer = new LineProtocolWriter();
         for (DateTimeOffset t = T0.AddMinutes(-5); t < T0.AddMinutes(65); t = t.AddSeconds(10))
         {
@@ -60,35 +46,30 @@ public sealed class SharedModelTenantsApiTests : IAsyncLifetime
             }
         }
 
-        WriteResult written = await _store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds));
+        WriteResult written = await store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds));
         Assert.Equal(0, written.PointsRejected);
-        var service = new CostWindowService(_store, PricingFileReader.Parse(PricingJson), new AnalyticsWindowOptions { GpuSource = GpuReadingSource.Raw }, NullLogger<CostWindowService>.Instance);
+        var service = new CostWindowService(store, PricingFileReader.Parse(PricingJson), new AnalyticsWindowOptions { GpuSource = GpuReadingSource.Raw }, NullLogger<CostWindowService>.Instance);
         await service.ComputeAndWriteAsync(T0);
-        _host = await ApiHost.StartAsync(_store);
     }
+}
 
-    public async Task DisposeAsync()
-    {
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
-        }
-
-        if (_store is not null)
-        {
-            await _store.DisposeAsync();
-        }
-
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-    }
+/// <summary>
+/// One model deployment in namespace <c>llm</c> serving two customers who are not namespaces (acme, beta) and requests
+/// without a tenant: pushed as samples and request windows, priced by <see cref="CostWindowService"/> and read through
+/// the API, per tenant.
+/// </summary>
+public sealed class SharedModelTenantsApiTests(SharedModelFixture fixture) : IClassFixture<SharedModelFixture>
+{
+    // The hour's cost of the one H100: capex (28,000 − 2,000) / (5 × 8,760) = 0.593607305936073 + opex 0.30 +
+    // energy 500 W × 1 h = 0.5 kWh × $0.10 = 0.05 → $0.943607305936073, all of it the model's (llama, namespace llm).
+    private const double ModelCostUsd = (26_000.0 / 43_800) + 0.3 + 0.05;
 
     private const string Range = "from=2026-03-02T10:00:00Z&to=2026-03-02T11:00:00Z";
 
     [Fact]
     public async Task CostByTenant_TenantsOfASharedModel_ShareItsCostByWeightedTokens()
     {
-        JsonElement body = await _host!.GetOkAsync($"/api/v1/cost?{Range}&groupBy=tenant", ApiHost.AdminToken);
+        JsonElement body = await fixture.Host.GetOkAsync($"/api/v1/cost?{Range}&groupBy=tenant", ApiHost.AdminToken);
 
         // Weighted tokens (w = 4): acme 60 × (10,000 + 4 × 2,500) = 1,200,000; beta 60 × (5,000 + 4 × 1,250) = 600,000;
         // no tenant 60 × 4 × 2,500 = 600,000; 2,400,000 in all → acme 1/2, beta 1/4, the llm remainder 1/4.
@@ -110,14 +91,14 @@ public sealed class SharedModelTenantsApiTests : IAsyncLifetime
         Precision.Close(ModelCostUsd, body.GetProperty("totals").GetProperty("costUsd").GetDouble());
 
         // A tenant's token reads its own share only.
-        JsonElement acme = await _host.GetOkAsync($"/api/v1/cost?{Range}", ApiHost.AcmeToken);
+        JsonElement acme = await fixture.Host.GetOkAsync($"/api/v1/cost?{Range}", ApiHost.AcmeToken);
         Precision.Close(ModelCostUsd / 2, Assert.Single(acme.GetProperty("rows").EnumerateArray()).GetProperty("costUsd").GetDouble());
     }
 
     [Fact]
     public async Task KpisByTenant_TenantsOfASharedModel_CostPerMillionTokensPerTenant()
     {
-        JsonElement body = await _host!.GetOkAsync($"/api/v1/kpis?{Range}&groupBy=tenant,model", ApiHost.AdminToken);
+        JsonElement body = await fixture.Host.GetOkAsync($"/api/v1/kpis?{Range}&groupBy=tenant,model", ApiHost.AdminToken);
 
         JsonElement[] rows = [.. body.GetProperty("rows").EnumerateArray()];
         JsonElement Kpi(string scope, string key) => rows.Single(r => r.GetProperty("scope").GetString() == scope && r.GetProperty("key").GetString() == key);
@@ -130,7 +111,7 @@ public sealed class SharedModelTenantsApiTests : IAsyncLifetime
         // Facility energy 1.8e6 J = 0.5 kWh: acme has half, 0.25 kWh, for 750,000 tokens → 3,000,000 tokens per kWh.
         Precision.Close(3_000_000, Kpi("tenant", "acme").GetProperty("tokensPerKilowattHour").GetDouble());
 
-        JsonElement beta = await _host.GetOkAsync($"/api/v1/kpis?{Range}&groupBy=tenant", ApiHost.BetaToken);
+        JsonElement beta = await fixture.Host.GetOkAsync($"/api/v1/kpis?{Range}&groupBy=tenant", ApiHost.BetaToken);
         JsonElement betaTenant = beta.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("scope").GetString() == "tenant");
         Assert.Equal("beta", betaTenant.GetProperty("key").GetString());
         Precision.Close(ModelCostUsd / 4, betaTenant.GetProperty("costUsd").GetDouble());
