@@ -109,6 +109,7 @@ internal static class CostWindowHarness
         }
 
         string[] queries = store.Queries.Select(InfluxQlRenderer.Render).ToArray();
+        await PrintAnswerSizesAsync(store, warm);
         store.Queries.Clear();
         await BareQueriesAsync(http, server, database, queries);
 
@@ -172,6 +173,28 @@ internal static class CostWindowHarness
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The stored cost rows of the hour, and what the API's <c>/cost</c> reads for it (rows and their JSON with the
+    /// web defaults, as the API serializes) without groupBy, by every tag but the GPU, and by GPU.
+    /// </summary>
+    private static async Task PrintAnswerSizesAsync(ITimeSeriesStore store, WindowCostReport warm)
+    {
+        var json = new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  cost_window rows stored for the hour: {warm.Costs.Count:N0} ({warm.Costs.Select(c => c.GpuUuid).Distinct(StringComparer.Ordinal).Count():N0} GPUs); idle {warm.Idle.Count:N0}, KPIs {warm.Kpis.Count:N0}"));
+        string[][] groupings = [[], [Tags.Model, Tags.Tenant, Tags.Pool, Tags.Node, Tags.GpuModel], [Tags.GpuUuid], [Tags.Model, Tags.Tenant, Tags.Pool, Tags.Node, Tags.GpuModel, Tags.GpuUuid]];
+        foreach (string[] groupBy in groupings)
+        {
+            var clock = Stopwatch.StartNew();
+            IReadOnlyList<CostWindow> rows = await Analytics.Reading.StoredWindowReader.ReadCostAsync(
+                store, new Analytics.Reading.WindowSelection { From = WindowStart, To = WindowStart.AddHours(1), GroupBy = groupBy });
+            double seconds = clock.Elapsed.TotalSeconds;
+            int bytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(rows, json).Length;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  /cost for the hour, groupBy=[{string.Join(',', groupBy)}]: {rows.Count:N0} rows, {bytes / 1e3:F1} kB of JSON, read in {seconds:F3} s"));
+        }
     }
 
     /// <summary>

@@ -96,7 +96,7 @@ public static class AnalyticsApiEndpoints
     /// <summary>The operation whose <c>from</c> and <c>to</c> are optional (every other operation requires them).</summary>
     internal const string ForecastOperation = "GetForecast";
 
-    private const string CostGroupByDescription = "Optional, comma-separated tag keys to group rows by: model, tenant, pool, node, gpu_model. Absent: one row per bucket.";
+    private const string CostGroupByDescription = "Optional, comma-separated tag keys to group rows by: model, tenant, pool, node, gpu_model, gpu (the GPU's UUID; admin only: a tenant token gets 403). Absent: one row per bucket.";
     private const string IdleGroupByDescription = "Optional, comma-separated tag keys to group rows by: pool, node, gpu_model (idle capacity has no model or tenant).";
     private const string KpiGroupByDescription = "Optional, comma-separated KPI scopes to return besides the fleet: pool, model, tenant. Absent: all of them.";
 
@@ -137,8 +137,9 @@ public static class AnalyticsApiEndpoints
         api.MapGet("/cost", GetCostAsync)
             .WithName("GetCost")
             .WithSummary("Cost per bucket and group")
-            .WithDescription("Sums of the stored cost windows (GPU-hours, capex, opex, energy, tokens, requests) per step bucket and groupBy tags, with per-token and per-energy ratios re-derived from the sums, and the totals over all rows. A tenant token reads only its tenant's rows.")
-            .Produces<ApiResponse<CostRow>>();
+            .WithDescription("Sums of the stored cost windows (GPU-hours, capex, opex, energy, tokens, requests) per step bucket and groupBy tags, with per-token and per-energy ratios re-derived from the sums, and the totals over all rows. A tenant token reads only its tenant's rows, and gets 403 for groupBy=gpu (one row per physical GPU, to reconcile a GPU's cost: admin only).")
+            .Produces<ApiResponse<CostRow>>()
+            .ProducesProblem(StatusCodes.Status403Forbidden);
         api.MapGet("/idle", GetIdleAsync)
             .WithName("GetIdle")
             .WithSummary("Idle GPU capacity per bucket and group (admin only)")

@@ -17,8 +17,11 @@ public readonly record struct ApiOutcome<T>(T? Response, ApiProblem? Problem);
 /// </summary>
 public sealed class AnalyticsApiReader
 {
-    /// <summary>The tag keys <c>/cost</c> groups by.</summary>
-    public static readonly IReadOnlyList<string> CostGroupBy = [Tags.Model, Tags.Tenant, Tags.Pool, Tags.Node, Tags.GpuModel];
+    /// <summary>The <c>groupBy</c> key of one GPU (its UUID, stored as the <c>uuid</c> tag); admin only.</summary>
+    public const string GpuGroupBy = "gpu";
+
+    /// <summary>The keys <c>/cost</c> groups by: tag keys, and <see cref="GpuGroupBy"/>.</summary>
+    public static readonly IReadOnlyList<string> CostGroupBy = [Tags.Model, Tags.Tenant, Tags.Pool, Tags.Node, Tags.GpuModel, GpuGroupBy];
 
     /// <summary>The tag keys <c>/idle</c> groups by: idle capacity has no model or tenant.</summary>
     public static readonly IReadOnlyList<string> IdleGroupBy = [Tags.Pool, Tags.Node, Tags.GpuModel];
@@ -49,7 +52,13 @@ public sealed class AnalyticsApiReader
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(caller);
-        IReadOnlyList<CostWindow> windows = await StoredWindowReader.ReadCostAsync(_store, Selection(query, query.GroupBy, caller), cancellationToken);
+        if (!caller.IsAdmin && query.GroupBy.Contains(GpuGroupBy, StringComparer.Ordinal))
+        {
+            return new(null, GpuForbidden);
+        }
+
+        IReadOnlyList<CostWindow> windows = await StoredWindowReader.ReadCostAsync(
+            _store, Selection(query, [.. query.GroupBy.Select(k => k == GpuGroupBy ? Tags.GpuUuid : k)], caller), cancellationToken);
         if (TooMany(windows.Count) is ApiProblem tooMany)
         {
             return new(null, tooMany);
@@ -59,6 +68,7 @@ public sealed class AnalyticsApiReader
             .OrderBy(w => w.WindowStart)
             .ThenBy(w => w.Model, StringComparer.Ordinal).ThenBy(w => w.Tenant, StringComparer.Ordinal)
             .ThenBy(w => w.Pool, StringComparer.Ordinal).ThenBy(w => w.Node, StringComparer.Ordinal).ThenBy(w => w.GpuModel, StringComparer.Ordinal)
+            .ThenBy(w => w.GpuUuid, StringComparer.Ordinal)
             .Select(w => CostRow.From(w, withLatency: true))];
         return new(Envelope(query, caller, rows, CostRow.Total(query.From, query.To, windows)), null);
     }
@@ -124,6 +134,10 @@ public sealed class AnalyticsApiReader
     private static readonly ApiProblem IdleForbidden = ApiProblems.AdminOnly(
         "Idle capacity is admin-only",
         "Idle capacity belongs to pools and nodes, not to tenants, so a tenant-scoped token cannot read /api/v1/idle.");
+
+    private static readonly ApiProblem GpuForbidden = ApiProblems.AdminOnly(
+        "groupBy=gpu is admin-only",
+        "groupBy 'gpu' splits cost by physical GPU, which is shared fleet capacity rather than a tenant's: a tenant-scoped token cannot group by it.");
 
     private ApiProblem? TooMany(int rows) =>
         ApiProblems.TooMany(rows, _options.MaxRows, "Ask for a shorter range, a coarser step or fewer groupBy keys.");

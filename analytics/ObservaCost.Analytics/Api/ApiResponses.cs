@@ -53,6 +53,10 @@ public sealed record CostRow
 
     public string? GpuModel { get; init; }
 
+    [Description("The GPU's UUID, when grouped by gpu (admin only); absent otherwise.")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Gpu { get; init; }
+
     public required double GpuHours { get; init; }
 
     [Description("GPU-hours × mean utilization: the busy part of gpuHours.")]
@@ -120,6 +124,7 @@ public sealed record CostRow
         Pool = w.Pool,
         Node = w.Node,
         GpuModel = w.GpuModel,
+        Gpu = w.GpuUuid,
         GpuHours = w.GpuHours,
         UtilizedGpuHours = w.UtilizedGpuHours,
         CostUsd = w.CostUsd,

@@ -29,10 +29,22 @@ public sealed record CostRules(
 }
 
 /// <summary>
-/// Rolls priced GPUs up into <see cref="CostWindow"/> rows per (model, tenant, pool, node, GPU model) — unallocated
-/// time is a row with no model, so the rows add up to the fleet's cost — and <see cref="IdleWindow"/> rows per
-/// (pool, node, GPU model). Tokens of a (model, tenant) are shared over that pair's rows in proportion to their
-/// GPU-hours (a usage without a tenant over all rows of the model); usage of a model no GPU served is left out.
+/// Rolls priced GPUs up into <see cref="CostWindow"/> rows per (model, tenant, pool, node, GPU model, GPU) —
+/// unallocated time is a row with no model, so the rows add up to the fleet's cost — and <see cref="IdleWindow"/> rows
+/// per (pool, node, GPU model). Tokens then meet the rows model by model (docs/analytics.md, "Tenants of a shared
+/// model"):
+/// <list type="number">
+/// <item>A row whose tenant requested tokens of its model keeps its cost and gets that tenant's tokens, shared over
+/// the tenant's rows of the model by GPU-hours (the namespace is the tenant). A row of a GPU bound to a tenant at
+/// ingest always stays that tenant's.</item>
+/// <item>The model's other rows (a namespace that requested nothing, or no tenant) are the model's shared cost. The
+/// tenants that requested the model but hold no row of it, and the requests without a tenant, share every such row
+/// by their weighted tokens (prompt + w × completion): a tenant's part becomes a row of its own with the same
+/// pool, node, GPU model and GPU; the part of the tokens without a tenant, and the whole row when the window has no
+/// such tokens, stays on the row as the model's remainder. So Σ tenants + remainder = the model's cost.</item>
+/// <item>Requests without a tenant for a model with no shared row are shared over all its rows by GPU-hours; usage
+/// of a model no GPU served is left out.</item>
+/// </list>
 /// </summary>
 public static class FleetCostAggregator
 {
@@ -46,13 +58,13 @@ public static class FleetCostAggregator
         ArgumentNullException.ThrowIfNull(gpus);
         ArgumentNullException.ThrowIfNull(tokens);
         rules ??= CostRules.Default;
-        var rows = new Dictionary<(string? Model, string? Tenant, string? Pool, string Node, string? GpuModel), Row>();
+        var rows = new Dictionary<RowKey, Row>();
         var idle = new Dictionary<(string? Pool, string Node, string? GpuModel), IdleRow>();
         foreach (GpuWindowResult gpu in gpus)
         {
             foreach (GpuCostLine line in gpu.Cost.Lines)
             {
-                var key = (line.Model, line.Tenant, gpu.Gpu.Pool, gpu.Gpu.Node, gpu.Gpu.GpuModel);
+                var key = new RowKey(line.Model, line.Tenant, gpu.Gpu.Pool, gpu.Gpu.Node, gpu.Gpu.GpuModel, gpu.Gpu.GpuUuid);
                 if (!rows.TryGetValue(key, out Row? row))
                 {
                     row = new Row();
@@ -60,6 +72,7 @@ public static class FleetCostAggregator
                 }
 
                 row.Add(line);
+                row.BoundToTenant |= gpu.Gpu.BoundTenant is not null;
             }
 
             var idleKey = (gpu.Gpu.Pool, gpu.Gpu.Node, gpu.Gpu.GpuModel);
@@ -75,28 +88,13 @@ public static class FleetCostAggregator
             idleRow.IdleEnergyJoules += gpu.Cost.IdleEnergyJoules;
         }
 
-        foreach (TokenUsage usage in tokens)
+        foreach (IGrouping<string, TokenUsage> model in tokens.GroupBy(t => t.Model, StringComparer.Ordinal))
         {
-            var targets = rows.Where(r => string.Equals(r.Key.Model, usage.Model, StringComparison.Ordinal) &&
-                                          (usage.Tenant is null || string.Equals(r.Key.Tenant, usage.Tenant, StringComparison.Ordinal)))
-                              .Select(r => r.Value).ToList();
-            double hours = targets.Sum(t => t.GpuHours);
-            if (hours <= 0)
-            {
-                continue;
-            }
-
-            foreach (Row target in targets)
-            {
-                double share = target.GpuHours / hours;
-                target.PromptTokens += usage.PromptTokens * share;
-                target.CompletionTokens += usage.CompletionTokens * share;
-                target.Requests += usage.Requests * share;
-                target.AddLatency(usage, share);
-            }
+            Attribute(model.Key, [.. model], rows, rules.CompletionTokenWeight);
         }
 
-        var costs = rows.Select(r => r.Value.ToCostWindow(rules, windowStart, length, r.Key.Model, r.Key.Tenant, r.Key.Pool, r.Key.Node, r.Key.GpuModel)).ToList();
+        var costs = rows.Where(r => !r.Value.Emptied)
+            .Select(r => r.Value.ToCostWindow(rules, windowStart, length, r.Key)).ToList();
         var idleWindows = idle.Select(i => new IdleWindow
         {
             WindowStart = windowStart,
@@ -112,9 +110,133 @@ public static class FleetCostAggregator
         return (costs, idleWindows);
     }
 
+    /// <summary>One model's tokens onto its rows, by the rules in the class summary.</summary>
+    private static void Attribute(string model, List<TokenUsage> usages, Dictionary<RowKey, Row> rows, double completionWeight)
+    {
+        var modelRows = rows.Where(r => string.Equals(r.Key.Model, model, StringComparison.Ordinal)).ToList();
+        if (modelRows.Count == 0)
+        {
+            return;
+        }
+
+        var requesting = usages.Where(u => u.Tenant is not null).Select(u => u.Tenant!).ToHashSet(StringComparer.Ordinal);
+        var shared = modelRows.Where(r => !r.Value.BoundToTenant && (r.Key.Tenant is null || !requesting.Contains(r.Key.Tenant))).ToList();
+        var sharers = new List<TokenUsage>();
+        var remainder = new List<TokenUsage>();
+        foreach (TokenUsage usage in usages)
+        {
+            var own = usage.Tenant is null ? [] : modelRows.Where(r => string.Equals(r.Key.Tenant, usage.Tenant, StringComparison.Ordinal)).Select(r => r.Value).ToList();
+            if (own.Count > 0)
+            {
+                ShareTokens(usage, own);
+            }
+            else if (shared.Count == 0)
+            {
+                // A tenant with no row and no shared row to take from (every row is another tenant's): its tokens are
+                // spread over the model's rows as a usage without a tenant would be.
+                ShareTokens(usage, [.. modelRows.Select(r => r.Value)]);
+            }
+            else if (usage.Tenant is null)
+            {
+                remainder.Add(usage);
+            }
+            else
+            {
+                sharers.Add(usage);
+            }
+        }
+
+        double Weighted(TokenUsage u) => u.PromptTokens + (completionWeight * u.CompletionTokens);
+        double total = sharers.Sum(Weighted) + remainder.Sum(Weighted);
+        var sharedRows = shared.Select(r => r.Value).ToList();
+        if (total <= 0)
+        {
+            foreach (TokenUsage usage in remainder.Concat(sharers))
+            {
+                ShareTokens(usage, sharedRows);
+            }
+
+            return;
+        }
+
+        var parts = new List<(List<TokenUsage> Usages, List<Row> Rows)>();
+        foreach (IGrouping<string, TokenUsage> tenant in sharers.GroupBy(s => s.Tenant!, StringComparer.Ordinal))
+        {
+            double fraction = tenant.Sum(Weighted) / total;
+            if (fraction <= 0)
+            {
+                continue;
+            }
+
+            // Two shared rows of one GPU (two namespaces, or a namespace and none) give the tenant one row there.
+            var tenantRows = new List<Row>(shared.Count);
+            foreach ((RowKey key, Row source) in shared)
+            {
+                RowKey partKey = key with { Tenant = tenant.Key };
+                if (!rows.TryGetValue(partKey, out Row? part))
+                {
+                    part = new Row();
+                    rows.Add(partKey, part);
+                    tenantRows.Add(part);
+                }
+
+                part.AddPart(source, fraction);
+            }
+
+            parts.Add(([.. tenant], tenantRows));
+        }
+
+        // What the tenants took leaves the remainder: the fraction of the tokens without a tenant.
+        double kept = remainder.Sum(Weighted) / total;
+        foreach (Row source in sharedRows)
+        {
+            source.Keep(kept);
+        }
+
+        foreach ((List<TokenUsage> tenantUsages, List<Row> tenantRows) in parts)
+        {
+            foreach (TokenUsage usage in tenantUsages)
+            {
+                ShareTokens(usage, tenantRows);
+            }
+        }
+
+        foreach (TokenUsage usage in remainder)
+        {
+            ShareTokens(usage, sharedRows);
+        }
+    }
+
+    /// <summary>A usage's tokens, requests and latencies over <paramref name="targets"/> in proportion to their GPU-hours.</summary>
+    private static void ShareTokens(TokenUsage usage, List<Row> targets)
+    {
+        double hours = targets.Sum(t => t.GpuHours);
+        if (hours <= 0)
+        {
+            return;
+        }
+
+        foreach (Row target in targets)
+        {
+            double share = target.GpuHours / hours;
+            target.PromptTokens += usage.PromptTokens * share;
+            target.CompletionTokens += usage.CompletionTokens * share;
+            target.Requests += usage.Requests * share;
+            target.AddLatency(usage, share);
+        }
+    }
+
+    private readonly record struct RowKey(string? Model, string? Tenant, string? Pool, string Node, string? GpuModel, string Gpu);
+
     private sealed class Row
     {
         public double GpuHours { get; private set; }
+
+        /// <summary>Holds time of a GPU bound to a tenant at ingest: never shared with other tenants.</summary>
+        public bool BoundToTenant { get; set; }
+
+        /// <summary>Every part of it went to tenants: no row is written.</summary>
+        public bool Emptied { get; private set; }
 
         public double PromptTokens { get; set; }
 
@@ -146,6 +268,33 @@ public static class FleetCostAggregator
             _utilized += line.UtilizedGpuHours;
         }
 
+        /// <summary>Adds <paramref name="fraction"/> of <paramref name="source"/>'s sums (not its tokens).</summary>
+        public void AddPart(Row source, double fraction)
+        {
+            GpuHours += source.GpuHours * fraction;
+            _energy += source._energy * fraction;
+            _facility += source._facility * fraction;
+            _capex += source._capex * fraction;
+            _opex += source._opex * fraction;
+            _energyCost += source._energyCost * fraction;
+            _nodeEnergy += source._nodeEnergy * fraction;
+            _utilized += source._utilized * fraction;
+        }
+
+        /// <summary>Keeps <paramref name="fraction"/> of the sums, the rest having gone to tenants' parts.</summary>
+        public void Keep(double fraction)
+        {
+            GpuHours *= fraction;
+            _energy *= fraction;
+            _facility *= fraction;
+            _capex *= fraction;
+            _opex *= fraction;
+            _energyCost *= fraction;
+            _nodeEnergy *= fraction;
+            _utilized *= fraction;
+            Emptied = fraction <= 0;
+        }
+
         public void AddLatency(TokenUsage usage, double share)
         {
             double weight = usage.Requests * share;
@@ -167,8 +316,9 @@ public static class FleetCostAggregator
             }
         }
 
-        public CostWindow ToCostWindow(CostRules rules, DateTimeOffset start, TimeSpan length, string? model, string? tenant, string? pool, string node, string? gpuModel)
+        public CostWindow ToCostWindow(CostRules rules, DateTimeOffset start, TimeSpan length, RowKey key)
         {
+            string? model = key.Model;
             double cost = _capex + _opex + _energyCost;
             long prompt = (long)Math.Round(PromptTokens);
             long completion = (long)Math.Round(CompletionTokens);
@@ -184,10 +334,11 @@ public static class FleetCostAggregator
                 WindowStart = start,
                 WindowLength = length,
                 Model = model,
-                Tenant = tenant,
-                Pool = pool,
-                Node = node,
-                GpuModel = gpuModel,
+                Tenant = key.Tenant,
+                Pool = key.Pool,
+                Node = key.Node,
+                GpuModel = key.GpuModel,
+                GpuUuid = key.Gpu,
                 GpuHours = GpuHours,
                 UtilizedGpuHours = _utilized,
                 GpuEnergyJoules = _energy,

@@ -67,6 +67,7 @@ public static class StoredWindowReader
                     Pool = Tag(series, Tags.Pool),
                     Node = Tag(series, Tags.Node),
                     GpuModel = Tag(series, Tags.GpuModel),
+                    GpuUuid = Tag(series, Tags.GpuUuid),
                     GpuHours = Sum(0),
                     UtilizedGpuHours = Sum(1),
                     GpuEnergyJoules = Sum(2),

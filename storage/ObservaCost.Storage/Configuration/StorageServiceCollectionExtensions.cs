@@ -31,7 +31,12 @@ public static class StorageServiceCollectionExtensions
         {
             services.AddOptions<InfluxDbOptions>().Bind(configuration.GetSection(InfluxDbOptions.SectionName)).ValidateOnStart();
             services.AddSingleton<IValidateOptions<InfluxDbOptions>, InfluxDbOptionsValidator>();
-            services.AddHttpClient(nameof(InfluxDbStore), client => client.Timeout = Timeout.InfiniteTimeSpan);
+            // The factory's default loggers write four Information lines per request; the store's requests are
+            // logged once, at Debug (InfluxRequestLog).
+            services.AddHttpClient(nameof(InfluxDbStore), client => client.Timeout = Timeout.InfiniteTimeSpan)
+                .RemoveAllLoggers()
+                .AddLogger<InfluxRequestLog>();
+            services.TryAddSingleton<InfluxRequestLog>();
             services.AddSingleton<InfluxDbStore>(sp => new InfluxDbStore(
                 sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(InfluxDbStore)),
                 sp.GetRequiredService<IOptions<InfluxDbOptions>>().Value,

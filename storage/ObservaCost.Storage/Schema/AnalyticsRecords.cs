@@ -23,6 +23,9 @@ public sealed record CostWindow : ILineProtocolPoint
 
     public string? GpuModel { get; init; }
 
+    /// <summary>The GPU's UUID (tag <c>uuid</c>): a computed window has a row per GPU, so one GPU's cost can be read alone.</summary>
+    public string? GpuUuid { get; init; }
+
     public required double GpuHours { get; init; }
 
     public required double GpuEnergyJoules { get; init; }
@@ -92,6 +95,7 @@ public sealed record CostWindow : ILineProtocolPoint
             .Tag(Tags.Node, Node)
             .Tag(Tags.Pool, Pool)
             .Tag(Tags.Tenant, Tenant)
+            .Tag(Tags.GpuUuid, GpuUuid)
             .Tag(Tags.Window, WindowTag(WindowLength))
             .Field(Fields.CapacityUtilizationRatio, CapacityUtilizationRatio)
             .Field(Fields.CapexUsd, CapexUsd)

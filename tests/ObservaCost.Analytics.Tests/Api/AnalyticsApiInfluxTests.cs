@@ -46,6 +46,7 @@ public sealed class AnalyticsApiInfluxTests : IAsyncLifetime
             ($"/api/v1/cost?{range}", ApiHost.AdminToken),
             ($"/api/v1/cost?{range}&step=1h&groupBy=model,tenant,pool,node,gpu_model", ApiHost.AdminToken),
             ($"/api/v1/cost?{range}&step=2h&groupBy=model", ApiHost.AcmeToken),
+            ($"/api/v1/cost?{range}&step=1h&groupBy=gpu,model,tenant", ApiHost.AdminToken),
             ($"/api/v1/idle?{range}&step=1h&groupBy=pool,node", ApiHost.AdminToken),
             ($"/api/v1/kpis?{range}&step=1h", ApiHost.AdminToken),
             ($"/api/v1/kpis?{range}", ApiHost.BetaToken),

@@ -36,6 +36,7 @@ public sealed class AnalyticsApiTests(ApiFixture fixture) : IClassFixture<ApiFix
     [InlineData("pool")]
     [InlineData("node")]
     [InlineData("gpu_model")]
+    [InlineData("gpu")]
     public async Task Cost_GroupByTag_EachRowEqualsItsStoredWindows(string tag)
     {
         JsonElement body = await fixture.Host.GetOkAsync($"/api/v1/cost?{ApiFixture.WholeRange}&groupBy={tag}", ApiHost.AdminToken);
@@ -51,6 +52,26 @@ public sealed class AnalyticsApiTests(ApiFixture fixture) : IClassFixture<ApiFix
 
         ApiAssert.CostEquals(StoredCosts, body.GetProperty("totals"));
         Assert.Equal([tag], body.GetProperty("groupBy").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public async Task Cost_GroupByGpu_OneRowPerGpuAddingUpToTheFleet()
+    {
+        JsonElement body = await fixture.Host.GetOkAsync($"/api/v1/cost?{ApiFixture.WholeRange}&groupBy=gpu", ApiHost.AdminToken);
+
+        // Six GPUs, each costed for its four hours: six rows of 4 GPU-hours, whose costs add up to the fleet's.
+        JsonElement[] rows = [.. body.GetProperty("rows").EnumerateArray()];
+        Assert.Equal(6, rows.Select(r => r.GetProperty("gpu").GetString()).Distinct(StringComparer.Ordinal).Count());
+        Assert.All(rows, r => Precision.Close(4.0, r.GetProperty("gpuHours").GetDouble()));
+        Precision.Close(StoredCosts.Sum(c => c.CostUsd), rows.Sum(r => r.GetProperty("costUsd").GetDouble()));
+    }
+
+    [Fact]
+    public async Task Cost_TenantGroupsByGpu_ForbiddenNamingTheParameter()
+    {
+        await fixture.Host.GetProblemAsync($"/api/v1/cost?{ApiFixture.WholeRange}&groupBy=model,gpu", ApiHost.AcmeToken, HttpStatusCode.Forbidden, "groupBy 'gpu'");
+        JsonElement rows = await fixture.Host.GetOkAsync($"/api/v1/cost?{ApiFixture.WholeRange}&groupBy=model", ApiHost.AcmeToken);
+        Assert.All(rows.GetProperty("rows").EnumerateArray(), r => Assert.False(r.TryGetProperty("gpu", out _)));
     }
 
     [Fact]
@@ -211,7 +232,7 @@ public sealed class AnalyticsApiTests(ApiFixture fixture) : IClassFixture<ApiFix
     [InlineData("/api/v1/cost?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&step=15m", "finer than the smallest step served, 1h")]
     [InlineData("/api/v1/idle?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&step=90m", "multiple of the computed window length 1h")]
     [InlineData("/api/v1/cost?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&step=1.5h", "got '1.5h'")]
-    [InlineData("/api/v1/cost?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&groupBy=model,region", "groupBy 'region' is not one of: model, tenant, pool, node, gpu_model")]
+    [InlineData("/api/v1/cost?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&groupBy=model,region", "groupBy 'region' is not one of: model, tenant, pool, node, gpu_model, gpu")]
     [InlineData("/api/v1/idle?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&groupBy=tenant", "groupBy 'tenant' is not one of: pool, node, gpu_model")]
     [InlineData("/api/v1/kpis?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&groupBy=node", "groupBy 'node' is not one of: pool, model, tenant")]
     [InlineData("/api/v1/kpis?from=2024-01-01T00:00:00Z&to=2026-03-02T00:00:00Z", "the limit is 366 days (Analytics:Api:MaxRange)")]

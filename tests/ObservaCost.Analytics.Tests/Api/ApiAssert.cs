@@ -20,6 +20,7 @@ internal static class ApiAssert
         Tags.Pool => window.Pool,
         Tags.Node => window.Node,
         Tags.GpuModel => window.GpuModel,
+        "gpu" => window.GpuUuid,
         _ => throw new ArgumentOutOfRangeException(nameof(tag), tag, "not a cost tag"),
     };
 

@@ -92,17 +92,20 @@ internal static partial class SchedulingFixtures
 internal sealed class CapturedLog : ILoggerProvider
 {
     private const int Limit = 10_000;
-    private readonly ConcurrentQueue<string> _lines = new();
+    private readonly ConcurrentQueue<(string Category, string Message)> _entries = new();
 
-    public IReadOnlyList<string> Lines => [.. _lines];
+    public IReadOnlyList<string> Lines => [.. _entries.Select(e => e.Message)];
 
-    public ILogger CreateLogger(string categoryName) => new Logger(this);
+    /// <summary>The messages with the category of the logger that wrote them.</summary>
+    public IReadOnlyList<(string Category, string Message)> Entries => [.. _entries];
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose()
     {
     }
 
-    private sealed class Logger(CapturedLog owner) : ILogger
+    private sealed class Logger(CapturedLog owner, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -111,9 +114,9 @@ internal sealed class CapturedLog : ILoggerProvider
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (IsEnabled(logLevel) && owner._lines.Count < Limit)
+            if (IsEnabled(logLevel) && owner._entries.Count < Limit)
             {
-                owner._lines.Enqueue(formatter(state, exception));
+                owner._entries.Enqueue((category, formatter(state, exception)));
             }
         }
     }
