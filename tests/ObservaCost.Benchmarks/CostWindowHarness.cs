@@ -88,10 +88,11 @@ internal static class CostWindowHarness
         var options = new InfluxDbOptions { Url = server.Url, Database = database, CreateDatabase = false, RequestTimeout = TimeSpan.FromMinutes(5) };
         var store = new RecordingStore(new InfluxDbStore(new HttpClient(), options, TimeProvider.System, NullLogger<InfluxDbStore>.Instance));
         // The rollup job as it runs in production: once a minute over the minute that just passed (here the hour and
-        // the 2-minute sample-gap margin each side that the cost window reads). The cost job then reads the rollup.
-        var rollup = new GpuRollupService(store, NullLogger<GpuRollupService>.Instance);
+        // the look-around each side that the cost window reads). The cost job then reads the rollup.
+        var rollup = new GpuRollupService(store, pricing, NullLogger<GpuRollupService>.Instance);
         var rollupMinuteSeconds = new List<double>();
-        for (DateTimeOffset minute = WindowStart.AddMinutes(-2); minute < WindowStart.AddMinutes(62); minute = minute.AddMinutes(1))
+        double lookAroundMinutes = new CostWindowService(store, pricing, new AnalyticsWindowOptions(), NullLogger<CostWindowService>.Instance).LookAround.TotalMinutes;
+        for (DateTimeOffset minute = WindowStart.AddMinutes(-lookAroundMinutes); minute < WindowStart.AddMinutes(60 + lookAroundMinutes); minute = minute.AddMinutes(1))
         {
             var minuteClock = Stopwatch.StartNew();
             await rollup.RollupAsync(minute, minute.AddMinutes(1));

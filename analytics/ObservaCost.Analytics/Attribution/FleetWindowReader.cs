@@ -1,4 +1,4 @@
-using ObservaCost.Analytics.Energy;
+using ObservaCost.Analytics.Scheduling;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Query;
 using ObservaCost.Storage.Schema;
@@ -6,18 +6,23 @@ using ObservaCost.Storage.Schema;
 namespace ObservaCost.Analytics.Attribution;
 
 /// <summary>
-/// Reads one window of the fleet from the store as <see cref="GpuWindowInput"/>s, with the aggregation pushed down:
-/// one query returns per-GPU, per-allocation means at <c>resolution</c> (power, utilization, graphics-engine
-/// activity) and the last energy-counter reading, never every raw sample. A GPU's allocation at a moment is the
-/// served model (or, without one, the pool's model from <c>poolModel</c>) and the tenant: the sample's <c>tenant</c>
-/// tag when it has one (points bound to a tenant at ingest: that tenant's time, pod or not, whatever the namespace),
-/// else the Kubernetes namespace when a pod holds the GPU; without either the time is unallocated. Samples of one
-/// GPU with different <c>tenant</c> tags are read as separate GPUs, so a tenant's points never mix into the readings
-/// or allocations of a GPU seen by the fleet's own sources or by another tenant. The readings come from the raw samples or,
-/// with the same fields and tags, from the 1-minute rollup (<c>gpu_minute</c>): a mean of one minute's mean is that mean.
+/// Reads one window of the fleet from the store as <see cref="GpuWindowInput"/>s: every raw sample (<c>gpu_sample</c>,
+/// plain select, no aggregation) or the samples the rollup kept (<c>gpu_trace</c>, see <see cref="GpuTrace"/>), which
+/// give the same cost, energy and idle to 1e-9. A GPU's allocation at a moment is the served model (or, without one,
+/// the pool's model from <c>poolModel</c>) and the tenant: the sample's <c>tenant</c> tag when it has one (points
+/// bound to a tenant at ingest: that tenant's time, pod or not, whatever the namespace), else the Kubernetes namespace
+/// when a pod holds the GPU; without either the time is unallocated. Allocation is taken per <c>resolution</c>
+/// bucket, from the bucket's first sample. Samples of one GPU with different <c>tenant</c> tags are read as separate
+/// GPUs, so a tenant's points never mix into the readings or allocations of a GPU seen by the fleet's own sources or by
+/// another tenant. The read covers <c>margin</c> on each side, widened to whole minutes.
 /// </summary>
 public static class FleetWindowReader
 {
+    private static readonly string[] GroupTags = [Tags.GpuUuid, Tags.Node, Tags.Pool, Tags.GpuModel, Tags.ServedModel, Tags.Namespace, Tags.Pod, Tags.Tenant];
+
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
+
+    /// <summary>Reads the window from the raw samples (<c>gpu_sample</c>) or from the rollup (<c>gpu_minute</c> or <c>gpu_trace</c>).</summary>
     public static async Task<IReadOnlyList<GpuWindowInput>> ReadAsync(
         ITimeSeriesStore store,
         DateTimeOffset windowStart,
@@ -30,9 +35,17 @@ public static class FleetWindowReader
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(poolModel);
-        TimeSeriesQuery query = GpuReadingQuery.Build(measurement, resolution, windowStart - margin, windowEnd + margin, Fields.EnergyJoules,
-            Tags.GpuUuid, Tags.Node, Tags.Pool, Tags.GpuModel, Tags.ServedModel, Tags.Namespace, Tags.Pod, Tags.Tenant);
-        QueryResult result = await store.QueryAsync(query, cancellationToken);
+        bool raw = measurement == Measurements.GpuSample;
+        DateTimeOffset from = PeriodPlan.AlignDown(windowStart - margin, Minute);
+        DateTimeOffset to = PeriodPlan.AlignUp(windowEnd + margin, Minute);
+        TimeSeriesQueryBuilder builder = raw
+            ? TimeSeriesQueryBuilder.From(Measurements.GpuSample)
+                .Field(Fields.PowerWatts).Field(Fields.UtilizationPercent).Field(Fields.GraphicsEngineActivityRatio).Field(Fields.EnergyJoules)
+            : TimeSeriesQueryBuilder.From(Measurements.GpuTrace)
+                .Field(Fields.PowerWatts).Field(Fields.UtilizationPercent).Field(Fields.EnergyJoules)
+                .Field(Fields.SamplesSincePrevious).Field(Fields.EnergySincePreviousJoules).Field(Fields.CounterIncreaseSincePreviousJoules)
+                .Field(Fields.HeldUtilizationPercent).Field(Fields.UtilizationSumPercent).Field(Fields.UtilizationSamples);
+        QueryResult result = await store.QueryAsync(builder.Between(from, to).GroupBy(GroupTags).Build(), cancellationToken);
 
         var gpus = new List<GpuWindowInput>();
         foreach (IGrouping<string, ResultSeries> gpu in result.Series.GroupBy(s => s.Tags[Tags.GpuUuid] + "\u0001" + s.Tags[Tags.Node] + "\u0001" + s.Tags[Tags.Tenant], StringComparer.Ordinal))
@@ -53,6 +66,7 @@ public static class FleetWindowReader
             }
 
             rows.Sort((a, b) => a.Time.CompareTo(b.Time));
+            GpuSeries readings = raw ? GpuTrace.FromSamples(rows.ConvertAll(r => Reading(r.Row))) : GpuTrace.Expand(rows.ConvertAll(r => TracePoint(r.Row)));
             gpus.Add(new GpuWindowInput
             {
                 GpuUuid = first.Tags[Tags.GpuUuid],
@@ -61,57 +75,69 @@ public static class FleetWindowReader
                 GpuModel = NullIfEmpty(first.Tags[Tags.GpuModel]),
                 BoundTenant = NullIfEmpty(first.Tags[Tags.Tenant]),
                 Allocations = Spans(rows, resolution),
-                PowerWatts = Samples(rows, resolution, 0, 1),
-                UtilizationPercent = Samples(rows, resolution, 2, 100, fallbackColumn: 1, fallbackScale: 1),
-                EnergyCounterJoules = rows.Where(r => !r.Row[3].IsNull).Select(r => new TimedValue(r.Time + resolution, r.Row[3].Number)).ToArray(),
+                PowerWatts = readings.PowerWatts,
+                UtilizationPercent = readings.UtilizationPercent,
+                UtilizationBuckets = readings.UtilizationBuckets,
+                EnergyCounterJoules = readings.EnergyCounterJoules,
             });
         }
 
         return gpus;
     }
 
-    /// <summary>Consecutive rows with the same allocation become one span; unallocated rows make no span.</summary>
+    /// <summary>A raw sample: graphics-engine activity × 100 where the source has it, else GPU utilization.</summary>
+    public static GpuReading Reading(ResultRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        double? utilization = row[2].IsNull ? row[1].AsDouble() : row[2].Number * 100;
+        return new GpuReading(row.Time, row[0].AsDouble(), utilization, row[3].AsDouble());
+    }
+
+    private static GpuTracePoint TracePoint(ResultRow row) => new(
+        row.Time,
+        row[0].AsDouble(),
+        row[1].AsDouble(),
+        row[2].AsDouble(),
+        row[3].IsNull ? 0 : (int)row[3].Integer,
+        row[4].AsDouble() ?? 0,
+        row[5].AsDouble() ?? 0,
+        row[6].AsDouble() ?? 0,
+        row[7].AsDouble() ?? 0,
+        row[8].IsNull ? 0 : (int)row[8].Integer);
+
+    /// <summary>
+    /// Each <paramref name="resolution"/> bucket with samples takes the allocation of its first sample; consecutive
+    /// buckets with the same allocation become one span; unallocated buckets make no span.
+    /// </summary>
     private static List<AllocationSpan> Spans(List<(DateTimeOffset Time, string? Model, string? Tenant, ResultRow Row)> rows, TimeSpan resolution)
     {
         var spans = new List<AllocationSpan>();
+        DateTimeOffset covered = DateTimeOffset.MinValue;
         foreach ((DateTimeOffset time, string? model, string? tenant, _) in rows)
         {
+            DateTimeOffset bucket = PeriodPlan.AlignDown(time, resolution);
+            if (bucket < covered)
+            {
+                continue;
+            }
+
+            covered = bucket + resolution;
             if (model is null && tenant is null)
             {
                 continue;
             }
 
-            if (spans.Count > 0 && spans[^1].End == time && spans[^1].Model == model && spans[^1].Tenant == tenant)
+            if (spans.Count > 0 && spans[^1].End == bucket && spans[^1].Model == model && spans[^1].Tenant == tenant)
             {
-                spans[^1] = spans[^1] with { End = time + resolution };
+                spans[^1] = spans[^1] with { End = covered };
             }
             else
             {
-                spans.Add(new AllocationSpan(time, time + resolution, model, tenant));
+                spans.Add(new AllocationSpan(bucket, covered, model, tenant));
             }
         }
 
         return spans;
-    }
-
-    /// <summary>Bucket means placed at the middle of their bucket; <paramref name="column"/> × scale, else the fallback column.</summary>
-    private static TimedValue[] Samples(List<(DateTimeOffset Time, string? Model, string? Tenant, ResultRow Row)> rows, TimeSpan resolution, int column, double scale, int fallbackColumn = -1, double fallbackScale = 1)
-    {
-        var samples = new List<TimedValue>(rows.Count);
-        TimeSpan half = resolution / 2;
-        foreach ((DateTimeOffset time, _, _, ResultRow row) in rows)
-        {
-            if (!row[column].IsNull)
-            {
-                samples.Add(new TimedValue(time + half, row[column].Number * scale));
-            }
-            else if (fallbackColumn >= 0 && !row[fallbackColumn].IsNull)
-            {
-                samples.Add(new TimedValue(time + half, row[fallbackColumn].Number * fallbackScale));
-            }
-        }
-
-        return [.. samples];
     }
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;

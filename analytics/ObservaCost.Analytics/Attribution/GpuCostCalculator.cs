@@ -36,6 +36,12 @@ public sealed record GpuWindowInput
     /// <summary>Graphics-engine activity × 100 where the source has it, else GPU utilization, in %.</summary>
     public IReadOnlyList<TimedValue> UtilizationPercent { get; init; } = [];
 
+    /// <summary>
+    /// Sums of the clamped utilization samples the utilized GPU-hours are the mean of; null means each sample of
+    /// <see cref="UtilizationPercent"/> on its own (the rollup's expanded series has stand-in samples, so it gives its sums).
+    /// </summary>
+    public IReadOnlyList<UtilizationBucket>? UtilizationBuckets { get; init; }
+
     /// <summary>This GPU's share of its node's non-GPU power (CPU, memory, fans, NICs), charged like GPU power.</summary>
     public double NodePowerWatts { get; init; }
 }
@@ -96,13 +102,14 @@ public static class GpuCostCalculator
         ArgumentNullException.ThrowIfNull(schedule);
         ArgumentNullException.ThrowIfNull(idle);
         var lines = new List<GpuCostLine>();
+        IReadOnlyList<UtilizationBucket> buckets = gpu.UtilizationBuckets ?? GpuTrace.Buckets(gpu.UtilizationPercent);
         foreach (AllocationSpan span in Segments(gpu.Allocations, windowStart, windowEnd))
         {
             (double hours, double capex, double opex) = Hardware(price, span.Start, span.End);
             EnergyCostResult e = EnergyOf(gpu, span.Start, span.End, energy, schedule, maxGap);
             EnergyCostResult node = NodeEnergyOf(gpu, span.Start, span.End, energy, schedule);
             lines.Add(new GpuCostLine(span.Model, span.Tenant, hours, e.EnergyJoules, e.FacilityEnergyJoules + node.FacilityEnergyJoules, capex, opex,
-                price.EnergyBilledSeparately ? e.CostUsd + node.CostUsd : 0, node.EnergyJoules, hours * MeanUtilization(gpu.UtilizationPercent, span.Start, span.End) / 100));
+                price.EnergyBilledSeparately ? e.CostUsd + node.CostUsd : 0, node.EnergyJoules, hours * MeanUtilization(buckets, span.Start, span.End) / 100));
         }
 
         IdleResult idleResult = IdleDetector.Detect(gpu.UtilizationPercent.ToArray(), windowStart, windowEnd, idle, maxGap);
@@ -158,17 +165,17 @@ public static class GpuCostCalculator
         return (hours, hours * price.CapexUsdPerGpuHour, hours * (price.OpexUsdPerGpuHour + price.RentalUsdPerGpuHour));
     }
 
-    /// <summary>The mean of the utilization samples in [start, end), 0 when there are none.</summary>
-    private static double MeanUtilization(IReadOnlyList<TimedValue> samples, DateTimeOffset start, DateTimeOffset end)
+    /// <summary>The mean of the (clamped) utilization samples taken in [start, end), 0 when there are none.</summary>
+    private static double MeanUtilization(IReadOnlyList<UtilizationBucket> buckets, DateTimeOffset start, DateTimeOffset end)
     {
         double sum = 0;
         int count = 0;
-        foreach (TimedValue sample in samples)
+        foreach (UtilizationBucket bucket in buckets)
         {
-            if (sample.Time >= start && sample.Time < end)
+            if (bucket.Time >= start && bucket.Time < end)
             {
-                sum += Math.Clamp(sample.Value, 0, 100);
-                count++;
+                sum += bucket.SumPercent;
+                count += bucket.Samples;
             }
         }
 

@@ -4,7 +4,8 @@ using ObservaCost.Storage.Schema;
 namespace ObservaCost.Analytics.Attribution;
 
 /// <summary>
-/// The one query shape the readers of GPU minutes use, columns in this order: mean power, mean utilization, mean
+/// The query shape the anomaly signals read GPU minutes with (the cost window reads samples at their own times,
+/// <see cref="FleetWindowReader"/>), columns in this order: mean power, mean utilization, mean
 /// graphics activity, then the last value of <c>lastField</c> (the energy counter, the Xid code). From the raw
 /// samples the store aggregates per <c>resolution</c>; from the 1-minute rollup (<c>gpu_minute</c>) at 1 minute the
 /// points already are those minutes and are read as they are — InfluxDB answers that plain select far faster than

@@ -89,6 +89,10 @@ public sealed class AnalyticsWindowOptionsValidator : IValidateOptions<Analytics
         {
             errors.Add($"{Section}:{nameof(AnalyticsWindowOptions.MaxSampleGap)} must be positive, not {options.MaxSampleGap:c}.");
         }
+        else if (options.GpuSource == GpuReadingSource.Rollup && options.MaxSampleGap < TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"{Section}:{nameof(AnalyticsWindowOptions.MaxSampleGap)} must be at least 00:01:00 when {Section}:{nameof(AnalyticsWindowOptions.GpuSource)} is Rollup (the rollup bridges every step inside a minute), not {options.MaxSampleGap:c}; set GpuSource to Raw for a shorter gap limit.");
+        }
 
         if (options.Lateness < TimeSpan.Zero)
         {

@@ -23,11 +23,14 @@ public sealed record IdleResult(TimeSpan ObservedDuration, TimeSpan IdleDuration
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
-/// <item>A sample holds until the next one, for at most <c>maxGap</c>: time after that is unobserved, neither idle
-/// nor busy, and it breaks an idle run.</item>
+/// <item>A sample holds until the next one when that comes within <c>maxGap</c>. The last sample before a longer gap,
+/// and the last sample of all, is not held: the time after it is unobserved, neither idle nor busy, and it breaks an
+/// idle run — the same edge rule as energy, which is the trapezoid over the actual sample times. A GPU sampled every
+/// 10 s at 2 % from 10:00:00 to 10:59:50 is idle 10:00:00–10:59:50 (59 min 50 s).</item>
 /// <item>A run is qualified on its whole length, then clipped to the window: a GPU idle from 09:58 to 10:10 with a
 /// 5-minute minimum is idle 09:58–10:00 in the 09:00 window and 10:00–10:10 in the 10:00 window. Pass samples from
-/// <c>MinimumDuration</c> before the window to <c>MinimumDuration</c> after it so runs at the edges are judged whole.</item>
+/// <c>MinimumDuration</c> (and at least <c>maxGap</c>) before the window to as much after it so runs at the edges are
+/// judged whole.</item>
 /// </list>
 /// </remarks>
 public static class IdleDetector
@@ -58,11 +61,7 @@ public static class IdleDetector
             }
 
             DateTimeOffset next = i + 1 < utilizationPercent.Length ? utilizationPercent[i + 1].Time : sample.Time;
-            DateTimeOffset heldUntil = next - sample.Time > maxGap ? sample.Time + maxGap : next;
-            if (i + 1 == utilizationPercent.Length)
-            {
-                heldUntil = sample.Time; // the last sample closes the observed span
-            }
+            DateTimeOffset heldUntil = next - sample.Time > maxGap ? sample.Time : next; // not held across a gap, nor after the last sample
 
             observed += Overlap(sample.Time, heldUntil, windowStart, windowEnd);
             bool below = double.IsFinite(sample.Value) && sample.Value < thresholds.UtilizationPercent;

@@ -90,4 +90,7 @@ public sealed class PricingFile
     {
         return pool is not null && _idlePools.TryGetValue(pool, out IdleThresholds? thresholds) ? thresholds : Idle;
     }
+
+    /// <summary>The longest idle minimum duration of any pool: how far past a window's edges an idle run must be seen to be judged whole.</summary>
+    public TimeSpan LongestIdleMinimumDuration => _idlePools.Values.Select(t => t.MinimumDuration).Append(Idle.MinimumDuration).Max();
 }

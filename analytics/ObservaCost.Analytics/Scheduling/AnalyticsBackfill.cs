@@ -27,9 +27,9 @@ public sealed class AnalyticsBackfill(GpuRollupService rollup, CostWindowService
         DateTimeOffset windowStart = PeriodPlan.AlignDown(from, windows.WindowLength);
         DateTimeOffset windowEnd = PeriodPlan.AlignUp(to, windows.WindowLength);
 
-        // The windows read the sample-gap margin on each side, so the rollup covers it too.
-        DateTimeOffset rollupStart = PeriodPlan.AlignDown(windowStart - windows.MaxSampleGap, GpuRollupService.Resolution);
-        DateTimeOffset rollupEnd = PeriodPlan.AlignUp(windowEnd + windows.MaxSampleGap, GpuRollupService.Resolution);
+        // The windows read their look-around on each side, so the rollup covers it too.
+        DateTimeOffset rollupStart = PeriodPlan.AlignDown(windowStart - costs.LookAround, GpuRollupService.Resolution);
+        DateTimeOffset rollupEnd = PeriodPlan.AlignUp(windowEnd + costs.LookAround, GpuRollupService.Resolution);
         DateTimeOffset dayStart = PeriodPlan.AlignDown(from, KpiRollupService.Day);
         DateTimeOffset dayEnd = PeriodPlan.AlignUp(to, KpiRollupService.Day);
         int rollupRanges = (int)Math.Ceiling((rollupEnd - rollupStart) / RollupChunk);

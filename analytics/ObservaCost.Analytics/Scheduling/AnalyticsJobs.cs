@@ -37,7 +37,7 @@ public sealed class CostWindowJob(CostWindowService costs, AnalyticsWindowOption
 
     protected override TimeSpan Period => Windows.WindowLength;
 
-    /// <summary>Reading the rollup, a window waits until the rollup job has covered it and the sample-gap margin after it.</summary>
+    /// <summary>Reading the rollup, a window waits until the rollup job has covered it and the look-around after it (<see cref="CostWindowService.LookAround"/>).</summary>
     protected override async ValueTask<DateTimeOffset?> DueUntilAsync(IJobExecutionContext context, DateTimeOffset now, CancellationToken cancellationToken)
     {
         DateTimeOffset byClock = now - Windows.Lateness;
@@ -47,7 +47,7 @@ public sealed class CostWindowJob(CostWindowService costs, AnalyticsWindowOption
         }
 
         DateTimeOffset? rolledUp = await CursorOfAsync(context, GpuRollupJob.Key, cancellationToken);
-        return rolledUp is null ? null : Earlier(rolledUp.Value - Windows.MaxSampleGap, byClock);
+        return rolledUp is null ? null : Earlier(rolledUp.Value - costs.LookAround, byClock);
     }
 
     protected override Task ComputeAsync(DateTimeOffset start, DateTimeOffset until, CancellationToken cancellationToken) =>

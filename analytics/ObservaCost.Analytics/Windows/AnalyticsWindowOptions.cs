@@ -3,10 +3,13 @@ namespace ObservaCost.Analytics.Windows;
 /// <summary>Where the cost job reads GPU readings from.</summary>
 public enum GpuReadingSource
 {
-    /// <summary>The 1-minute rollup (<c>gpu_minute</c>) the rollup job writes: 6× fewer points than 10 s samples.</summary>
+    /// <summary>
+    /// The samples the rollup job kept (<c>gpu_trace</c>: each minute's first and last sample and its idle-state
+    /// changes), 3× fewer points than 10 s samples for steady GPUs, with the same cost, energy and idle as the raw samples.
+    /// </summary>
     Rollup,
 
-    /// <summary>The raw samples (<c>gpu_sample</c>), aggregated to <see cref="AnalyticsWindowOptions.Resolution"/> in the store.</summary>
+    /// <summary>Every raw sample (<c>gpu_sample</c>); allocations are taken per <see cref="AnalyticsWindowOptions.Resolution"/>.</summary>
     Raw,
 }
 
@@ -18,10 +21,13 @@ public sealed class AnalyticsWindowOptions
     /// <summary>The cost and idle window; a whole number of minutes that divides a day. Default 1 h.</summary>
     public TimeSpan WindowLength { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>The resolution the store aggregates raw GPU samples to before they are read. Default 1 min.</summary>
+    /// <summary>The buckets a GPU's allocation (pod, model, tenant) is taken in, from each bucket's first sample. Default 1 min.</summary>
     public TimeSpan Resolution { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Samples further apart than this are not bridged (energy, idle). Default 2 min.</summary>
+    /// <summary>
+    /// Samples further apart than this are not bridged (energy, idle), and the sample before such a gap is not held.
+    /// Default 2 min; at least 1 min with <see cref="GpuReadingSource.Rollup"/>.
+    /// </summary>
     public TimeSpan MaxSampleGap { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>

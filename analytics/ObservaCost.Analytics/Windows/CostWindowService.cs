@@ -35,13 +35,19 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
 {
     private static readonly PriceEntry Unpriced = new("unpriced", null, null);
 
+    /// <summary>
+    /// How far before and after a window its GPU readings are read: the sample-gap limit (to bridge the edges) and the
+    /// longest idle minimum duration (so an idle run crossing an edge is judged whole, then clipped).
+    /// </summary>
+    public TimeSpan LookAround => options.MaxSampleGap > pricing.LongestIdleMinimumDuration ? options.MaxSampleGap : pricing.LongestIdleMinimumDuration;
+
     /// <summary>Reads, computes and returns the window without writing it.</summary>
     public async Task<WindowCostReport> ComputeAsync(DateTimeOffset windowStart, CancellationToken cancellationToken = default)
     {
         DateTimeOffset windowEnd = windowStart + options.WindowLength;
         long started = Stopwatch.GetTimestamp();
         IReadOnlyList<GpuWindowInput> gpus = await FleetWindowReader.ReadAsync(
-            store, windowStart, windowEnd, options.Resolution, options.MaxSampleGap, pricing.ServedModelForPool, options.GpuMeasurement, cancellationToken);
+            store, windowStart, windowEnd, options.Resolution, LookAround, pricing.ServedModelForPool, options.GpuMeasurement, cancellationToken);
         IReadOnlyList<TokenUsage> tokens = await TokenUsageReader.ReadAsync(store, windowStart, windowEnd, cancellationToken);
         Dictionary<string, double> observedPeaks = await CapacityReader.ReadObservedPeaksAsync(store, windowStart, pricing.CapacityLookback, options.WindowLength, cancellationToken);
         TimeSpan readDuration = Stopwatch.GetElapsedTime(started);

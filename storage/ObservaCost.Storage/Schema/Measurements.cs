@@ -16,14 +16,17 @@ public static class Measurements
     public const string IdleWindow = "idle_window";
     public const string KpiWindow = "kpi_window";
     public const string GpuMinute = "gpu_minute";
+
+    /// <summary>The rollup's kept raw GPU samples at their own times (first, last and idle-state changes of each minute), for cost.</summary>
+    public const string GpuTrace = "gpu_trace";
     public const string AnomalyEvent = "anomaly_event";
     public const string ForecastPoint = "forecast_point";
 
     /// <summary>
-    /// The measurements only the analytics service computes and writes (cost, idle, KPIs, the GPU-minute rollup,
+    /// The measurements only the analytics service computes and writes (cost, idle, KPIs, the GPU-minute rollup and trace,
     /// anomalies, forecasts). Every ingest endpoint refuses them, for every caller, point by point.
     /// </summary>
-    public static readonly IReadOnlyList<string> Computed = [CostWindow, IdleWindow, KpiWindow, GpuMinute, AnomalyEvent, ForecastPoint];
+    public static readonly IReadOnlyList<string> Computed = [CostWindow, IdleWindow, KpiWindow, GpuMinute, GpuTrace, AnomalyEvent, ForecastPoint];
 
     /// <summary>True when the UTF-8 measurement name is one of <see cref="Computed"/>.</summary>
     public static bool IsComputed(ReadOnlySpan<byte> measurementUtf8)
@@ -84,6 +87,15 @@ public static class Fields
     public const string TemperatureCelsius = "temperature_celsius";
     public const string XidErrors = "xid_errors";
     public const string SampleCount = "sample_count";
+
+    // The rollup's kept samples (gpu_trace): what the samples since the previous kept sample of the same minute add up to.
+    public const string SamplesSincePrevious = "samples_since_previous";
+    public const string EnergySincePreviousJoules = "energy_since_previous_joules";
+    public const string CounterIncreaseSincePreviousJoules = "counter_increase_since_previous_joules";
+    public const string HeldUtilizationPercent = "held_utilization_percent";
+    public const string UtilizationSumPercent = "utilization_sum_percent";
+    public const string UtilizationSamples = "utilization_samples";
+    public const string IdleThresholdPercent = "idle_threshold_percent";
 
     public const string WindowSeconds = "window_seconds";
     public const string RequestCount = "request_count";

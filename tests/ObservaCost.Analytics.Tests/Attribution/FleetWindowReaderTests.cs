@@ -74,7 +74,8 @@ public sealed class FleetWindowReaderTests : IAsyncLifetime
         GpuWindowInput betaA = gpus.Single(g => g.GpuUuid == "GPU-A" && g.BoundTenant == "beta");
         AllocationSpan span = Assert.Single(betaA.Allocations);
         Assert.Equal((null, "beta", T0.AddMinutes(-5), T0.AddMinutes(65)), (span.Model, span.Tenant, span.Start, span.End));
-        Assert.Equal(70, betaA.PowerWatts.Count);
+        // Every raw sample, 70 minutes × 6 (issue 10: samples at their own times, no longer minute means).
+        Assert.Equal(420, betaA.PowerWatts.Count);
         Assert.All(betaA.PowerWatts, p => Assert.Equal(700, p.Value));
 
         // GPU-C names namespace acme, but its tenant tag says beta: beta's.
@@ -92,9 +93,9 @@ public sealed class FleetWindowReaderTests : IAsyncLifetime
         Assert.Equal(("llama", "acme"), (span.Model, span.Tenant));
         Assert.Equal(T0.AddMinutes(-5), span.Start);
         Assert.Equal(T0.AddMinutes(30), span.End);
-        Assert.Equal(70, a.PowerWatts.Count);
+        Assert.Equal(420, a.PowerWatts.Count); // 70 minutes × 6 raw samples, each at its own time
         Assert.All(a.PowerWatts, p => Assert.Equal(400, p.Value));
-        Assert.Equal(70, a.EnergyCounterJoules.Count);
+        Assert.Equal(420, a.EnergyCounterJoules.Count);
         GpuWindowInput b = gpus.Single(g => g.GpuUuid == "GPU-B");
         Assert.Empty(b.Allocations);
         Assert.Equal("p", b.Pool);
@@ -116,8 +117,9 @@ public sealed class FleetWindowReaderTests : IAsyncLifetime
         Precision.Close(1_000_000 / 0.24, llama.TokensPerKilowattHour!.Value);
         Precision.Close(2.0, costs.Sum(c => c.GpuHours));
 
-        // Idle: GPU-B all hour; GPU-A from the 10:30 bucket's middle (10:30:30) on.
+        // Idle: GPU-B all hour; GPU-A from its first 2 % sample, 10:30:00, on (issue 10: formerly from the 10:30
+        // bucket's middle, 10:30:30, which made 1 + 29.5 / 60).
         IdleWindow pool = Assert.Single(idle);
-        Precision.Close(1 + (29.5 / 60), pool.IdleGpuHours);
+        Precision.Close(1 + (30.0 / 60), pool.IdleGpuHours);
     }
 }

@@ -42,8 +42,8 @@ public sealed class BackfillCommandTests : IDisposable
             await SchedulingFixtures.WriteFleetAsync(store, T0.AddMinutes(-30), T0.AddHours(4), TimeSpan.FromSeconds(20));
         }
 
-        // 10:15 to 12:45 touches the windows of 10:00, 11:00 and 12:00, the rollup minutes under them and the 2-minute
-        // sample-gap margin each side (09:58–13:02: 4 ranges of ≤ 1 h) and one day.
+        // 10:15 to 12:45 touches the windows of 10:00, 11:00 and 12:00, the rollup minutes under them and the 15-minute
+        // look-around each side (the longest idle minimum duration; 09:45–13:15: 4 ranges of ≤ 1 h) and one day.
         (int code, string progress) = await BackfillAsync("2026-11-21T10:15:00Z", "2026-11-21T12:45:00Z");
         Assert.True(code == 0, progress);
         Assert.Contains("8/8 day 2026-11-21T00:00:00Z", progress, StringComparison.Ordinal);

@@ -19,8 +19,9 @@ public sealed class CatchUpTests : IAsyncLifetime
     private const string Never = "0 0 0 1 1 ? 2099";
 
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "observacost-catchup-" + Guid.NewGuid().ToString("N")[..8]);
-    // Past 11:00 by the lateness (5 min) and the sample-gap margin the window reads from the rollup (2 min).
-    private readonly ManualTimeProvider _clock = new(T0.AddHours(1).AddMinutes(8));
+    // Past 11:00 by the lateness (5 min) and the look-around the window reads from the rollup (15 min: the longest idle
+    // minimum duration of the pricing file, batch-spot's; issue 10): the rollup is done to now - lateness = 11:15.
+    private readonly ManualTimeProvider _clock = new(T0.AddHours(1).AddMinutes(20));
     private readonly CapturedLog _log = new();
     private WebApplication? _app;
 
@@ -97,7 +98,7 @@ public sealed class CatchUpTests : IAsyncLifetime
 
         // Three days down with a two-day bound: the fire computes the last two days' windows only.
         _clock.Advance(TimeSpan.FromDays(3));
-        DateTimeOffset due = T0.AddDays(3).AddHours(1); // now 3 d 1 h 8 min, the rollup done to 1 h 3 min
+        DateTimeOffset due = T0.AddDays(3).AddHours(1); // now 3 d 1 h 20 min, the rollup done to 1 h 15 min
         await FireAndWaitForCursorAsync(scheduler, due);
         List<DateTimeOffset> computed = SchedulingFixtures.Computed(_log.Lines, "cost-window");
         Assert.Equal(1 + 48, computed.Count);
@@ -146,9 +147,9 @@ public sealed class CatchUpTests : IAsyncLifetime
         await FireAsync(scheduler, GpuRollupJob.Key);
 
         // Listeners hear of a fire just before the store saves the job's data map: wait for the rollup's cursor
-        // to cover the window and the sample-gap margin before the cost job looks at it.
+        // to cover the window and the look-around before the cost job looks at it.
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!(CursorJob.ReadCursor((await scheduler.GetJobDetail(GpuRollupJob.Key))!.JobDataMap) >= cursor.AddMinutes(2)) && waited.Elapsed < TimeSpan.FromSeconds(10))
+        while (!(CursorJob.ReadCursor((await scheduler.GetJobDetail(GpuRollupJob.Key))!.JobDataMap) >= cursor.AddMinutes(15)) && waited.Elapsed < TimeSpan.FromSeconds(10))
         {
             await Task.Delay(20);
         }

@@ -111,7 +111,7 @@ public sealed class SignalReaderTests : IAsyncLifetime
         }
 
         Assert.Equal(0, (await _store!.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds))).PointsRejected);
-        await new ObservaCost.Analytics.Windows.GpuRollupService(_store, NullLogger<ObservaCost.Analytics.Windows.GpuRollupService>.Instance).RollupAsync(T0, T0.AddMinutes(30));
+        await new ObservaCost.Analytics.Windows.GpuRollupService(_store, ObservaCost.Analytics.Pricing.PricingFileReader.Parse("""{ "energy": { "pue": 1.2, "tariff": { "usdPerKilowattHour": 0.1 } }, "default": { "rented": { "usdPerGpuHour": 1, "energyIncluded": false } } }"""), NullLogger<ObservaCost.Analytics.Windows.GpuRollupService>.Instance).RollupAsync(T0, T0.AddMinutes(30));
 
         GpuSignal raw = Assert.Single(await SignalReader.ReadGpusAsync(_store, T0, T0.AddMinutes(30), _ => null));
         GpuSignal rolled = Assert.Single(await SignalReader.ReadGpusAsync(_store, T0, T0.AddMinutes(30), _ => null, Measurements.GpuMinute));

@@ -115,7 +115,7 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
         Assert.Equal(first, await DumpAsync());
 
         // Read from the 1-minute rollup instead of the raw samples, the window is the same to 1e-9.
-        await new GpuRollupService(Store, NullLogger<GpuRollupService>.Instance).RollupAsync(T0.AddMinutes(-10), T0.AddMinutes(70));
+        await new GpuRollupService(Store, PricingFileReader.Parse(Pricing), NullLogger<GpuRollupService>.Instance).RollupAsync(T0.AddMinutes(-10), T0.AddMinutes(70));
         WindowCostReport fromRollup = await Service(GpuReadingSource.Rollup).ComputeAsync(T0);
         Assert.Equal(report.Costs.Count, fromRollup.Costs.Count);
         Precision.Close(report.CostUsd, fromRollup.CostUsd);

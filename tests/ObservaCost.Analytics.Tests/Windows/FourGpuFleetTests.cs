@@ -57,7 +57,7 @@ public abstract class FourGpuFleetTests : IAsyncLifetime
         Assert.Equal(213_958, completion);
 
         // The production path: the 1-minute rollup job, then the window read from the rollup.
-        await new GpuRollupService(store, NullLogger<GpuRollupService>.Instance).RollupAsync(T0.AddMinutes(-5), T0.AddMinutes(65));
+        await new GpuRollupService(store, PricingFileReader.Parse(PricingJson), NullLogger<GpuRollupService>.Instance).RollupAsync(T0.AddMinutes(-5), T0.AddMinutes(65));
         var service = new CostWindowService(store, PricingFileReader.Parse(PricingJson), new AnalyticsWindowOptions(), NullLogger<CostWindowService>.Instance);
         WindowCostReport report = await service.ComputeAndWriteAsync(T0);
         var raw = new CostWindowService(store, PricingFileReader.Parse(PricingJson), new AnalyticsWindowOptions { GpuSource = GpuReadingSource.Raw }, NullLogger<CostWindowService>.Instance);
