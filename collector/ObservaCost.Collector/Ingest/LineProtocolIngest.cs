@@ -78,7 +78,9 @@ public sealed partial class LineProtocolIngest(
                 {
                     pointIndex++;
                     ReadOnlySpan<byte> data = memory.Span;
-                    string? reason = TenantBinding.ComputedMeasurement(data.Slice(line.MeasurementOffset, line.MeasurementLength)) ?? gate.Check(line, data);
+                    string? reason = InvalidText(data.Slice(line.Offset, line.Length))
+                        ?? TenantBinding.ComputedMeasurement(data.Slice(line.MeasurementOffset, line.MeasurementLength))
+                        ?? gate.Check(line, data);
                     if (reason is not null)
                     {
                         output.Diverge();
@@ -216,6 +218,13 @@ public sealed partial class LineProtocolIngest(
 
     private static RejectedRecord Refused(int pointIndex, ReadOnlySpan<byte> measurement, string reason, int? line = null) =>
         new(line, null, string.Create(CultureInfo.InvariantCulture, $"point {pointIndex} of measurement '{System.Text.Encoding.UTF8.GetString(measurement)}': {reason}"));
+
+    /// <summary>
+    /// A line that is not UTF-8 is refused: the embedded store keeps text as UTF-16 (a bad byte would come back as
+    /// U+FFFD, another series than the one sent) and InfluxQL cannot name such a series in a query.
+    /// </summary>
+    private static string? InvalidText(ReadOnlySpan<byte> line) =>
+        System.Text.Unicode.Utf8.IsValid(line) ? null : "the line is not valid UTF-8";
 
     private static bool WritePassThrough(LineProtocolWriter writer, ParsedPoint point, string? tenant)
     {

@@ -131,6 +131,30 @@ public sealed class LineProtocolRefusalTests
         Assert.Equal(13, stored.Series[0].Rows[0][1].Number);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Write_InvalidUtf8Line_IsRefusedByLine_GoodNeighboursStored(bool onInfluxDb)
+    {
+        await using InfluxDbServer? influx = onInfluxDb ? await InfluxDbServer.StartAsync() : null;
+        await using CollectorHost host = await StartAsync(influx);
+        long t = NowSeconds;
+        // Line 2's tag value holds 0xFF (never valid in UTF-8) and line 3's a lone continuation byte 0x80: both
+        // refused; lines 1 and 4 (v = 3 and v = 4) stored: count 2, sum 7.
+        byte[] body = [
+            .. Encoding.UTF8.GetBytes($"text,k=a v=3 {t}\ntext,k=b"), 0xFF, .. Encoding.UTF8.GetBytes($" v=100 {t}\ntext,k=c"),
+            0x80, .. Encoding.UTF8.GetBytes($" v=200 {t}\ntext,k=d v=4 {t}\n"),
+        ];
+        (int accepted, int rejected, _, string[] errors) = await ReadPartialAsync(await host.Client.SendAsync(Write("/write?precision=s", body)));
+        Assert.Equal((2, 2), (accepted, rejected));
+        Assert.StartsWith("line 2: ", errors[0], StringComparison.Ordinal);
+        Assert.EndsWith("the line is not valid UTF-8", errors[0], StringComparison.Ordinal);
+        Assert.StartsWith("line 3: ", errors[1], StringComparison.Ordinal);
+        QueryResult stored = await host.WaitForAsync(Sum("text", "v"), r => r.Series.Count == 1 && r.Series[0].Rows[0][0].Integer == 2);
+        Assert.Equal(7, stored.Series[0].Rows[0][1].Number);
+        Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("/healthz")).StatusCode);
+    }
+
     [Fact]
     public async Task Write_UnsignedField_IsStoredAsAnInteger_OnInfluxDb16WhichRefusesU()
     {
