@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using ObservaCost.Analytics.Hosting;
 using ObservaCost.Collector.RequestLogs;
 using ObservaCost.Storage;
 
@@ -23,46 +24,37 @@ public static class RequestLogImportCommand
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(errors);
-        string? file = null;
-        DateTimeOffset? from = null;
-        DateTimeOffset? to = null;
-        var rest = new List<string>();
-        for (int i = 0; i < args.Length; i++)
+        TimeRangeArguments range = TimeRangeArguments.Parse(Verb, args);
+        if (range.Error is not null)
         {
-            if ((args[i] == "--from" || args[i] == "--to") && i + 1 < args.Length)
-            {
-                if (!DateTimeOffset.TryParse(args[i + 1], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset time))
-                {
-                    await errors.WriteLineAsync($"{Verb}: {args[i]} '{args[i + 1]}' is not an ISO 8601 time (e.g. 2026-11-21T00:00:00Z).");
-                    return 2;
-                }
+            await errors.WriteLineAsync(range.Error);
+            return 2;
+        }
 
-                if (args[i] == "--from")
-                {
-                    from = time;
-                }
-                else
-                {
-                    to = time;
-                }
-
-                i++;
-            }
-            else if (file is null && !args[i].StartsWith("--", StringComparison.Ordinal))
+        // The first positional argument is the file; the rest is configuration (--Key value).
+        int fileIndex = -1;
+        for (int i = 0; i < range.Rest.Count && fileIndex < 0; i++)
+        {
+            if (range.Rest[i].StartsWith("--", StringComparison.Ordinal))
             {
-                file = args[i];
+                i += range.Rest[i].Contains('=', StringComparison.Ordinal) ? 0 : 1; // --Key value (or --Key=value)
             }
             else
             {
-                rest.Add(args[i]);
+                fileIndex = i;
             }
         }
 
-        if (file is null || from is null || to is null || to <= from)
+        if (fileIndex < 0 || !range.IsRange)
         {
             await errors.WriteLineAsync($"usage: {Verb} FILE --from <ISO time> --to <ISO time> [--Key value ...]   (NDJSON or a JSON array; --from before --to, both window boundaries)");
             return 2;
         }
+
+        string file = range.Rest[fileIndex];
+        string[] rest = [.. range.Rest.Where((_, i) => i != fileIndex)];
+        DateTimeOffset from = range.From!.Value;
+        DateTimeOffset to = range.To!.Value;
 
         try
         {
@@ -72,14 +64,14 @@ public static class RequestLogImportCommand
                 app.Services.GetRequiredService<ITimeSeriesStore>(),
                 app.Services.GetRequiredService<IOptions<RequestLogOptions>>().Value,
                 app.Services.GetRequiredService<TimeProvider>());
-            RequestLogImportSummary summary = await import.RunAsync(file, from.Value, to.Value, cancellationToken);
+            RequestLogImportSummary summary = await import.RunAsync(file, from, to, cancellationToken);
             foreach (RequestLogRejection refusal in summary.Refused.Take(MaxRefusalsListed))
             {
                 await errors.WriteLineAsync($"{Verb}: refused {refusal}");
             }
 
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"{Verb} done: {summary.RecordsRead} records read, {summary.RecordsImported} imported, {summary.Refused.Count} refused; {summary.WindowsWritten} windows written (source=request_log_import) for {summary.Models.Count} models in [{from.Value:O}, {to.Value:O})"));
+                $"{Verb} done: {summary.RecordsRead} records read, {summary.RecordsImported} imported, {summary.Refused.Count} refused; {summary.WindowsWritten} windows written (source=request_log_import) for {summary.Models.Count} models in [{from:O}, {to:O})"));
             return 0;
         }
         catch (ArgumentException ex)
