@@ -85,47 +85,24 @@ public static class AnalyticsApplication
 
     private static async Task<int> BackfillAsync(string[] args, TextWriter errors, Action<WebApplicationBuilder>? configure, CancellationToken cancellationToken)
     {
-        DateTimeOffset? from = null;
-        DateTimeOffset? to = null;
-        var rest = new List<string>();
-        for (int i = 0; i < args.Length; i++)
+        TimeRangeArguments range = TimeRangeArguments.Parse(BackfillVerb, args);
+        if (range.Error is not null)
         {
-            if ((args[i] == "--from" || args[i] == "--to") && i + 1 < args.Length)
-            {
-                if (!DateTimeOffset.TryParse(args[i + 1], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset time))
-                {
-                    await errors.WriteLineAsync($"backfill: {args[i]} '{args[i + 1]}' is not an ISO 8601 time (e.g. 2026-11-21T00:00:00Z).");
-                    return 2;
-                }
-
-                if (args[i] == "--from")
-                {
-                    from = time;
-                }
-                else
-                {
-                    to = time;
-                }
-
-                i++;
-            }
-            else
-            {
-                rest.Add(args[i]);
-            }
+            await errors.WriteLineAsync(range.Error);
+            return 2;
         }
 
-        if (from is null || to is null || to <= from)
+        if (!range.IsRange)
         {
             await errors.WriteLineAsync("usage: backfill --from <ISO time> --to <ISO time> [--Key value ...]   (--from before --to)");
             return 2;
         }
 
-        await using WebApplication app = Build([.. rest], configure);
+        await using WebApplication app = Build([.. range.Rest], configure);
         app.Services.GetRequiredService<IStartupValidator>().Validate();
         AnalyticsBackfill backfill = app.Services.GetRequiredService<AnalyticsBackfill>();
         var progress = new BackfillProgress(errors, redraw: ReferenceEquals(errors, Console.Error) && !Console.IsErrorRedirected, app.Services.GetRequiredService<TimeProvider>());
-        AnalyticsBackfill.Summary summary = await backfill.RunAsync(from.Value, to.Value, progress, cancellationToken);
+        AnalyticsBackfill.Summary summary = await backfill.RunAsync(range.From!.Value, range.To!.Value, progress, cancellationToken);
         await errors.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"backfill done: {summary.RollupRanges} rollup ranges, {summary.Windows} windows, {summary.Days} days in {summary.Elapsed.TotalSeconds:F1} s"));
         return 0;

@@ -6,12 +6,17 @@ namespace ObservaCost.Analytics.Attribution;
 
 /// <summary>
 /// Reads the tokens each model served per tenant in a window from the stored inference windows, summed in the store.
-/// Request logs and vLLM counters can both describe the same traffic, so each model's usage comes from one source:
-/// <c>request_log</c> where the model has any, else <c>vllm</c> (windows without a source count as request logs).
+/// Request logs, imported request logs and vLLM counters can all describe the same traffic, so each model's usage
+/// comes from one source (<see cref="OneSource"/>): <c>request_log</c> where the model has any in the range read (windows
+/// without a source count as request logs), else <c>request_log_import</c> (history written by the collector's
+/// <c>import-requests</c> verb), else the others (<c>vllm</c>).
 /// </summary>
 public static class TokenUsageReader
 {
     public const string PreferredSource = "request_log";
+
+    /// <summary>The source of windows written by the collector's <c>import-requests</c> verb.</summary>
+    public const string ImportedSource = "request_log_import";
 
     public static async Task<IReadOnlyList<TokenUsage>> ReadAsync(ITimeSeriesStore store, DateTimeOffset windowStart, DateTimeOffset windowEnd, CancellationToken cancellationToken = default)
     {
@@ -26,8 +31,7 @@ public static class TokenUsageReader
         var usages = new List<TokenUsage>();
         foreach (IGrouping<string, ResultSeries> model in result.Series.GroupBy(s => s.Tags[Tags.Model], StringComparer.Ordinal))
         {
-            bool hasRequestLogs = model.Any(s => IsRequestLog(s.Tags[Tags.Source]));
-            foreach (ResultSeries series in model.Where(s => IsRequestLog(s.Tags[Tags.Source]) == hasRequestLogs))
+            foreach (ResultSeries series in OneSource(model))
             {
                 ResultRow row = series.Rows[0];
                 string tenant = series.Tags[Tags.Tenant];
@@ -42,5 +46,20 @@ public static class TokenUsageReader
         return usages;
     }
 
-    internal static bool IsRequestLog(string source) => source.Length == 0 || string.Equals(source, PreferredSource, StringComparison.Ordinal);
+    /// <summary>
+    /// Of one model's series (grouped by <see cref="Tags.Source"/>), those of the most preferred source present: live
+    /// request logs (or no source), else imported request logs, else every other source. An imported window is
+    /// therefore never added to a live or vLLM window of the same traffic.
+    /// </summary>
+    internal static IEnumerable<ResultSeries> OneSource(IEnumerable<ResultSeries> model)
+    {
+        List<ResultSeries> series = [.. model];
+        int best = series.Count == 0 ? 0 : series.Min(s => Rank(s.Tags[Tags.Source]));
+        return series.Where(s => Rank(s.Tags[Tags.Source]) == best);
+    }
+
+    private static int Rank(string source) =>
+        source.Length == 0 || string.Equals(source, PreferredSource, StringComparison.Ordinal) ? 0
+        : string.Equals(source, ImportedSource, StringComparison.Ordinal) ? 1
+        : 2;
 }

@@ -172,9 +172,8 @@ public sealed partial class DemandForecastService(
         var models = new Dictionary<string, double[]>(StringComparer.Ordinal);
         foreach (IGrouping<string, ResultSeries> model in result.Series.GroupBy(s => s.Tags[Tags.Model], StringComparer.Ordinal))
         {
-            bool hasRequestLogs = model.Any(s => TokenUsageReader.IsRequestLog(s.Tags[Tags.Source]));
             double[] series = new double[hours];
-            foreach (ResultRow row in model.Where(s => TokenUsageReader.IsRequestLog(s.Tags[Tags.Source]) == hasRequestLogs).SelectMany(s => s.Rows))
+            foreach (ResultRow row in TokenUsageReader.OneSource(model).SelectMany(s => s.Rows))
             {
                 int index = (int)((row.Time - from).TotalHours);
                 if (index >= 0 && index < hours)

@@ -105,8 +105,7 @@ public static class SignalReader
         var models = new List<ModelTokenSignal>();
         foreach (IGrouping<string, ResultSeries> model in result.Series.GroupBy(s => s.Tags[Tags.Model], StringComparer.Ordinal))
         {
-            bool hasRequestLogs = model.Any(s => TokenUsageReader.IsRequestLog(s.Tags[Tags.Source]));
-            TimedValue[] perMinute = [.. model.Where(s => TokenUsageReader.IsRequestLog(s.Tags[Tags.Source]) == hasRequestLogs)
+            TimedValue[] perMinute = [.. TokenUsageReader.OneSource(model)
                 .SelectMany(s => s.Rows)
                 .Select(r => new TimedValue(r.Time, Enumerable.Range(0, summed.Length).Sum(i => r[i].IsNull ? 0 : r[i].Number)))
                 .OrderBy(v => v.Time)];

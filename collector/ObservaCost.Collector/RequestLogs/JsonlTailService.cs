@@ -250,7 +250,7 @@ public sealed partial class JsonlTailService : BackgroundService
     private RequestLogRejection FirstRejection(RequestLogParseResult parsed, RequestLogRefusals refused, IReadOnlyList<InferenceRequest> records)
     {
         IEnumerable<RequestLogRejection> all = parsed.Rejections
-            .Concat(refused.Late.Select(i => parsed.Reject(i, RequestLogRejectionReason.LateRecord, "window already closed")))
+            .Concat(refused.Late.Select(i => parsed.Reject(i, RequestLogRejectionReason.LateRecord, _pipeline.LateRecordMessage(records[i]))))
             .Concat(refused.TooManyOpenGroups.Select(i => parsed.Reject(i, RequestLogRejectionReason.TooManyOpenGroups, _pipeline.TooManyOpenGroupsMessage(records[i]))));
         return all.MinBy(r => r.LineNumber)!;
     }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Options;
 using ObservaCost.Collector.Ingest;
 using ObservaCost.Collector.Pipeline;
@@ -73,9 +72,7 @@ public sealed partial class RequestLogIngest(
         var rejections = new List<RequestLogRejection>(parsed.Rejections);
         foreach (int i in refused.Late)
         {
-            InferenceRequest r = records[i];
-            rejections.Add(parsed.Reject(i, RequestLogRejectionReason.LateRecord, string.Create(CultureInfo.InvariantCulture,
-                $"the window of {r.Timestamp:O} ({r.Model}) closed before {pipeline.ClosedBefore:O}; raise Collector:RequestLogs:Aggregation:AllowedLateness to accept it")));
+            rejections.Add(parsed.Reject(i, RequestLogRejectionReason.LateRecord, pipeline.LateRecordMessage(records[i])));
         }
 
         foreach (int i in refused.TooManyOpenGroups)

@@ -121,6 +121,9 @@ public enum RequestLogRejectionReason
     /// <summary>The record's window was already closed (refused by <see cref="RequestLogPipeline"/>, not the parser).</summary>
     LateRecord,
 
+    /// <summary>The record is outside the imported range (refused by <see cref="RequestLogImport"/>, not the parser).</summary>
+    OutsideImportRange,
+
     /// <summary>
     /// The record would open a (window, model, tenant, pool, node, status) group beyond
     /// <see cref="InferenceWindowAggregatorOptions.MaxOpenGroups"/> (refused by <see cref="RequestLogPipeline"/>, not the parser).

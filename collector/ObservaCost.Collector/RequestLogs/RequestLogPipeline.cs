@@ -147,6 +147,15 @@ public sealed partial class RequestLogPipeline : BackgroundService
             $"{MaxOpenGroups} (window, model, tenant, pool, node, status) groups are open, and the record of {request.Timestamp:O} ({request.Model}) would open another; raise Collector:RequestLogs:Aggregation:MaxOpenGroups to count it");
     }
 
+    /// <summary>The reason given for a record refused because its window is closed: what to do instead (import it).</summary>
+    public string LateRecordMessage(InferenceRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        DateTimeOffset start = _aggregator.WindowStartOf(request.Timestamp);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"the window of {request.Timestamp:O} ({request.Model}) closed before {ClosedBefore:O} and live ingest never reopens it; import history with `ObservaCost.Collector {RequestLogImportCommand.Verb} FILE --from {start:yyyy-MM-ddTHH:mm:ssZ} --to {ClosedBefore:yyyy-MM-ddTHH:mm:ssZ}` (docs/collector.md)");
+    }
+
     /// <summary>
     /// Appends records together with a source checkpoint (a file tailer's position), in one journal record, and runs
     /// <paramref name="afterAppend"/> before the journal can move past it: after a crash the checkpoint is either in

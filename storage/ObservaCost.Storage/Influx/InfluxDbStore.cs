@@ -119,10 +119,14 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
         return new QueryResult(result);
     }
 
-    public Task DeleteAsync(string measurement, DateTimeOffset rangeStart, DateTimeOffset rangeEnd, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    public async Task DeleteAsync(string measurement, DateTimeOffset rangeStart, DateTimeOffset rangeEnd, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(measurement);
         ArgumentNullException.ThrowIfNull(tags);
+
+        // A delete may come before any write (a history import into a new store): InfluxDB refuses a DELETE on a
+        // database that does not exist, so create it first, as a write would.
+        await EnsureDatabaseAsync(cancellationToken);
         var sb = new StringBuilder("DELETE FROM ");
         InfluxQlRenderer.AppendIdentifier(sb, measurement);
         sb.Append(" WHERE ");
@@ -135,7 +139,7 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
         }
 
         sb.Append(CultureInfo.InvariantCulture, $"time >= {UnixTime.ToNanoseconds(rangeStart)} AND time < {UnixTime.ToNanoseconds(rangeEnd)}");
-        return ExecuteAsync(sb.ToString(), cancellationToken);
+        await ExecuteAsync(sb.ToString(), cancellationToken);
     }
 
     /// <summary>Runs an InfluxQL statement that returns no series (CREATE, DROP, ...).</summary>

@@ -85,7 +85,11 @@ public sealed class RequestLogIngestTests
         await host.WaitForAsync(Totals(t.AddMinutes(-1), t.AddMinutes(1)), x => x.Series.Count == 1);
         HttpResponseMessage late = await host.Client.SendAsync(Post($"{{\"timestamp\":\"{Rfc3339(t)}\",\"model\":\"m\",\"prompt_tokens\":1,\"completion_tokens\":1}}\n"));
         Assert.Equal(HttpStatusCode.BadRequest, late.StatusCode);
-        Assert.Contains("LateRecord", await late.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        string answer = await late.Content.ReadAsStringAsync();
+        Assert.Contains("LateRecord", answer, StringComparison.Ordinal);
+
+        // The reason says what to do: import the history with the verb, from the record's window to the watermark.
+        Assert.Contains("import-requests FILE --from " + t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture), answer, StringComparison.Ordinal);
     }
 
     [Fact]

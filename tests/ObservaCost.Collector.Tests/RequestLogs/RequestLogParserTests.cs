@@ -231,7 +231,7 @@ public sealed class RequestLogParserTests
         Assert.Equal(cases.Length + 1, result.Requests.Count);
         Assert.All(result.Requests, r => Assert.Equal("good", r.Model));
         Assert.All(result.Rejections, r => Assert.False(string.IsNullOrWhiteSpace(r.Message)));
-        RequestLogRejectionReason[] notTheParsers = [RequestLogRejectionReason.LateRecord, RequestLogRejectionReason.TooManyOpenGroups];
+        RequestLogRejectionReason[] notTheParsers = [RequestLogRejectionReason.LateRecord, RequestLogRejectionReason.OutsideImportRange, RequestLogRejectionReason.TooManyOpenGroups];
         Assert.Equal(Enum.GetValues<RequestLogRejectionReason>().Except(notTheParsers).Order(), expected.Select(e => e.Reason).Distinct().Order());
         Assert.Contains("the key 'request_id' appears more than once", result.Rejections.Single(r => r.LineNumber == LineOf("request_id")).Message, StringComparison.Ordinal);
         Assert.StartsWith("model holds the control character U+000A", result.Rejections.Single(r => r.LineNumber == LineOf("a\\nb")).Message, StringComparison.Ordinal);
