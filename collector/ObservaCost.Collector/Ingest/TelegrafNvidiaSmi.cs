@@ -16,17 +16,26 @@ public static class TelegrafNvidiaSmi
     public static ReadOnlySpan<byte> MeasurementUtf8 => "nvidia_smi"u8;
     private const long BytesPerMebibyte = 1024 * 1024;
 
-    public static GpuSample Map(ParsedPoint point, string? pool, string? cluster)
+    /// <summary>The sample, or null when the point carries no GPU identity (<see cref="GpuIdentity"/>): no uuid,
+    /// and no host with a pci_bus_id or an index.</summary>
+    public static GpuSample? Map(ParsedPoint point, string? pool, string? cluster)
     {
         ArgumentNullException.ThrowIfNull(point);
+        string? node = point.GetTag("host") ?? point.GetTag("node");
+        string? identity = GpuIdentity.Of(point.GetTag("uuid"), point.GetTag(GpuIdentity.PciBusIdTag), node, point.GetTag("index"));
+        if (identity is null)
+        {
+            return null;
+        }
+
         int index = int.TryParse(point.GetTag("index"), NumberStyles.None, CultureInfo.InvariantCulture, out int i) ? i : 0;
         return new GpuSample
         {
             Time = UnixTime.FromNanoseconds(point.TimestampNanoseconds),
             Cluster = point.GetTag("cluster") ?? cluster,
-            Node = point.GetTag("host") ?? point.GetTag("node") ?? "unknown",
+            Node = node ?? "unknown",
             GpuIndex = index,
-            GpuUuid = point.GetTag("uuid"),
+            GpuUuid = identity,
             GpuModel = point.GetTag("name"),
             Pool = point.GetTag("pool") ?? pool,
             UtilizationPercent = point.GetField("utilization_gpu")?.AsDouble(),
