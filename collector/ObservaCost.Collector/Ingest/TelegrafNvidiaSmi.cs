@@ -7,7 +7,9 @@ namespace ObservaCost.Collector.Ingest;
 /// <summary>
 /// Maps Telegraf's <c>inputs.nvidia_smi</c> points (measurement <c>nvidia_smi</c>: tags <c>index, uuid, name, host</c>;
 /// fields <c>utilization_gpu</c> %, <c>power_draw</c> W, <c>memory_used</c>/<c>memory_total</c> MiB,
-/// <c>temperature_gpu</c> °C) to <see cref="GpuSample"/>.
+/// <c>temperature_gpu</c> °C) to <see cref="GpuSample"/>. Allocation tags added by the user's processors
+/// (<c>namespace</c>, <c>pod</c>, <c>container</c>, <c>served_model</c>) are kept; <c>name</c> becomes the canonical
+/// <c>gpu_model</c> key with the full name in <c>gpu_name</c> (<see cref="GpuModelName"/>).
 /// </summary>
 public static class TelegrafNvidiaSmi
 {
@@ -38,6 +40,10 @@ public static class TelegrafNvidiaSmi
             GpuUuid = identity,
             GpuModel = point.GetTag("name"),
             Pool = point.GetTag("pool") ?? pool,
+            Namespace = point.GetTag(Tags.Namespace),
+            Pod = point.GetTag(Tags.Pod),
+            Container = point.GetTag(Tags.Container),
+            ServedModel = point.GetTag(Tags.ServedModel),
             UtilizationPercent = point.GetField("utilization_gpu")?.AsDouble(),
             PowerWatts = point.GetField("power_draw")?.AsDouble(),
             MemoryUsedBytes = Mebibytes(point.GetField("memory_used")),

@@ -126,6 +126,64 @@ public sealed class AnalyticsInCollectorTests
         Assert.Equal(1.8, totals.GetProperty("costUsd").GetDouble(), 9);
     }
 
+    /// <summary>
+    /// Issue 10 item 7: Telegraf <c>nvidia_smi</c> with the allocation tags a user's processors add (namespace, pod,
+    /// served_model) and the marketing name is priced: the pricing file keys "NVIDIA H100 80GB HBM3", the GPU is stored
+    /// as gpu_model=H100, and its hour goes to the namespace and model it serves.
+    /// </summary>
+    [Fact]
+    public async Task Collector_TelegrafNvidiaSmiWithAllocationTags_IsPricedByModelNameInEitherForm()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "observacost-pricing-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dir);
+        string pricing = Path.Combine(dir, "pricing.json");
+        await File.WriteAllTextAsync(pricing, """
+            {
+              "energy": { "pue": 1.0, "tariff": { "usdPerKilowattHour": 0.1 } },
+              "default": { "rented": { "usdPerGpuHour": 1.0, "commitment": "on-demand", "energyIncluded": true } },
+              "gpus": { "NVIDIA H100 80GB HBM3": { "rented": { "usdPerGpuHour": 3.0, "commitment": "on-demand", "energyIncluded": true } } }
+            }
+            """);
+        try
+        {
+            await using CollectorHost host = await CollectorHost.StartWithAnalyticsOnDemandAsync("--Analytics:PricingFile", pricing);
+            DateTimeOffset now = TimeProvider.System.GetUtcNow();
+            var hour = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero).AddHours(-2);
+            var body = new System.Text.StringBuilder();
+            for (DateTimeOffset t = hour.AddMinutes(-5); t < hour.AddMinutes(65); t = t.AddSeconds(10))
+            {
+                body.Append(CultureInfo.InvariantCulture, $"nvidia_smi,host=gpu-node-7,index=0,name=NVIDIA\\ H100\\ 80GB\\ HBM3,namespace=llm,pod=vllm-0,served_model=llama-3.1-70b,uuid=GPU-7a utilization_gpu=90,power_draw=600,memory_used=1024,memory_total=81559 {t.ToUnixTimeMilliseconds() * 1_000_000}\n");
+            }
+
+            using var push = new HttpRequestMessage(HttpMethod.Post, "/write?precision=ns") { Content = new StringContent(body.ToString()) };
+            push.Headers.Authorization = new AuthenticationHeaderValue("Bearer", CollectorHost.AdminToken);
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, (await host.Client.SendAsync(push)).StatusCode);
+
+            // One GPU, one hour, 3.0 $/GPU-hour (energy included) = 3.0 $, all of it the model's in namespace llm;
+            // priced by the default entry instead it would be 1.0 $.
+            (JsonDocument byModel, string answer) = await RollUpAndReadCostAsync(host, hour, 420, "gpu_model");
+            using (byModel)
+            {
+                JsonElement h100 = Assert.Single(byModel.RootElement.GetProperty("rows").EnumerateArray());
+                Assert.Equal("H100", h100.GetProperty("gpuModel").GetString());
+                Assert.Equal(3.0, h100.GetProperty("costUsd").GetDouble(), 9);
+            }
+
+            (JsonDocument byTenant, answer) = await ReadCostAsync(host, hour, "tenant,model");
+            using (byTenant)
+            {
+                JsonElement row = Assert.Single(byTenant.RootElement.GetProperty("rows").EnumerateArray());
+                Assert.True(row.GetProperty("tenant").GetString() == "llm" && row.GetProperty("model").GetString() == "llama-3.1-70b", answer);
+                Assert.Equal(1.0, row.GetProperty("gpuHours").GetDouble(), 9);
+                Assert.Equal(3.0, row.GetProperty("costUsd").GetDouble(), 9);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>Waits for the pushed samples in the store, runs the rollup and cost jobs, and reads the hour's /cost.</summary>
     private static async Task<(JsonDocument Json, string Body)> RollUpAndReadCostAsync(CollectorHost host, DateTimeOffset hour, long samples, string groupBy)
     {
@@ -135,6 +193,11 @@ public sealed class AnalyticsInCollectorTests
         IScheduler scheduler = await host.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
         await FireAsync(scheduler, GpuRollupJob.Key);
         await FireAsync(scheduler, CostWindowJob.Key);
+        return await ReadCostAsync(host, hour, groupBy);
+    }
+
+    private static async Task<(JsonDocument Json, string Body)> ReadCostAsync(CollectorHost host, DateTimeOffset hour, string groupBy)
+    {
         using HttpResponseMessage cost = await host.Client.GetAsync(new Uri(string.Create(CultureInfo.InvariantCulture,
             $"/api/v1/cost?from={hour:yyyy-MM-ddTHH:mm:ssZ}&to={hour.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}&groupBy={groupBy}"), UriKind.Relative));
         string body = await cost.Content.ReadAsStringAsync();
