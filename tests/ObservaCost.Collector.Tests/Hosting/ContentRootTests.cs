@@ -37,8 +37,17 @@ public sealed class ContentRootTests : IDisposable
             HttpResponseMessage response = await client.PostAsync("/write?precision=ns", body);
             Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
 
-            // Relative paths in the settings stay relative to the working directory: the embedded store is created here.
-            Assert.True(File.Exists(Path.Combine(_dir, "data", "observacost.db")));
+            // Relative paths in the settings stay relative to the working directory: the spool and (once the forwarder
+            // has written) the embedded store are created here, not beside the binary.
+            string store = Path.Combine(_dir, "data", "observacost.db");
+            var waited = Stopwatch.StartNew();
+            while (!File.Exists(store) && waited.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.True(Directory.Exists(Path.Combine(_dir, "data", "spool")));
+            Assert.True(File.Exists(store), store);
         }
         finally
         {
