@@ -24,7 +24,7 @@ public static class AnalyticsApplication
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         // appsettings.json ships beside the binary; relative paths in it (the store) stay relative to the working directory.
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(HostContentRoot.Options(args));
         IServiceCollection services = builder.Services;
         ConfigurationManager config = builder.Configuration;
         services.AddObservaCostStorage(config);

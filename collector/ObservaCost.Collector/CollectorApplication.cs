@@ -22,7 +22,8 @@ public static class CollectorApplication
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
+        // Content root = the binary's folder unless the user sets one, as for every host (HostContentRoot).
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(HostContentRoot.Options(args));
         IServiceCollection services = builder.Services;
         ConfigurationManager config = builder.Configuration;
         services.AddObservaCostStorage(config);

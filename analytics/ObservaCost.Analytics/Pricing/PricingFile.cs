@@ -1,3 +1,5 @@
+using ObservaCost.Storage.Schema;
+
 namespace ObservaCost.Analytics.Pricing;
 
 /// <summary>
@@ -25,7 +27,8 @@ public sealed class PricingFile
         Energy = energy;
         Default = defaultEntry;
         _pools = pools;
-        _gpus = gpus;
+        // Keys in either form ("H100" or "NVIDIA H100 80GB HBM3") match: both sides go through the one normaliser.
+        _gpus = gpus.ToDictionary(g => GpuModelName.Canonical(g.Key) ?? g.Key, g => g.Value, StringComparer.Ordinal);
         _revenue = revenueUsdPerMillionTokens;
         _poolModels = poolModels;
         Idle = idle;
@@ -47,7 +50,7 @@ public sealed class PricingFile
             return true;
         }
 
-        if (gpuModel is not null && _gpus.TryGetValue(gpuModel, out entry))
+        if (GpuModelName.Canonical(gpuModel) is { } key && _gpus.TryGetValue(key, out entry))
         {
             return true;
         }

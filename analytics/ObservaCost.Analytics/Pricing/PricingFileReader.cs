@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Analytics.Pricing;
 
@@ -83,6 +84,15 @@ public static class PricingFileReader
             : null;
         Dictionary<string, PriceEntry> pools = ReadEntries(obj, "pools", errors);
         Dictionary<string, PriceEntry> gpus = ReadEntries(obj, "gpus", errors);
+        foreach (IGrouping<string, string> same in gpus.Keys.GroupBy(k => GpuModelName.Canonical(k) ?? k, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            errors.Add(new PricingError(ObjectReader.Child("$", "gpus"), $"the GPU keys {string.Join(", ", same.Select(k => "'" + k + "'"))} name the same GPU model '{same.Key}': keep one"));
+            foreach (string duplicate in same.Skip(1))
+            {
+                gpus.Remove(duplicate);
+            }
+        }
+
         if (!obj.Has("default") && IsEmptyOrAbsent(root, "pools") && IsEmptyOrAbsent(root, "gpus"))
         {
             errors.Add(new PricingError("$", "no price entry: give a default entry, gpus or pools"));

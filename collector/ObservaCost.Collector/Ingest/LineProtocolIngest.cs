@@ -88,8 +88,9 @@ public sealed partial class LineProtocolIngest(
                         return false;
                     }
 
-                    bool nvidiaSmi = data.Slice(line.MeasurementOffset, line.MeasurementLength).SequenceEqual(TelegrafNvidiaSmi.MeasurementUtf8);
-                    if (copyAsSent && !nvidiaSmi && !line.HasUnsigned)
+                    bool rewritten = data.Slice(line.MeasurementOffset, line.MeasurementLength).SequenceEqual(TelegrafNvidiaSmi.MeasurementUtf8)
+                        || GpuSampleWithoutUuid(line, data);
+                    if (copyAsSent && !rewritten && !line.HasUnsigned)
                     {
                         // Pass-through as sent: the scan has checked the line.
                         if (parseErrors.Count > 0 || !line.HadTimestamp)
@@ -113,9 +114,18 @@ public sealed partial class LineProtocolIngest(
                         return;
                     }
 
-                    bool ok = string.Equals(point.Measurement, TelegrafNvidiaSmi.Measurement, StringComparison.Ordinal)
-                        ? (TelegrafNvidiaSmi.Map(point, pool: null, cluster: null) with { Tenant = caller.Tenant }).WriteTo(writer)
-                        : WritePassThrough(writer, point, caller.Tenant);
+                    bool telegraf = string.Equals(point.Measurement, TelegrafNvidiaSmi.Measurement, StringComparison.Ordinal);
+                    GpuSample? sample = telegraf ? TelegrafNvidiaSmi.Map(point, pool: null, cluster: null) : null;
+                    ParsedPoint? identified = telegraf ? point : WithGpuIdentity(point);
+                    if ((telegraf && sample is null) || identified is null)
+                    {
+                        rejected.Add(Refused(pointIndex, System.Text.Encoding.UTF8.GetBytes(point.Measurement), GpuIdentity.MissingReason));
+                        return;
+                    }
+
+                    bool ok = sample is not null
+                        ? (sample with { Tenant = caller.Tenant }).WriteTo(writer)
+                        : WritePassThrough(writer, identified, caller.Tenant);
                     if (ok)
                     {
                         output.Accepted++;
@@ -225,6 +235,34 @@ public sealed partial class LineProtocolIngest(
     /// </summary>
     private static string? InvalidText(ReadOnlySpan<byte> line) =>
         System.Text.Unicode.Utf8.IsValid(line) ? null : "the line is not valid UTF-8";
+
+    /// <summary>
+    /// True for a <c>gpu_sample</c> line without a <c>uuid</c> tag: it is parsed, so that <see cref="WithGpuIdentity"/>
+    /// stamps the strongest identity it carries or refuses it. Lines with a uuid stay on the as-sent path.
+    /// </summary>
+    private static bool GpuSampleWithoutUuid(in LineSummary line, ReadOnlySpan<byte> data)
+    {
+        if (!data.Slice(line.MeasurementOffset, line.MeasurementLength).SequenceEqual("gpu_sample"u8))
+        {
+            return false;
+        }
+
+        int tagsStart = line.MeasurementOffset + line.MeasurementLength;
+        int tagsLength = Math.Max(0, line.FieldsOffset - 1 - tagsStart);
+        return data.Slice(tagsStart, tagsLength).IndexOf(",uuid="u8) < 0;
+    }
+
+    /// <summary>The point as is, or a <c>gpu_sample</c> stamped with its <see cref="GpuIdentity"/> as <c>uuid</c>; null when it has none.</summary>
+    private static ParsedPoint? WithGpuIdentity(ParsedPoint point)
+    {
+        if (!string.Equals(point.Measurement, Measurements.GpuSample, StringComparison.Ordinal) || point.GetTag(Tags.GpuUuid) is not null)
+        {
+            return point;
+        }
+
+        string? identity = GpuIdentity.Of(null, point.GetTag(GpuIdentity.PciBusIdTag), point.GetTag(Tags.Node), point.GetTag(Tags.GpuIndex));
+        return identity is null ? null : point with { Tags = [.. point.Tags, new KeyValuePair<string, string>(Tags.GpuUuid, identity)] };
+    }
 
     private static bool WritePassThrough(LineProtocolWriter writer, ParsedPoint point, string? tenant)
     {

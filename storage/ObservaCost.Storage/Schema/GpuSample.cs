@@ -15,6 +15,7 @@ public sealed record GpuSample : ILineProtocolPoint
 
     public string? GpuUuid { get; init; }
 
+    /// <summary>The GPU's name as the source gives it; stored as its canonical key in <c>gpu_model</c> (<see cref="GpuModelName"/>), the full name in the field <c>gpu_name</c>.</summary>
     public string? GpuModel { get; init; }
 
     public string? Pool { get; init; }
@@ -64,11 +65,12 @@ public sealed record GpuSample : ILineProtocolPoint
     public bool WriteTo(LineProtocolWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
+        string? modelKey = GpuModelName.Canonical(GpuModel);
         return writer.Begin(Measurements.GpuSample)
             .Tag(Tags.Cluster, Cluster)
             .Tag(Tags.Container, Container)
             .Tag(Tags.GpuIndex, GpuIndexText(GpuIndex))
-            .Tag(Tags.GpuModel, GpuModel)
+            .Tag(Tags.GpuModel, modelKey)
             .Tag(Tags.MigInstance, MigInstance)
             .Tag(Tags.MigProfile, MigProfile)
             .Tag(Tags.Namespace, Namespace)
@@ -79,6 +81,7 @@ public sealed record GpuSample : ILineProtocolPoint
             .Tag(Tags.Tenant, Tenant)
             .Tag(Tags.GpuUuid, GpuUuid)
             .Field(Fields.EnergyJoules, EnergyJoules)
+            .Field(Fields.GpuName, string.Equals(modelKey, GpuModel, StringComparison.Ordinal) ? null : GpuModel)
             .Field(Fields.GraphicsEngineActivityRatio, GraphicsEngineActivityRatio)
             .Field(Fields.MemoryTotalBytes, MemoryTotalBytes)
             .Field(Fields.MemoryUsedBytes, MemoryUsedBytes)

@@ -82,6 +82,9 @@ public static class Fields
     public const string GraphicsEngineActivityRatio = "gr_engine_active_ratio";
     public const string PowerWatts = "power_watts";
     public const string EnergyJoules = "energy_joules";
+
+    /// <summary>A GPU's full marketing name ("NVIDIA H100 80GB HBM3") when its <c>gpu_model</c> key differs (<see cref="Schema.GpuModelName"/>).</summary>
+    public const string GpuName = "gpu_name";
     public const string MemoryUsedBytes = "memory_used_bytes";
     public const string MemoryTotalBytes = "memory_total_bytes";
     public const string TemperatureCelsius = "temperature_celsius";

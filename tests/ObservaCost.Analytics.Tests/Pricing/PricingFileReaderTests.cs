@@ -211,4 +211,31 @@ public sealed class PricingFileReaderTests
 
         Assert.Equal("$.energy.tariff", Assert.Single(errors).Path);
     }
+
+    [Fact]
+    public void Resolve_GpuKeysInEitherForm_MatchEveryNameOfTheModel()
+    {
+        // One file keyed by the marketing name, one by the canonical key: both price a GPU reported either way.
+        foreach (string key in new[] { "NVIDIA H100 80GB HBM3", "H100" })
+        {
+            PricingFile file = PricingFileReader.Parse("{" + MinimalEnergy + ", \"gpus\": { \"" + key + "\": { \"rented\": { \"usdPerGpuHour\": 2.1, \"commitment\": \"on-demand\", \"energyIncluded\": true } } } }");
+            Assert.Equal(2.1, file.Resolve(null, "H100").Rented!.UsdPerGpuHour);
+            Assert.Equal(2.1, file.Resolve(null, "NVIDIA H100 80GB HBM3").Rented!.UsdPerGpuHour);
+            Assert.False(file.TryResolve(null, "NVIDIA H200", out _));
+        }
+    }
+
+    [Fact]
+    public void Parse_TwoGpuKeysForOneModel_IsAnErrorNamingBoth()
+    {
+        string json = "{" + MinimalEnergy + """
+            , "gpus": { "H100": { "rented": { "usdPerGpuHour": 2, "commitment": "on-demand", "energyIncluded": true } }, "NVIDIA H100 80GB HBM3": { "rented": { "usdPerGpuHour": 3, "commitment": "on-demand", "energyIncluded": true } } } }
+            """;
+
+        Assert.False(PricingFileReader.TryParse(json, out _, out IReadOnlyList<PricingError> errors));
+
+        PricingError error = Assert.Single(errors);
+        Assert.Equal("$.gpus", error.Path);
+        Assert.Contains("'H100', 'NVIDIA H100 80GB HBM3'", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -79,25 +79,130 @@ public sealed class AnalyticsInCollectorTests
         await host.WaitForAsync(
             TimeSeriesQueryBuilder.From(Measurements.InferenceWindow).Count(Fields.PromptTokens).Between(hour, hour.AddHours(1)).Build(),
             r => r.Series.Count == 1 && r.Series[0].Rows[0][0].Integer == 60);
-        await host.WaitForAsync(
-            TimeSeriesQueryBuilder.From(Measurements.GpuSample).Count(Fields.PowerWatts).Between(hour.AddMinutes(-5), hour.AddMinutes(65)).Build(),
-            r => r.Series.Count == 1 && r.Series[0].Rows[0][0].Integer == 2 * 420);
-
-        IScheduler scheduler = await host.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
-        await FireAsync(scheduler, GpuRollupJob.Key);
-        await FireAsync(scheduler, CostWindowJob.Key);
-
-        using HttpResponseMessage cost = await host.Client.GetAsync(new Uri(string.Create(CultureInfo.InvariantCulture,
-            $"/api/v1/cost?from={hour:yyyy-MM-ddTHH:mm:ssZ}&to={hour.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}&groupBy=model"), UriKind.Relative));
-        string body = await cost.Content.ReadAsStringAsync();
-        Assert.True(cost.IsSuccessStatusCode, body);
-        using JsonDocument json = JsonDocument.Parse(body);
+        (JsonDocument json, string body) = await RollUpAndReadCostAsync(host, hour, 2 * 420, "model");
+        using JsonDocument disposed = json;
         JsonElement llama = json.RootElement.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("model").GetString() == "llama-3.1-70b");
         Assert.Equal(1.0, llama.GetProperty("gpuHours").GetDouble(), 9);
         Assert.Equal(540_000, llama.GetProperty("promptTokens").GetInt64());
         Assert.Equal(60_000, llama.GetProperty("completionTokens").GetInt64());
         Assert.True(llama.GetProperty("costUsd").GetDouble() > 0.77, body); // more than the H100's capex per hour
         Assert.Equal(2.0, json.RootElement.GetProperty("totals").GetProperty("gpuHours").GetDouble(), 9);
+    }
+
+    /// <summary>
+    /// Issue 10 item 5: two H100s on one node pushed without <c>uuid</c> (with their index) are two GPUs. Ingest stamps
+    /// <c>uuid=gpu-node-1/gpu0</c> and <c>uuid=gpu-node-1/gpu1</c>, so the rollup keeps them apart. A point with no
+    /// identity at all (no uuid, no pci_bus_id, no index) is refused with its reason; the others in the body are kept.
+    /// </summary>
+    [Fact]
+    public async Task Collector_TwoGpusPushedWithoutUuid_PriceAsTwoGpusAndAPointWithoutIdentityIsRefused()
+    {
+        await using CollectorHost host = await CollectorHost.StartWithAnalyticsOnDemandAsync();
+        DateTimeOffset now = TimeProvider.System.GetUtcNow();
+        var hour = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero).AddHours(-2);
+        using var writer = new LineProtocolWriter();
+        for (DateTimeOffset t = hour.AddMinutes(-5); t < hour.AddMinutes(65); t = t.AddSeconds(10))
+        {
+            // Pool batch-spot (pricing.example.json): rented at 0.9 $/GPU-hour, energy included, so the hour's fleet
+            // cost is 0.9 × GPU-hours whatever the tariff: two GPUs × 1 h × 0.9 = 1.8 $ (merged into one: 0.9 $).
+            new GpuSample { Time = t, Node = "gpu-node-1", GpuIndex = 0, GpuModel = "H100", Pool = "batch-spot", PowerWatts = 600, UtilizationPercent = 90 }.WriteTo(writer);
+            new GpuSample { Time = t, Node = "gpu-node-1", GpuIndex = 1, GpuModel = "H100", Pool = "batch-spot", PowerWatts = 500, UtilizationPercent = 80 }.WriteTo(writer);
+        }
+
+        string anonymous = string.Create(CultureInfo.InvariantCulture, $"gpu_sample,gpu_model=H100,pool=batch-spot power_watts=600 {hour.ToUnixTimeMilliseconds() * 1_000_000}\n");
+        byte[] body = [.. writer.WrittenSpan, .. System.Text.Encoding.UTF8.GetBytes(anonymous)];
+        using var push = new HttpRequestMessage(HttpMethod.Post, "/write?precision=ns") { Content = new ByteArrayContent(body) };
+        push.Headers.Authorization = new AuthenticationHeaderValue("Bearer", CollectorHost.AdminToken);
+        using HttpResponseMessage pushed = await host.Client.SendAsync(push);
+        using JsonDocument refusal = JsonDocument.Parse(await pushed.Content.ReadAsStringAsync());
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, pushed.StatusCode);
+        Assert.Equal(2 * 420, refusal.RootElement.GetProperty("accepted").GetInt32());
+        Assert.Equal(1, refusal.RootElement.GetProperty("rejected").GetInt32());
+        Assert.Equal("point 841 of measurement 'gpu_sample': " + GpuIdentity.MissingReason, refusal.RootElement.GetProperty("errors")[0].GetProperty("reason").GetString());
+        (JsonDocument json, _) = await RollUpAndReadCostAsync(host, hour, 2 * 420, "pool");
+        using JsonDocument disposed = json;
+        JsonElement totals = json.RootElement.GetProperty("totals");
+        Assert.Equal(2.0, totals.GetProperty("gpuHours").GetDouble(), 9);
+        Assert.Equal(1.8, totals.GetProperty("costUsd").GetDouble(), 9);
+    }
+
+    /// <summary>
+    /// Issue 10 item 7: Telegraf <c>nvidia_smi</c> with the allocation tags a user's processors add (namespace, pod,
+    /// served_model) and the marketing name is priced: the pricing file keys "NVIDIA H100 80GB HBM3", the GPU is stored
+    /// as gpu_model=H100, and its hour goes to the namespace and model it serves.
+    /// </summary>
+    [Fact]
+    public async Task Collector_TelegrafNvidiaSmiWithAllocationTags_IsPricedByModelNameInEitherForm()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "observacost-pricing-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dir);
+        string pricing = Path.Combine(dir, "pricing.json");
+        await File.WriteAllTextAsync(pricing, """
+            {
+              "energy": { "pue": 1.0, "tariff": { "usdPerKilowattHour": 0.1 } },
+              "default": { "rented": { "usdPerGpuHour": 1.0, "commitment": "on-demand", "energyIncluded": true } },
+              "gpus": { "NVIDIA H100 80GB HBM3": { "rented": { "usdPerGpuHour": 3.0, "commitment": "on-demand", "energyIncluded": true } } }
+            }
+            """);
+        try
+        {
+            await using CollectorHost host = await CollectorHost.StartWithAnalyticsOnDemandAsync("--Analytics:PricingFile", pricing);
+            DateTimeOffset now = TimeProvider.System.GetUtcNow();
+            var hour = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero).AddHours(-2);
+            var body = new System.Text.StringBuilder();
+            for (DateTimeOffset t = hour.AddMinutes(-5); t < hour.AddMinutes(65); t = t.AddSeconds(10))
+            {
+                body.Append(CultureInfo.InvariantCulture, $"nvidia_smi,host=gpu-node-7,index=0,name=NVIDIA\\ H100\\ 80GB\\ HBM3,namespace=llm,pod=vllm-0,served_model=llama-3.1-70b,uuid=GPU-7a utilization_gpu=90,power_draw=600,memory_used=1024,memory_total=81559 {t.ToUnixTimeMilliseconds() * 1_000_000}\n");
+            }
+
+            using var push = new HttpRequestMessage(HttpMethod.Post, "/write?precision=ns") { Content = new StringContent(body.ToString()) };
+            push.Headers.Authorization = new AuthenticationHeaderValue("Bearer", CollectorHost.AdminToken);
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, (await host.Client.SendAsync(push)).StatusCode);
+
+            // One GPU, one hour, 3.0 $/GPU-hour (energy included) = 3.0 $, all of it the model's in namespace llm;
+            // priced by the default entry instead it would be 1.0 $.
+            (JsonDocument byModel, string answer) = await RollUpAndReadCostAsync(host, hour, 420, "gpu_model");
+            using (byModel)
+            {
+                JsonElement h100 = Assert.Single(byModel.RootElement.GetProperty("rows").EnumerateArray());
+                Assert.Equal("H100", h100.GetProperty("gpuModel").GetString());
+                Assert.Equal(3.0, h100.GetProperty("costUsd").GetDouble(), 9);
+            }
+
+            (JsonDocument byTenant, answer) = await ReadCostAsync(host, hour, "tenant,model");
+            using (byTenant)
+            {
+                JsonElement row = Assert.Single(byTenant.RootElement.GetProperty("rows").EnumerateArray());
+                Assert.True(row.GetProperty("tenant").GetString() == "llm" && row.GetProperty("model").GetString() == "llama-3.1-70b", answer);
+                Assert.Equal(1.0, row.GetProperty("gpuHours").GetDouble(), 9);
+                Assert.Equal(3.0, row.GetProperty("costUsd").GetDouble(), 9);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Waits for the pushed samples in the store, runs the rollup and cost jobs, and reads the hour's /cost.</summary>
+    private static async Task<(JsonDocument Json, string Body)> RollUpAndReadCostAsync(CollectorHost host, DateTimeOffset hour, long samples, string groupBy)
+    {
+        await host.WaitForAsync(
+            TimeSeriesQueryBuilder.From(Measurements.GpuSample).Count(Fields.PowerWatts).Between(hour.AddMinutes(-5), hour.AddMinutes(65)).Build(),
+            r => r.Series.Count == 1 && r.Series[0].Rows[0][0].Integer == samples);
+        IScheduler scheduler = await host.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
+        await FireAsync(scheduler, GpuRollupJob.Key);
+        await FireAsync(scheduler, CostWindowJob.Key);
+        return await ReadCostAsync(host, hour, groupBy);
+    }
+
+    private static async Task<(JsonDocument Json, string Body)> ReadCostAsync(CollectorHost host, DateTimeOffset hour, string groupBy)
+    {
+        using HttpResponseMessage cost = await host.Client.GetAsync(new Uri(string.Create(CultureInfo.InvariantCulture,
+            $"/api/v1/cost?from={hour:yyyy-MM-ddTHH:mm:ssZ}&to={hour.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}&groupBy={groupBy}"), UriKind.Relative));
+        string body = await cost.Content.ReadAsStringAsync();
+        Assert.True(cost.IsSuccessStatusCode, body);
+        return (JsonDocument.Parse(body), body);
     }
 
     /// <summary>Fires a job and waits until the scheduler has stored its cursor.</summary>

@@ -51,7 +51,7 @@ public sealed class LineProtocolIngestTests
         Assert.Equal(74213L * 1024 * 1024, memory.Series[0].Rows[0][0].Integer);
         Assert.Equal(87, memory.Series[0].Rows[0][1].Number);
         Assert.Equal("gpu-node-1", memory.Series[0].Tags[Tags.Node]);
-        Assert.Equal("NVIDIA H100 80GB HBM3", memory.Series[0].Tags[Tags.GpuModel]);
+        Assert.Equal("H100", memory.Series[0].Tags[Tags.GpuModel]);
 
         QueryResult cpu = await host.WaitForAsync(CountOf("cpu", "usage_idle", "cpu"), r => r.Series.Count == 1);
         Assert.Equal("cpu-total", cpu.Series[0].Tags["cpu"]);

@@ -41,7 +41,7 @@ public sealed class NvidiaSmiPollingServiceTests : IDisposable
         ResultSeries gpu = Assert.Single(r.Series);
         Assert.Equal("bare-metal-7", gpu.Tags[Tags.Node]);
         Assert.Equal("h100", gpu.Tags[Tags.Pool]);
-        Assert.Equal("NVIDIA H100 80GB HBM3", gpu.Tags[Tags.GpuModel]);
+        Assert.Equal("H100", gpu.Tags[Tags.GpuModel]);
         Assert.True(gpu.Rows[0][0].Number > 300, "a loaded H100 draws hundreds of watts");
         Assert.Equal(100, gpu.Rows[0][1].Number);
     }

@@ -178,21 +178,9 @@ public sealed class FaultTests
         }
     }
 
-    private static async Task<Process> StartCollectorProcessAsync(string dir, int port, Uri influx)
-    {
-        string configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        string dll = Path.Combine(RepoPaths.Root, "collector", "ObservaCost.Collector", "bin", configuration, "net10.0", "ObservaCost.Collector.dll");
-        var info = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = dir,
-        };
-        foreach (string arg in new[]
-        {
-            dll,
-            "--urls", string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}"),
+    private static Task<Process> StartCollectorProcessAsync(string dir, int port, Uri influx) =>
+        CollectorProcess.StartAsync(dir, port,
+        [
             "--Storage:Backend", "InfluxDb",
             "--Storage:InfluxDb:Url", influx.ToString(),
             "--Storage:InfluxDb:RetryMaxElapsed", "00:00:02",
@@ -202,18 +190,5 @@ public sealed class FaultTests
             "--Collector:Forwarder:RetryMaxDelay", "00:00:01",
             "--Collector:Auth:Tokens:0:Name", "fleet",
             "--Collector:Auth:Tokens:0:Sha256", IngestAuthenticator.HashToken(CollectorHost.AdminToken),
-        })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(info)!;
-        var log = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        await HttpReadiness.WaitAsync(process, new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/healthz")), HttpStatusCode.OK, TimeSpan.FromSeconds(60), () => log.ToString());
-        return process;
-    }
+        ]);
 }

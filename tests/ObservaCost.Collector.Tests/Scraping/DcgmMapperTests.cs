@@ -101,7 +101,8 @@ public sealed class DcgmMapperTests
         Assert.True(gpu.WriteTo(writer));
 
         string line = writer.ToString();
-        Assert.StartsWith("gpu_sample,cluster=prod-eu,gpu=0,gpu_model=Tesla\\ T4,node=cp-bm14r7,pool=inference,uuid=GPU-6d5c0ac5", line, StringComparison.Ordinal);
+        Assert.StartsWith("gpu_sample,cluster=prod-eu,gpu=0,gpu_model=T4,node=cp-bm14r7,pool=inference,uuid=GPU-6d5c0ac5", line, StringComparison.Ordinal);
+        Assert.Contains("gpu_name=\"Tesla T4\"", line, StringComparison.Ordinal);
         Assert.Contains("utilization_percent=91", line, StringComparison.Ordinal);
         Assert.Contains("power_watts=68.244", line, StringComparison.Ordinal);
     }

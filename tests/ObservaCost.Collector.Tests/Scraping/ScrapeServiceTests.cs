@@ -71,13 +71,13 @@ public sealed class ScrapeServiceTests : IAsyncLifetime
             .. Target(1, "l40s", "/l40s", "Dcgm", "Pool", "l40s-pool"),
         ]);
         QueryResult r = await host.WaitForAsync(Gpus(), x => x.Series.Count == 2);
-        ResultSeries t4 = r.Series.Single(s => s.Tags[Tags.GpuModel] == "Tesla T4");
+        ResultSeries t4 = r.Series.Single(s => s.Tags[Tags.GpuModel] == "T4");
         Assert.Equal("GPU-6d5c0ac5-74d7-3130-46f1-e93ed57f469a", t4.Tags[Tags.GpuUuid]);
         Assert.Equal("cp-bm14r7", t4.Tags[Tags.Node]);
         Assert.Equal("t4-pool", t4.Tags[Tags.Pool]);
         Assert.Equal(91, t4.Rows[0][0].Number);
         Assert.Equal(68.244, t4.Rows[0][1].Number);
-        Assert.Equal("l40s-pool", r.Series.Single(s => s.Tags[Tags.GpuModel] == "NVIDIA L40S").Tags[Tags.Pool]);
+        Assert.Equal("l40s-pool", r.Series.Single(s => s.Tags[Tags.GpuModel] == "L40S").Tags[Tags.Pool]);
         string metrics = await host.Client.GetStringAsync("/metrics");
         Assert.Contains("observacost_collector_scrape_duration_seconds_count{target=\"t4\"}", metrics, StringComparison.Ordinal);
     }
@@ -94,8 +94,8 @@ public sealed class ScrapeServiceTests : IAsyncLifetime
             .Between(TimeProvider.System.GetUtcNow().AddMinutes(-5), TimeProvider.System.GetUtcNow().AddMinutes(5))
             .GroupBy(Tags.GpuModel, Tags.Tenant).Build();
         QueryResult r = await host.WaitForAsync(byTenant, x => x.Series.Count == 2);
-        Assert.Equal("acme", r.Series.Single(s => s.Tags[Tags.GpuModel] == "Tesla T4").Tags[Tags.Tenant]);
-        Assert.Equal(string.Empty, r.Series.Single(s => s.Tags[Tags.GpuModel] == "NVIDIA L40S").Tags[Tags.Tenant]);
+        Assert.Equal("acme", r.Series.Single(s => s.Tags[Tags.GpuModel] == "T4").Tags[Tags.Tenant]);
+        Assert.Equal(string.Empty, r.Series.Single(s => s.Tags[Tags.GpuModel] == "L40S").Tags[Tags.Tenant]);
     }
 
     [Fact]

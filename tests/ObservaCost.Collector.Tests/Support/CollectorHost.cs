@@ -68,16 +68,19 @@ public sealed class CollectorHost : IAsyncDisposable
     }
 
     /// <summary>The standard settings with the analytics jobs registered but never fired by their schedule: the test fires them.</summary>
-    public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync()
+    public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync(params string[] extra)
     {
         const string Never = "0 0 0 1 1 ? 2099";
         return StartAsync(
+        [
             "--Analytics:Enabled", "true",
             "--Analytics:Scheduler:RollupCron", Never,
             "--Analytics:Scheduler:CostCron", Never,
             "--Analytics:Scheduler:KpiCron", Never,
             "--Analytics:Scheduler:AnomalyCron", Never,
-            "--Analytics:Scheduler:ForecastCron", Never);
+            "--Analytics:Scheduler:ForecastCron", Never,
+            .. extra,
+        ]);
     }
 
     /// <summary>Polls the store until <paramref name="condition"/> holds for a query result (the forwarder is asynchronous).</summary>

@@ -40,8 +40,8 @@ public sealed class SchemaTests
             XidErrors = 0,
         });
         Assert.Equal(
-            "gpu_sample,cluster=prod,container=vllm,gpu=3,gpu_model=NVIDIA\\ H100\\ 80GB\\ HBM3,mig_instance=1,mig_profile=1g.10gb,namespace=llm,node=gpu-node-1,pod=vllm-0,pool=h100,served_model=llama-3-70b,uuid=GPU-abc " +
-            "energy_joules=123456.789,gr_engine_active_ratio=0.83,memory_total_bytes=85899345920i,memory_used_bytes=74000000000i,power_watts=612.5,temperature_celsius=71,utilization_percent=87,xid_errors=0i 1700000000000000000\n",
+            "gpu_sample,cluster=prod,container=vllm,gpu=3,gpu_model=H100,mig_instance=1,mig_profile=1g.10gb,namespace=llm,node=gpu-node-1,pod=vllm-0,pool=h100,served_model=llama-3-70b,uuid=GPU-abc " +
+            "energy_joules=123456.789,gpu_name=\"NVIDIA H100 80GB HBM3\",gr_engine_active_ratio=0.83,memory_total_bytes=85899345920i,memory_used_bytes=74000000000i,power_watts=612.5,temperature_celsius=71,utilization_percent=87,xid_errors=0i 1700000000000000000\n",
             line);
     }
 
