@@ -109,6 +109,24 @@ internal static class CostWindowHarness
             throw new InvalidOperationException($"The job read {warm.GpuCount} GPUs, {gpus} were written.");
         }
 
+        if (Environment.GetEnvironmentVariable("OBSERVACOST_DIAG") == "1")
+        {
+            var rawService = new CostWindowService(store, pricing, new AnalyticsWindowOptions { GpuSource = GpuReadingSource.Raw }, NullLogger<CostWindowService>.Instance);
+            WindowCostReport fromRaw = await rawService.ComputeAsync(WindowStart);
+            WindowCostReport noTokens = await service.ComputeAsync(WindowStart);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  DIAG raw rows {fromRaw.Costs.Count} (unallocated {fromRaw.Costs.Count(c => c.Model is null && c.Tenant is null)}), rollup rows {warm.Costs.Count} (unallocated {warm.Costs.Count(c => c.Model is null && c.Tenant is null)}), GPU-hours raw {fromRaw.Costs.Sum(c => c.GpuHours):F3} rollup {warm.Costs.Sum(c => c.GpuHours):F3}, allocated GPU-hours raw {fromRaw.Costs.Where(c => c.Model is not null || c.Tenant is not null).Sum(c => c.GpuHours):F3} rollup {warm.Costs.Where(c => c.Model is not null || c.Tenant is not null).Sum(c => c.GpuHours):F3}"));
+            foreach (CostWindow c in warm.Costs.Where(c => c.GpuUuid!.StartsWith("GPU-00000001", StringComparison.Ordinal) || c.GpuUuid!.StartsWith("GPU-00000002", StringComparison.Ordinal)))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  DIAG rollup {c.GpuUuid} {c.Model} {c.Tenant} {c.GpuHours * 60:F2} min"));
+            }
+
+            foreach (CostWindow c in fromRaw.Costs.Where(c => c.GpuUuid!.StartsWith("GPU-00000001", StringComparison.Ordinal) || c.GpuUuid!.StartsWith("GPU-00000002", StringComparison.Ordinal)))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  DIAG raw {c.GpuUuid} {c.Model} {c.Tenant} {c.GpuHours * 60:F2} min"));
+            }
+        }
+
         string[] queries = store.Queries.Select(InfluxQlRenderer.Render).ToArray();
         await PrintAnswerSizesAsync(store, warm);
         store.Queries.Clear();
