@@ -67,34 +67,16 @@ public sealed partial class GpuRollupService(ITimeSeriesStore store, PricingFile
             }
         }
 
-        // Only a range that holds points is deleted. influxd 1.6 can drop a series from its index on a range delete that
-        // leaves the series' points elsewhere in the shard (seen on series already snapshotted to TSM): the minute-by-minute
-        // rollup deleted every still-empty minute, so a placement that had ended (a pod gone) vanished from gpu_trace
-        // reads, its time read as unallocated (the cost-window benchmark at 1,000 GPUs: 1,215 cost rows instead of 1,689).
+        // The store skips the delete of a range that holds no point (InfluxDbStore.DeleteAsync: influxd's range-delete bugs).
         var everything = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach ((string measurement, string field) in RolledUp)
-        {
-            if (await HoldsPointsAsync(measurement, field, start, end, cancellationToken))
-            {
-                await store.DeleteAsync(measurement, start, end, everything, cancellationToken);
-            }
-        }
-
+        await store.DeleteAsync(Measurements.GpuMinute, start, end, everything, cancellationToken);
+        await store.DeleteAsync(Measurements.GpuTrace, start, end, everything, cancellationToken);
         await WindowWriter.WriteAsync(store, [.. minutes, .. trace], cancellationToken);
         LogRolledUp(logger, start, end, minutes.Count, trace.Count);
         return minutes.Count;
     }
 
     private const long MinuteNs = 60_000_000_000;
-
-    /// <summary>The measurements this job replaces, each with a field every one of its points has.</summary>
-    private static readonly (string Measurement, string Field)[] RolledUp = [(Measurements.GpuMinute, Fields.SampleCount), (Measurements.GpuTrace, Fields.SamplesSincePrevious)];
-
-    private async Task<bool> HoldsPointsAsync(string measurement, string field, DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken)
-    {
-        QueryResult held = await store.QueryAsync(TimeSeriesQueryBuilder.From(measurement).Count(field, "points").Between(start, end).Build(), cancellationToken);
-        return held.Series.Any(s => s.Rows.Any(r => r[0].AsDouble() is > 0));
-    }
 
     /// <summary>One minute's means (of the values present), last energy reading and Xid code, and power sample count.</summary>
     private readonly record struct Summary(double? PowerWatts, double? UtilizationPercent, double? ActivityRatio, double? EnergyJoules, long Samples, long? Xid)
