@@ -68,10 +68,14 @@ public sealed class CollectorHost : IAsyncDisposable
     }
 
     /// <summary>The standard settings with the analytics jobs registered but never fired by their schedule: the test fires them.</summary>
-    public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync(params string[] extra)
+    public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync(params string[] extra) => StartWithAnalyticsOnDemandAsync(configure: null, extra);
+
+    /// <summary>As <see cref="StartWithAnalyticsOnDemandAsync(string[])"/>, then <paramref name="configure"/> on the builder (a test clock).</summary>
+    public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync(Action<WebApplicationBuilder>? configure, params string[] extra)
     {
         const string Never = "0 0 0 1 1 ? 2099";
         return StartAsync(
+        configure,
         [
             "--Analytics:Enabled", "true",
             "--Analytics:Scheduler:RollupCron", Never,
