@@ -65,6 +65,58 @@ public sealed class EdgeRuleTests : IAsyncLifetime
         Precision.Close(1 + (649_200 / 3.6e6 * 0.10), report.CostUsd);
     }
 
+    /// <summary>
+    /// Item 1 inside a minute: 2 % (60 W) up to the sample at 10:30:30, 70 % (300 W) from 10:30:40 on, samples
+    /// 09:50–11:10. The minute 10:30's mean is (4 × 2 + 2 × 70) / 6 = 24.67 %, above the threshold, yet it holds 40 s
+    /// of idle time: the rule is on the samples, not on minute means.
+    /// </summary>
+    [Theory]
+    [InlineData(GpuReadingSource.Raw)]
+    [InlineData(GpuReadingSource.Rollup)]
+    public async Task IdleToBusyInsideAMinute_IdleEndsAtTheFirstBusySample_ThoughTheMinuteMeanIsBusy(GpuReadingSource source)
+    {
+        await WriteAsync(T0.AddMinutes(-10), T0.AddMinutes(70), t => t <= T0.AddSeconds((30 * 60) + 30) ? (60, 2) : (300, 70));
+
+        WindowCostReport report = await ComputeAsync(source, T0);
+
+        // Idle 10:00:00–10:30:40 in the window = 1,840 s = 0.511111… h. Its energy: 60 W × 1,830 s (10:00:00–10:30:30)
+        // = 109,800 J + the ramp 10:30:30–10:30:40, (60 + 300) / 2 × 10 = 1,800 J → 111,600 J.
+        IdleWindow idle = Assert.Single(report.Idle);
+        Precision.Close(1_840 / 3_600.0, idle.IdleGpuHours);
+        Precision.Close(111_600, idle.IdleEnergyJoules);
+        Precision.Close((1_840 / 3_600.0) + (111_600 / 3.6e6 * 0.10), idle.IdleCostUsd);
+
+        // The hour's energy: 111,600 J + 300 W × 1,760 s (10:30:40–11:00:00) = 639,600 J.
+        Precision.Close(639_600, report.Costs.Sum(c => c.GpuEnergyJoules));
+        Precision.Close(1 + (639_600 / 3.6e6 * 0.10), report.CostUsd);
+    }
+
+    /// <summary>
+    /// The other way round inside a minute: 70 % (300 W) up to the sample at 10:30:30, 2 % (60 W) from 10:30:40 on,
+    /// samples 09:50–11:10. The minute 10:30's mean is (4 × 70 + 2 × 2) / 6 = 47.33 %; idle starts at 10:30:40.
+    /// </summary>
+    [Theory]
+    [InlineData(GpuReadingSource.Raw)]
+    [InlineData(GpuReadingSource.Rollup)]
+    public async Task BusyToIdleInsideAMinute_IdleStartsAtTheFirstIdleSample(GpuReadingSource source)
+    {
+        await WriteAsync(T0.AddMinutes(-10), T0.AddMinutes(70), t => t <= T0.AddSeconds((30 * 60) + 30) ? (300, 70) : (60, 2));
+
+        WindowCostReport report = await ComputeAsync(source, T0);
+
+        // The run 10:30:40–11:09:50 (39 min ≥ 5) clipped to the window: 10:30:40–11:00:00 = 1,760 s = 0.488888… h,
+        // energy 60 W × 1,760 s = 105,600 J.
+        IdleWindow idle = Assert.Single(report.Idle);
+        Precision.Close(1_760 / 3_600.0, idle.IdleGpuHours);
+        Precision.Close(105_600, idle.IdleEnergyJoules);
+        Precision.Close((1_760 / 3_600.0) + (105_600 / 3.6e6 * 0.10), idle.IdleCostUsd);
+
+        // The hour's energy: 300 W × 1,830 s (10:00:00–10:30:30) = 549,000 J + the ramp (300 + 60) / 2 × 10 = 1,800 J
+        // + 105,600 J = 656,400 J.
+        Precision.Close(656_400, report.Costs.Sum(c => c.GpuEnergyJoules));
+        Precision.Close(1 + (656_400 / 3.6e6 * 0.10), report.CostUsd);
+    }
+
     /// <summary>Item 2: idle (2 %) from 09:56:00 to 10:02:00, busy (70 %) otherwise, samples 08:50–11:10.</summary>
     [Theory]
     [InlineData(GpuReadingSource.Raw)]
