@@ -33,8 +33,9 @@ namespace ObservaCost.Collector.Tests.Hosting;
 /// <para><b>The requests</b> (all inside the hour, pushed with the fleet's admin token, so the tenant is as sent):
 /// llama for tenant <c>acme</c> every 10 s from 10:00:05 (360 × 1,000 prompt + 200 completion tokens) and for tenant
 /// <c>globex</c> every 20 s from 10:00:07 (180 × 1,300 + 100); neither is a namespace, so the two llama GPUs in
-/// namespace llm are a shared deployment. mistral for tenant <c>team-b</c> (its own namespace) every 10 s from
-/// 10:00:03 (360 × 500 + 500).</para>
+/// namespace llm are a shared deployment; and llama without a tenant every 30 s from 10:00:01 (120 × 1,800 + 200),
+/// the model's remainder. mistral for tenant <c>team-b</c> (its own namespace) every 10 s from 10:00:03
+/// (360 × 500 + 500).</para>
 /// <para><b>The pricing file</b> (<see cref="TestPricing"/>): H100 owned, (40,000 − 4,960) / (4 × 8,760) = 35,040 /
 /// 35,040 = 1.00 $/GPU-h capex + 0.50 opex; pool batch-spot rented at 2.00 $/GPU-h, energy billed separately; PUE
 /// 1.25; flat 0.20 $/kWh; node power 200 W per node, shared by its two GPUs = 100 W each; completion weight 3;
@@ -59,7 +60,7 @@ public sealed class FourGpuHourEndToEndTests
     }
 
     private const double Tolerance = 1e-9;
-    private const int Requests = 360 + 180 + 360;
+    private const int Requests = 360 + 180 + 120 + 360;
 
     private static readonly DateTimeOffset Hour = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
 
@@ -160,10 +161,13 @@ public sealed class FourGpuHourEndToEndTests
     /// <item>Utilization: the 360 samples 10:00:00…10:59:50 (in every variant): A1 80 % → 0.80 utilized GPU-h;
     /// A2 (180 × 90 + 180 × 2) / 360 = 46 % → 0.46; B1 60 % → 0.60; B2 0. Fleet 1.86 of 4 GPU-h = 46.5 %.</item>
     /// <item>Tokens: acme 360,000 prompt + 72,000 completion (weighted 360,000 + 3 × 72,000 = 576,000); globex
-    /// 234,000 + 18,000 (weighted 234,000 + 54,000 = 288,000); team-b 180,000 + 180,000 (weighted 720,000). llama's
-    /// two GPUs run in namespace llm, which requested nothing: both rows are shared by acme and globex by weighted
-    /// tokens, 576,000 : 288,000 = 2/3 : 1/3, with no requests without a tenant, so no remainder. mistral's GPU runs in
-    /// namespace team-b, which is the tenant of its requests: that row is team-b's whole.</item>
+    /// 234,000 + 18,000 (weighted 234,000 + 54,000 = 288,000); llama without a tenant 216,000 + 24,000 (weighted
+    /// 216,000 + 72,000 = 288,000); team-b 180,000 + 180,000 (weighted 720,000). llama's two GPUs run in namespace
+    /// llm, which no request names: both rows are shared by weighted tokens, 576,000 : 288,000 : 288,000 = 1/2 to
+    /// acme, 1/4 to globex, and 1/4 stays on the rows as the model's remainder (tenant llm, with the requests without
+    /// a tenant). mistral's GPU runs in namespace team-b, which is the tenant of its requests: that row is team-b's
+    /// whole. Tokens in all: prompt 360,000 + 234,000 + 216,000 + 180,000 = 990,000, completion 72,000 + 18,000 +
+    /// 24,000 + 180,000 = 294,000, 1,284,000 tokens in 1,020 requests.</item>
     /// </list>
     /// </summary>
     private static Expected ExpectedFor(Telemetry telemetry) => telemetry switch
@@ -244,13 +248,13 @@ public sealed class FourGpuHourEndToEndTests
         double fleetJoules = e.A1GpuJoules + e.A2GpuJoules + e.B1GpuJoules + e.B2GpuJoules;
         double fleetFacility = (fleetJoules + (4 * NodeJoules)) * Pue;
 
-        // Totals: 4 GPU-h, 1.86 utilized; tokens 360,000 + 234,000 + 180,000 = 774,000 prompt, 72,000 + 18,000 +
-        // 180,000 = 270,000 completion, 900 requests. (a): facility 14,481,875 / 2 = 7,240,937.5 J = 2.011371527… kWh,
-        // 1,044,000 tokens / 2.011371527… kWh = 519,048.811… tokens/kWh; 7.402274305… $ / 1.044 = 7.090301058… $/1M.
+        // Totals: 4 GPU-h, 1.86 utilized; 990,000 prompt + 294,000 completion tokens, 1,020 requests. (a): facility
+        // 14,481,875 / 2 = 7,240,937.5 J = 2.011371527… kWh, 1,284,000 tokens / 2.011371527… kWh = 638,370.376… tokens/kWh;
+        // 7.402274305… $ / 1.284 = 5.765011141… $/1M.
         AssertFigures(byGpu.RootElement.GetProperty("totals"), "totals",
             ("gpuHours", 4.0), ("utilizedGpuHours", 1.86), ("costUsd", a1 + a2 + b1 + b2), ("gpuEnergyJoules", fleetJoules),
-            ("facilityEnergyJoules", fleetFacility), ("promptTokens", 774_000), ("completionTokens", 270_000), ("requestCount", Requests),
-            ("tokensPerKilowattHour", 1_044_000 / (fleetFacility / 3.6e6)), ("costPerMillionTokensUsd", (a1 + a2 + b1 + b2) / 1.044));
+            ("facilityEnergyJoules", fleetFacility), ("promptTokens", 990_000), ("completionTokens", 294_000), ("requestCount", Requests),
+            ("tokensPerKilowattHour", 1_284_000 / (fleetFacility / 3.6e6)), ("costPerMillionTokensUsd", (a1 + a2 + b1 + b2) / 1.284));
 
         // Per pool: chat-h100 = A1 + A2 ((a) 18,791 / 5,760 = 3.262326388… $), batch-spot = B1 + B2 ((a) 79,487 / 19,200
         // = 4.139947916… $).
@@ -264,20 +268,23 @@ public sealed class FourGpuHourEndToEndTests
         // Per model: llama = A1 + A2, mistral = B1, unallocated (model null) = B2.
         using JsonDocument byModel = await GetAsync(host, "cost", "model");
         Assert.Equal(3, byModel.RootElement.GetProperty("rows").GetArrayLength());
-        AssertFigures(Row(byModel, ("model", "llama")), "model llama", ("gpuHours", 2.0), ("costUsd", a1 + a2), ("promptTokens", 594_000), ("completionTokens", 90_000));
+        AssertFigures(Row(byModel, ("model", "llama")), "model llama", ("gpuHours", 2.0), ("costUsd", a1 + a2), ("promptTokens", 810_000), ("completionTokens", 114_000));
         AssertFigures(Row(byModel, ("model", "mistral")), "model mistral", ("gpuHours", 1.0), ("costUsd", b1), ("promptTokens", 180_000), ("completionTokens", 180_000));
         AssertFigures(Row(byModel, ("model", null)), "unallocated", ("gpuHours", 1.0), ("costUsd", b2), ("promptTokens", 0), ("completionTokens", 0));
 
-        // Per tenant and model. llama's cost (a) 18,791 / 5,760 $ splits 2/3 : 1/3 by weighted tokens:
-        //   acme: 2/3 × 3.262326388… = 18,791 / 8,640 = 2.174884259… $; 4/3 GPU-h; utilized 2/3 × (0.80 + 0.46) = 0.84;
-        //     prompt part 360,000 / 576,000 = 0.625 → 1.359302662… $, completion 3 × 72,000 / 576,000 = 0.375 →
-        //     0.815581597… $; $/1M tokens 2.174884259… / 0.432 = 5.034454303…; $/1M prompt = cost / weighted × 1e6 =
-        //     2.174884259… / 0.576 = 3.775840727…; $/1M completion 3 × that = 11.327522183…; facility 2/3 × (2,700,000 +
-        //     2,021,875) = 3,147,916.66… J = 0.874421296… kWh → 432,000 / 0.874421296… = 494,041.032… tokens/kWh.
-        //   globex: 1/3 → 1.087442129… $; 2/3 GPU-h; 0.42 utilized; prompt part 234,000 / 288,000 → 0.883546730… $,
-        //     completion 54,000 / 288,000 → 0.203895399… $; 1.087442129… / 0.252 = 4.315246546… $/1M; $/1M prompt and
-        //     completion as acme's (one model, one price per weighted token): 3.775840727…, 11.327522183…; facility
-        //     1,573,958.33… J → 252,000 / 0.437210648… kWh = 576,381.204… tokens/kWh.
+        // Per tenant and model. llama's cost (a) 18,791 / 5,760 $ splits 1/2 : 1/4 : 1/4 by weighted tokens:
+        //   acme: 1/2 × 3.262326388… = 18,791 / 11,520 = 1.631163194… $; 1 GPU-h; utilized 1/2 × (0.80 + 0.46) = 0.63;
+        //     prompt part 360,000 / 576,000 = 0.625 → 1.019476996… $, completion 3 × 72,000 / 576,000 = 0.375 →
+        //     0.611686197… $; $/1M tokens 1.631163194… / 0.432 = 3.775840727…; $/1M prompt = cost / weighted × 1e6 =
+        //     1.631163194… / 0.576 = 2.831880545…; $/1M completion 3 × that = 8.495641637…; facility 1/2 × (2,700,000 +
+        //     2,021,875) = 2,360,937.5 J = 0.655815972… kWh → 432,000 / 0.655815972… = 658,721.376… tokens/kWh.
+        //   globex: 1/4 → 0.815581597… $; 0.5 GPU-h; 0.315 utilized; prompt part 234,000 / 288,000 → 0.662660047… $,
+        //     completion 54,000 / 288,000 → 0.152921549… $; 0.815581597… / 0.252 = 3.236434909… $/1M; $/1M prompt and
+        //     completion as acme's (one model, one price per weighted token): 2.831880545…, 8.495641637…; facility
+        //     1,180,468.75 J → 252,000 / 0.327907986… kWh = 768,508.272… tokens/kWh.
+        //   llm (the remainder, with the requests without a tenant): 1/4 → 0.815581597… $; prompt part 216,000 / 288,000
+        //     → 0.611686197… $, completion 72,000 / 288,000 → 0.203895399… $; 0.815581597… / 0.24 = 3.398256655… $/1M;
+        //     2.831880545…, 8.495641637…; 240,000 / 0.327907986… kWh = 731,912.640… tokens/kWh.
         //   team-b (mistral, its own namespace): the whole of B1, (a) 2.099947916… $; 1 GPU-h, 0.60 utilized; prompt part
         //     180,000 / 720,000 = 1/4, completion 3/4; $/1M 2.099947916… / 0.36 = 5.833188657…; prompt 2.099947916… / 0.72
         //     = 2.916594328…; completion 8.749782986…; facility 1,799,062.5 J = 0.499739583… kWh → 720,375.195… tokens/kWh.
@@ -287,11 +294,12 @@ public sealed class FourGpuHourEndToEndTests
         double llamaFacility = (llamaJoules + (2 * NodeJoules)) * Pue;
         (string Tenant, string Model, double Share, double Prompt, double Completion, double Requests, double Weighted)[] tenants =
         [
-            ("acme", "llama", 2.0 / 3, 360_000, 72_000, 360, 576_000),
-            ("globex", "llama", 1.0 / 3, 234_000, 18_000, 180, 288_000),
+            ("acme", "llama", 1.0 / 2, 360_000, 72_000, 360, 576_000),
+            ("globex", "llama", 1.0 / 4, 234_000, 18_000, 180, 288_000),
+            ("llm", "llama", 1.0 / 4, 216_000, 24_000, 120, 288_000),
         ];
         using JsonDocument byTenant = await GetAsync(host, "cost", "tenant,model");
-        Assert.Equal(4, byTenant.RootElement.GetProperty("rows").GetArrayLength());
+        Assert.Equal(5, byTenant.RootElement.GetProperty("rows").GetArrayLength());
         foreach ((string tenant, string model, double share, double prompt, double completion, double requests, double weighted) in tenants)
         {
             double cost = llama * share;
@@ -333,7 +341,9 @@ public sealed class FourGpuHourEndToEndTests
     private static async Task AssertKpisAsync(CollectorHost host, Expected e)
     {
         // The fleet row: 4 GPU-h, 1.86 utilized = 46.5 %; idle as above; cost and energy as the cost totals; tokens
-        // 1,044,000; PUE = facility / (GPU + node) = 1.25. Tenant rows carry the per-tenant figures of /cost.
+        // 1,284,000; PUE = facility / (GPU + node) = 1.25. Pool, model and tenant rows carry the figures of /cost;
+        // utilization = utilized / GPU-hours: chat-h100 1.26 / 2 = 63 %, batch-spot 0.60 / 2 = 30 %, llama and each of
+        // its tenants 63 %, team-b 60 %.
         double a1 = CostOf(1.50, e.A1GpuJoules), a2 = CostOf(1.50, e.A2GpuJoules), b1 = CostOf(2.00, e.B1GpuJoules), b2 = CostOf(2.00, e.B2GpuJoules);
         double fleetFacility = (e.A1GpuJoules + e.A2GpuJoules + e.B1GpuJoules + e.B2GpuJoules + (4 * NodeJoules)) * Pue;
         using JsonDocument kpis = await GetAsync(host, "kpis", null);
@@ -341,18 +351,20 @@ public sealed class FourGpuHourEndToEndTests
         AssertFigures(fleet, "kpi fleet",
             ("gpuHours", 4.0), ("utilizedGpuHours", 1.86), ("utilizationPercent", 46.5), ("idleGpuHours", (e.A2IdleSeconds + e.B2IdleSeconds) / 3_600),
             ("idleCostUsd", e.A2IdleCostUsd + e.B2IdleCostUsd), ("idleShare", (e.A2IdleSeconds + e.B2IdleSeconds) / 3_600 / 4), ("costUsd", a1 + a2 + b1 + b2),
-            ("facilityEnergyJoules", fleetFacility), ("tokens", 1_044_000), ("tokensPerKilowattHour", 1_044_000 / (fleetFacility / 3.6e6)),
-            ("costPerMillionTokensUsd", (a1 + a2 + b1 + b2) / 1.044), ("pue", 1.25));
+            ("facilityEnergyJoules", fleetFacility), ("tokens", 1_284_000), ("tokensPerKilowattHour", 1_284_000 / (fleetFacility / 3.6e6)),
+            ("costPerMillionTokensUsd", (a1 + a2 + b1 + b2) / 1.284), ("pue", 1.25));
         AssertFigures(Row(kpis, ("scope", "pool"), ("key", "chat-h100")), "kpi pool chat-h100",
             ("costUsd", a1 + a2), ("utilizationPercent", 1.26 / 2 * 100), ("idleGpuHours", e.A2IdleSeconds / 3_600), ("idleCostUsd", e.A2IdleCostUsd));
         AssertFigures(Row(kpis, ("scope", "pool"), ("key", "batch-spot")), "kpi pool batch-spot",
             ("costUsd", b1 + b2), ("utilizationPercent", 0.60 / 2 * 100), ("idleGpuHours", e.B2IdleSeconds / 3_600), ("idleCostUsd", e.B2IdleCostUsd));
         AssertFigures(Row(kpis, ("scope", "model"), ("key", "llama")), "kpi model llama",
-            ("costUsd", a1 + a2), ("tokens", 684_000), ("costPerMillionTokensUsd", (a1 + a2) / 0.684), ("utilizationPercent", 63.0));
+            ("costUsd", a1 + a2), ("tokens", 924_000), ("costPerMillionTokensUsd", (a1 + a2) / 0.924), ("utilizationPercent", 63.0));
         AssertFigures(Row(kpis, ("scope", "tenant"), ("key", "acme")), "kpi tenant acme",
-            ("costUsd", (a1 + a2) * 2 / 3), ("tokens", 432_000), ("costPerMillionTokensUsd", (a1 + a2) * 2 / 3 / 0.432), ("utilizationPercent", 63.0));
+            ("costUsd", (a1 + a2) / 2), ("tokens", 432_000), ("costPerMillionTokensUsd", (a1 + a2) / 2 / 0.432), ("utilizationPercent", 63.0));
         AssertFigures(Row(kpis, ("scope", "tenant"), ("key", "globex")), "kpi tenant globex",
-            ("costUsd", (a1 + a2) / 3), ("tokens", 252_000), ("costPerMillionTokensUsd", (a1 + a2) / 3 / 0.252));
+            ("costUsd", (a1 + a2) / 4), ("tokens", 252_000), ("costPerMillionTokensUsd", (a1 + a2) / 4 / 0.252), ("utilizationPercent", 63.0));
+        AssertFigures(Row(kpis, ("scope", "tenant"), ("key", "llm")), "kpi tenant llm (llama's remainder)",
+            ("costUsd", (a1 + a2) / 4), ("tokens", 240_000), ("costPerMillionTokensUsd", (a1 + a2) / 4 / 0.24));
         AssertFigures(Row(kpis, ("scope", "tenant"), ("key", "team-b")), "kpi tenant team-b",
             ("costUsd", b1), ("tokens", 360_000), ("tokensPerKilowattHour", 360_000 / ((e.B1GpuJoules + NodeJoules) * Pue / 3.6e6)), ("utilizationPercent", 60.0));
     }
@@ -449,7 +461,7 @@ public sealed class FourGpuHourEndToEndTests
                 Assert.True(written.StatusCode == HttpStatusCode.NoContent, await written.Content.ReadAsStringAsync());
             }
 
-            // One 10 s window per request (each tenant's requests are 10 s or 20 s apart): 900 windows.
+            // One 10 s window per request (each requester's requests are 10, 20 or 30 s apart): 1,020 windows.
             QueryResult windows = await Host.WaitForAsync(
                 TimeSeriesQueryBuilder.From(Measurements.InferenceWindow).Count(Fields.PromptTokens).Between(Hour, Hour.AddHours(1)).Build(),
                 r => r.Series.Count == 1 && r.Series[0].Rows[0][0].Integer == Requests);
@@ -477,13 +489,18 @@ public sealed class FourGpuHourEndToEndTests
                 {
                     Append(body, Hour.AddSeconds(7 + (20 * k)), "llama", "globex", 1_300, 100);
                 }
+
+                if (k < 120)
+                {
+                    Append(body, Hour.AddSeconds(1 + (30 * k)), "llama", tenant: null, 1_800, 200);
+                }
             }
 
             return body.ToString();
 
-            static void Append(StringBuilder body, DateTimeOffset t, string model, string tenant, int prompt, int completion) =>
+            static void Append(StringBuilder body, DateTimeOffset t, string model, string? tenant, int prompt, int completion) =>
                 body.Append(CultureInfo.InvariantCulture,
-                    $"{{\"timestamp\":\"{t:yyyy-MM-ddTHH:mm:ssZ}\",\"model\":\"{model}\",\"tenant\":\"{tenant}\",\"usage\":{{\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\"total_tokens\":{prompt + completion}}},\"latency_ms\":800}}\n");
+                    $"{{\"timestamp\":\"{t:yyyy-MM-ddTHH:mm:ssZ}\",\"model\":\"{model}\",{(tenant is null ? string.Empty : $"\"tenant\":\"{tenant}\",")}\"usage\":{{\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\"total_tokens\":{prompt + completion}}},\"latency_ms\":800}}\n");
         }
 
         /// <summary>Line protocol for the four GPUs (see the class remarks), with the tag set of docs/collector.md.</summary>
