@@ -64,6 +64,24 @@ public sealed class OtlpGpuIdentityTests
         Assert.All(samples, s => Assert.Equal("node-1", s.Node));
     }
 
+    /// <summary>
+    /// A node agent's resource is the host; the pod a GPU is allocated to comes on its data points. Those allocation
+    /// attributes are kept (the data point's before the resource's).
+    /// </summary>
+    [Fact]
+    public void Map_AllocationOnDataPoint_KeptBeforeTheResources()
+    {
+        var export = new OtlpExport();
+        export.Points.Add(Power(
+            600,
+            new() { ["hw.id"] = "0", ["k8s.pod.name"] = "vllm-0", ["k8s.namespace.name"] = "llm", ["k8s.container.name"] = "server", ["observacost.served_model"] = "llama-3.1-70b" },
+            new() { ["host.name"] = "node-1", ["k8s.namespace.name"] = "agents", ["k8s.pod.name"] = "gpu-agent-x" }));
+
+        GpuSample gpu = Assert.Single(OtlpGpuMapper.Map(export).Samples);
+
+        Assert.Equal(("vllm-0", "llm", "server", "llama-3.1-70b"), (gpu.Pod, gpu.Namespace, gpu.Container, gpu.ServedModel));
+    }
+
     [Fact]
     public void Map_NoHostAndNoUuid_RefusedWithTheReason_UuidWithoutHostKept()
     {
