@@ -70,6 +70,7 @@ public sealed partial class LineProtocolIngest(
             int pointIndex = 0;
             ReadOnlyMemory<byte> memory = body.Memory;
             bool copyAsSent = caller.Tenant is null && precision == WritePrecision.Nanoseconds;
+            var models = new CanonicalModelCheck();
             LineProtocolParser.Scan(
                 body.Span,
                 precision,
@@ -89,7 +90,7 @@ public sealed partial class LineProtocolIngest(
                     }
 
                     bool rewritten = data.Slice(line.MeasurementOffset, line.MeasurementLength).SequenceEqual(TelegrafNvidiaSmi.MeasurementUtf8)
-                        || GpuSampleWithoutUuid(line, data);
+                        || GpuSampleToNormalise(line, data, models);
                     if (copyAsSent && !rewritten && !line.HasUnsigned)
                     {
                         // Pass-through as sent: the scan has checked the line.
@@ -116,7 +117,7 @@ public sealed partial class LineProtocolIngest(
 
                     bool telegraf = string.Equals(point.Measurement, TelegrafNvidiaSmi.Measurement, StringComparison.Ordinal);
                     GpuSample? sample = telegraf ? TelegrafNvidiaSmi.Map(point, pool: null, cluster: null) : null;
-                    ParsedPoint? identified = telegraf ? point : WithGpuIdentity(point);
+                    ParsedPoint? identified = telegraf ? point : NormalisedGpuSample(point);
                     if ((telegraf && sample is null) || identified is null)
                     {
                         rejected.Add(Refused(pointIndex, System.Text.Encoding.UTF8.GetBytes(point.Measurement), GpuIdentity.MissingReason));
@@ -237,10 +238,11 @@ public sealed partial class LineProtocolIngest(
         System.Text.Unicode.Utf8.IsValid(line) ? null : "the line is not valid UTF-8";
 
     /// <summary>
-    /// True for a <c>gpu_sample</c> line without a <c>uuid</c> tag: it is parsed, so that <see cref="WithGpuIdentity"/>
-    /// stamps the strongest identity it carries or refuses it. Lines with a uuid stay on the as-sent path.
+    /// True for a <c>gpu_sample</c> line that <see cref="NormalisedGpuSample"/> changes: one without a <c>uuid</c> tag
+    /// (stamped with the strongest identity it carries, or refused), or one whose <c>gpu_model</c> is not its canonical
+    /// key (<see cref="GpuModelName"/>). Other lines stay on the as-sent path.
     /// </summary>
-    private static bool GpuSampleWithoutUuid(in LineSummary line, ReadOnlySpan<byte> data)
+    private static bool GpuSampleToNormalise(in LineSummary line, ReadOnlySpan<byte> data, CanonicalModelCheck models)
     {
         if (!data.Slice(line.MeasurementOffset, line.MeasurementLength).SequenceEqual("gpu_sample"u8))
         {
@@ -248,20 +250,92 @@ public sealed partial class LineProtocolIngest(
         }
 
         int tagsStart = line.MeasurementOffset + line.MeasurementLength;
-        int tagsLength = Math.Max(0, line.FieldsOffset - 1 - tagsStart);
-        return data.Slice(tagsStart, tagsLength).IndexOf(",uuid="u8) < 0;
+        ReadOnlySpan<byte> tags = data.Slice(tagsStart, Math.Max(0, line.FieldsOffset - 1 - tagsStart));
+        if (tags.IndexOf(",uuid="u8) < 0)
+        {
+            return true;
+        }
+
+        int model = tags.IndexOf(",gpu_model="u8);
+        return model >= 0 && !models.IsCanonical(RawTagValue(tags[(model + ",gpu_model=".Length)..]));
     }
 
-    /// <summary>The point as is, or a <c>gpu_sample</c> stamped with its <see cref="GpuIdentity"/> as <c>uuid</c>; null when it has none.</summary>
-    private static ParsedPoint? WithGpuIdentity(ParsedPoint point)
+    /// <summary>A tag value as written, up to the first comma that is not escaped.</summary>
+    private static ReadOnlySpan<byte> RawTagValue(ReadOnlySpan<byte> rest)
     {
-        if (!string.Equals(point.Measurement, Measurements.GpuSample, StringComparison.Ordinal) || point.GetTag(Tags.GpuUuid) is not null)
+        for (int i = 0; i < rest.Length; i++)
+        {
+            if (rest[i] == (byte)'\\')
+            {
+                i++;
+            }
+            else if (rest[i] == (byte)',')
+            {
+                return rest[..i];
+            }
+        }
+
+        return rest;
+    }
+
+    /// <summary>
+    /// Whether a raw (escaped) <c>gpu_model</c> value is already its canonical key. A body holds few models, one after
+    /// the other, so the last answer is remembered and the usual line costs no string.
+    /// </summary>
+    private sealed class CanonicalModelCheck
+    {
+        private byte[] _lastRaw = [];
+        private bool _lastCanonical;
+
+        public bool IsCanonical(ReadOnlySpan<byte> raw)
+        {
+            if (!raw.SequenceEqual(_lastRaw))
+            {
+                string name = System.Text.Encoding.UTF8.GetString(raw).Replace("\\ ", " ", StringComparison.Ordinal).Replace("\\,", ",", StringComparison.Ordinal).Replace("\\=", "=", StringComparison.Ordinal);
+                _lastCanonical = string.Equals(GpuModelName.Canonical(name), name, StringComparison.Ordinal);
+                _lastRaw = raw.ToArray();
+            }
+
+            return _lastCanonical;
+        }
+    }
+
+    /// <summary>
+    /// The point as is, or a <c>gpu_sample</c> as every source stores it: stamped with its <see cref="GpuIdentity"/> as
+    /// <c>uuid</c> when it has none, and with <c>gpu_model</c> as its canonical key and the name sent in the field
+    /// <c>gpu_name</c> (unless the line has that field) when they differ (<see cref="GpuModelName"/>). Null when the
+    /// point has no identity.
+    /// </summary>
+    private static ParsedPoint? NormalisedGpuSample(ParsedPoint point)
+    {
+        if (!string.Equals(point.Measurement, Measurements.GpuSample, StringComparison.Ordinal))
         {
             return point;
         }
 
-        string? identity = GpuIdentity.Of(null, point.GetTag(GpuIdentity.PciBusIdTag), point.GetTag(Tags.Node), point.GetTag(Tags.GpuIndex));
-        return identity is null ? null : point with { Tags = [.. point.Tags, new KeyValuePair<string, string>(Tags.GpuUuid, identity)] };
+        if (point.GetTag(Tags.GpuUuid) is null)
+        {
+            string? identity = GpuIdentity.Of(null, point.GetTag(GpuIdentity.PciBusIdTag), point.GetTag(Tags.Node), point.GetTag(Tags.GpuIndex));
+            if (identity is null)
+            {
+                return null;
+            }
+
+            point = point with { Tags = [.. point.Tags, new KeyValuePair<string, string>(Tags.GpuUuid, identity)] };
+        }
+
+        string? model = point.GetTag(Tags.GpuModel);
+        string? key = GpuModelName.Canonical(model);
+        if (model is null || key is null || string.Equals(key, model, StringComparison.Ordinal))
+        {
+            return point;
+        }
+
+        return point with
+        {
+            Tags = [.. point.Tags.Select(t => string.Equals(t.Key, Tags.GpuModel, StringComparison.Ordinal) ? new KeyValuePair<string, string>(Tags.GpuModel, key) : t)],
+            Fields = point.GetField(Fields.GpuName) is null ? [.. point.Fields, new KeyValuePair<string, FieldValue>(Fields.GpuName, FieldValue.FromString(model))] : point.Fields,
+        };
     }
 
     private static bool WritePassThrough(LineProtocolWriter writer, ParsedPoint point, string? tenant)

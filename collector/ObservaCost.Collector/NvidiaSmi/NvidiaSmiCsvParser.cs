@@ -284,6 +284,7 @@ public static class NvidiaSmiCsvParser
             : migMode.Equals("Disabled", StringComparison.OrdinalIgnoreCase) ? false
             : null;
 
+        string? pciBusId = reader.Optional(Column.PciBusId);
         row = new NvidiaSmiGpuRow
         {
             LineNumber = lineNumber,
@@ -294,7 +295,8 @@ public static class NvidiaSmiCsvParser
                 Node = context.Node,
                 Pool = context.Pool,
                 GpuIndex = gpuIndex,
-                GpuUuid = reader.Optional(Column.Uuid),
+                // The uuid column when it has one; else the identity from the bus id or index on the node (GpuIdentity).
+                GpuUuid = GpuIdentity.Of(reader.Optional(Column.Uuid), pciBusId, context.Node, gpuIndex.ToString(CultureInfo.InvariantCulture)),
                 GpuModel = reader.Optional(Column.Name),
                 UtilizationPercent = utilization,
                 PowerWatts = powerWatts,
@@ -302,7 +304,7 @@ public static class NvidiaSmiCsvParser
                 MemoryTotalBytes = memoryTotal,
                 TemperatureCelsius = temperature,
             },
-            PciBusId = reader.Optional(Column.PciBusId),
+            PciBusId = pciBusId,
             MigModeEnabled = migEnabled,
             PowerLimitWatts = powerLimit,
             PowerSource = powerSource,

@@ -8,15 +8,19 @@ namespace ObservaCost.Collector.Otlp;
 /// Maps the OpenTelemetry hardware semantic conventions to <see cref="GpuSample"/>: <c>hw.gpu.utilization</c>
 /// (ratio 0–1 → %; the <c>hw.gpu.task</c> "general" or unset), <c>hw.gpu.power.draw</c> or <c>hw.power</c> with
 /// <c>hw.type=gpu</c> (W), <c>hw.gpu.energy</c> or <c>hw.energy</c> with <c>hw.type=gpu</c> (J), <c>hw.gpu.memory.usage</c>
-/// and <c>hw.gpu.memory.limit</c> (By). A GPU is identified by <c>hw.id</c> on the node named by the resource's
-/// <c>host.name</c> (or <c>k8s.node.name</c>); points of one GPU at one time become one sample.
+/// and <c>hw.gpu.memory.limit</c> (By). A GPU is identified by the rule of <see cref="GpuIdentity"/>: its UUID when the
+/// point carries one (<c>gpu.uuid</c> or <c>hw.gpu.uuid</c>, or an <c>hw.id</c> that is a UUID: "GPU-…", "MIG-…" or a
+/// GUID); else its PCI bus id (<c>pci.bus_id</c> or <c>pci_bus_id</c>) or its index (<c>gpu.index</c>,
+/// <c>hw.gpu.index</c>, else the host-unique <c>hw.id</c>) on the node named by the resource's <c>host.name</c>,
+/// <c>host.id</c> or <c>k8s.node.name</c>. <c>hw.id</c> alone is unique only within a host, so a point with neither a
+/// UUID nor a node is refused with its reason; points of one GPU at one time become one sample.
 /// </summary>
 public static class OtlpGpuMapper
 {
     public static (List<GpuSample> Samples, int Ignored, List<OtlpRejection> Rejections) Map(OtlpExport export)
     {
         ArgumentNullException.ThrowIfNull(export);
-        var byGpu = new Dictionary<(string Node, string Id, long Time), Builder>();
+        var byGpu = new Dictionary<(string Identity, long Time), Builder>();
         var rejections = new List<OtlpRejection>(export.Rejections);
         int ignored = 0;
         foreach (OtlpDataPoint point in export.Points)
@@ -34,20 +38,17 @@ public static class OtlpGpuMapper
                 continue;
             }
 
-            if (!point.Attributes.TryGetValue("hw.id", out string? id) || id.Length == 0)
+            (string? identity, string? node) = Identify(point);
+            if (identity is null)
             {
-                rejections.Add(new OtlpRejection(point.MetricName, "data point has no hw.id attribute to tell the GPU"));
+                rejections.Add(new OtlpRejection(point.MetricName, MissingIdentityReason));
                 continue;
             }
 
-            string node = point.ResourceAttributes.GetValueOrDefault("host.name")
-                ?? point.ResourceAttributes.GetValueOrDefault("k8s.node.name")
-                ?? point.Attributes.GetValueOrDefault("host.name")
-                ?? "unknown";
-            if (!byGpu.TryGetValue((node, id, point.TimeUnixNano), out Builder? builder))
+            if (!byGpu.TryGetValue((identity, point.TimeUnixNano), out Builder? builder))
             {
-                builder = new Builder(node, id, point);
-                byGpu.Add((node, id, point.TimeUnixNano), builder);
+                builder = new Builder(node ?? UnknownNode, identity, point);
+                byGpu.Add((identity, point.TimeUnixNano), builder);
             }
 
             builder.Apply(reading.Value, point.Value);
@@ -55,6 +56,49 @@ public static class OtlpGpuMapper
 
         return (byGpu.Values.Select(b => b.Build()).ToList(), ignored, rejections);
     }
+
+    public const string MissingIdentityReason =
+        "data point has no GPU identity: send a GPU uuid (hw.id \"GPU-…\", gpu.uuid or hw.gpu.uuid), or the resource attribute host.name (or host.id, k8s.node.name) with pci.bus_id, gpu.index or the host-unique hw.id; hw.id alone would merge GPUs of different hosts";
+
+    /// <summary>The node of a GPU identified by its UUID when the resource names no host.</summary>
+    private const string UnknownNode = "unknown";
+
+    private static readonly string[] UuidAttributes = ["gpu.uuid", "hw.gpu.uuid"];
+    private static readonly string[] PciBusIdAttributes = ["pci.bus_id", GpuIdentity.PciBusIdTag];
+    private static readonly string[] IndexAttributes = ["gpu.index", "hw.gpu.index"];
+    private static readonly string[] NodeAttributes = ["host.name", "host.id", "k8s.node.name"];
+
+    /// <summary>The point's GPU identity (<see cref="GpuIdentity"/>) and its node; the identity is null when it has none.</summary>
+    private static (string? Identity, string? Node) Identify(OtlpDataPoint point)
+    {
+        IReadOnlyDictionary<string, string> a = point.Attributes;
+        string? hwId = NonEmpty(a.GetValueOrDefault("hw.id"));
+        string? uuid = First(a, UuidAttributes) ?? (hwId is not null && IsGpuUuid(hwId) ? hwId : null);
+        string? node = First(point.ResourceAttributes, NodeAttributes) ?? NonEmpty(a.GetValueOrDefault("host.name"));
+        string? index = First(a, IndexAttributes) ?? (uuid is null ? hwId : null);
+        return (GpuIdentity.Of(uuid, First(a, PciBusIdAttributes), node, index), node);
+    }
+
+    /// <summary>True for a vendor GPU UUID: NVIDIA's "GPU-…" (or a MIG device's "MIG-…"), or a GUID.</summary>
+    private static bool IsGpuUuid(string id) =>
+        id.StartsWith("GPU-", StringComparison.OrdinalIgnoreCase)
+        || id.StartsWith("MIG-", StringComparison.OrdinalIgnoreCase)
+        || Guid.TryParse(id, CultureInfo.InvariantCulture, out _);
+
+    private static string? First(IReadOnlyDictionary<string, string> attributes, string[] keys)
+    {
+        foreach (string key in keys)
+        {
+            if (NonEmpty(attributes.GetValueOrDefault(key)) is { } value)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private enum Reading
     {
@@ -115,7 +159,7 @@ public static class OtlpGpuMapper
         {
             IReadOnlyDictionary<string, string> a = first.Attributes;
             IReadOnlyDictionary<string, string> r = first.ResourceAttributes;
-            string? index = a.GetValueOrDefault("gpu.index") ?? a.GetValueOrDefault("hw.gpu.index");
+            string? index = First(a, IndexAttributes) ?? a.GetValueOrDefault("hw.id");
             return new GpuSample
             {
                 Time = UnixTime.FromNanoseconds(first.TimeUnixNano),
@@ -125,8 +169,10 @@ public static class OtlpGpuMapper
                 GpuUuid = id,
                 GpuModel = a.GetValueOrDefault("hw.model") ?? a.GetValueOrDefault("hw.name"),
                 Pool = a.GetValueOrDefault("observacost.pool") ?? r.GetValueOrDefault("observacost.pool"),
-                Namespace = r.GetValueOrDefault("k8s.namespace.name"),
-                Pod = r.GetValueOrDefault("k8s.pod.name"),
+                Namespace = a.GetValueOrDefault("k8s.namespace.name") ?? r.GetValueOrDefault("k8s.namespace.name"),
+                Pod = a.GetValueOrDefault("k8s.pod.name") ?? r.GetValueOrDefault("k8s.pod.name"),
+                Container = a.GetValueOrDefault("k8s.container.name") ?? r.GetValueOrDefault("k8s.container.name"),
+                ServedModel = a.GetValueOrDefault("observacost.served_model") ?? r.GetValueOrDefault("observacost.served_model"),
                 UtilizationPercent = _utilizationPercent,
                 PowerWatts = _powerWatts,
                 EnergyJoules = _energyJoules,

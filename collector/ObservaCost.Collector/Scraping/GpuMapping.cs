@@ -273,6 +273,7 @@ internal static class GpuPageMapper
         private bool _placed;
         private string? _model;
         private string? _node;
+        private string? _pciBusId;
         private string? _pod;
         private string? _namespace;
         private string? _container;
@@ -296,12 +297,14 @@ internal static class GpuPageMapper
                 _placed = true;
                 _model = labels.First(dialect.ModelLabels);
                 _node = labels.First(dialect.NodeLabels);
+                _pciBusId = labels.Get(GpuIdentity.PciBusIdTag);
                 SetPod(pod, dialect, labels);
                 return;
             }
 
             _model ??= labels.First(dialect.ModelLabels);
             _node ??= labels.First(dialect.NodeLabels);
+            _pciBusId ??= labels.Get(GpuIdentity.PciBusIdTag);
             _profile ??= dialect.Slice(labels).Profile;
             if (pod is null)
             {
@@ -353,13 +356,16 @@ internal static class GpuPageMapper
                 total = used + free + (_values[(int)GpuField.MemoryReservedBytes] ?? 0);
             }
 
+            string node = context.PreferContextNode ? context.Node : _node ?? context.Node;
             return new GpuSample
             {
                 Time = context.ScrapeTime,
                 Cluster = context.Cluster,
-                Node = context.PreferContextNode ? context.Node : _node ?? context.Node,
+                Node = node,
                 GpuIndex = Index,
-                GpuUuid = Uuid,
+                // The page's UUID label when it has one; else the GPU's bus id or index on its node (GpuIdentity), so
+                // GPUs of a page without UUIDs stay apart.
+                GpuUuid = GpuIdentity.Of(Uuid, _pciBusId, node, Index.ToString(CultureInfo.InvariantCulture)),
                 GpuModel = _model,
                 Pool = context.Pool,
                 MigInstance = Instance,

@@ -185,7 +185,7 @@ public sealed class AnalyticsInCollectorTests
     }
 
     /// <summary>Waits for the pushed samples in the store, runs the rollup and cost jobs, and reads the hour's /cost.</summary>
-    private static async Task<(JsonDocument Json, string Body)> RollUpAndReadCostAsync(CollectorHost host, DateTimeOffset hour, long samples, string groupBy)
+    internal static async Task<(JsonDocument Json, string Body)> RollUpAndReadCostAsync(CollectorHost host, DateTimeOffset hour, long samples, string groupBy)
     {
         await host.WaitForAsync(
             TimeSeriesQueryBuilder.From(Measurements.GpuSample).Count(Fields.PowerWatts).Between(hour.AddMinutes(-5), hour.AddMinutes(65)).Build(),

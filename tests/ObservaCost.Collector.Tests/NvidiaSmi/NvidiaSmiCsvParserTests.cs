@@ -75,6 +75,19 @@ public sealed class NvidiaSmiCsvParserTests
     }
 
     [Fact]
+    public void NoUuidNoBusId_TwoGpus_KeyedByIndexOnTheNode()
+    {
+        string text =
+            "2025/03/01 12:00:00.125, 0, [N/A], NVIDIA H100 80GB HBM3, [N/A], 87, 40000, 81559, 512.5, 500.25, 530.75, 700.00, 61, Disabled\n" +
+            "2025/03/01 12:00:00.126, 1, [N/A], NVIDIA H100 80GB HBM3, [N/A], 0, 0, 81559, 70.1, 69.9, 71.0, 700.00, 35, Disabled\n";
+
+        NvidiaSmiParseResult result = NvidiaSmiCsvParser.Parse(text, Context);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(["node-a/gpu0", "node-a/gpu1"], result.Samples.Select(s => s.GpuUuid));
+    }
+
+    [Fact]
     public void UnavailableMarkers_BecomeNullReadings()
     {
         string text =
@@ -84,7 +97,8 @@ public sealed class NvidiaSmiCsvParserTests
 
         Assert.Empty(result.Errors);
         NvidiaSmiGpuRow row = Assert.Single(result.Rows);
-        Assert.Null(row.Sample.GpuUuid);
+        // No uuid: the GPU is its bus id on the node (GpuIdentity), so two such GPUs of a node stay apart.
+        Assert.Equal("node-a/pci:00000000:18:00.0", row.Sample.GpuUuid);
         Assert.Null(row.Sample.UtilizationPercent);
         Assert.Null(row.Sample.MemoryUsedBytes);
         Assert.Null(row.Sample.MemoryTotalBytes);

@@ -98,7 +98,7 @@ public sealed class OtlpMetricsIngestTests
         JsonElement partial = answer.RootElement.GetProperty("partialSuccess");
         Assert.Equal("2", partial.GetProperty("rejectedDataPoints").GetString());
         string message = partial.GetProperty("errorMessage").GetString()!;
-        Assert.Contains("no hw.id", message, StringComparison.Ordinal);
+        Assert.Contains(ObservaCost.Collector.Otlp.OtlpGpuMapper.MissingIdentityReason, message, StringComparison.Ordinal);
         Assert.Contains("not a finite", message, StringComparison.Ordinal);
 
         QueryResult r = await host.WaitForAsync(GpuReadings(), x => x.Series.Count == 1);

@@ -174,6 +174,7 @@ public sealed class AmdGpuMapperTests
         GpuSample gpu = Assert.Single(Map("gpu_gfx_activity{gpu_id=\"0\"} 5\n", new AmdGpuMapper()).Samples);
 
         Assert.Equal("fallback-node", gpu.Node);
-        Assert.Null(gpu.GpuUuid);
+        // No gpu_uuid or serial_number label: the GPU is its index on the node (GpuIdentity).
+        Assert.Equal("fallback-node/gpu0", gpu.GpuUuid);
     }
 }

@@ -24,6 +24,24 @@ public sealed class DcgmMapperTests
     private static GpuMappingResult MapPage(string page, GpuScrapeContext? context = null) =>
         new DcgmMapper().Map(PrometheusTextParser.ParseOnce(System.Text.Encoding.UTF8.GetBytes(page)).Samples, context ?? Context);
 
+    /// <summary>
+    /// A page without UUID labels (an exporter configured without them): each GPU is its bus id on the node, else its
+    /// index on the node (GpuIdentity), so the two GPUs of the node do not merge into one uuid-less series.
+    /// </summary>
+    [Fact]
+    public void Map_PageWithoutUuid_GpusKeyedByBusIdElseIndexOnTheNode()
+    {
+        const string page = """
+            DCGM_FI_DEV_POWER_USAGE{gpu="0",Hostname="node-7",pci_bus_id="00000000:3b:00.0",modelName="NVIDIA H100 80GB HBM3"} 600
+            DCGM_FI_DEV_POWER_USAGE{gpu="1",Hostname="node-7",modelName="NVIDIA H100 80GB HBM3"} 500
+            """;
+
+        GpuMappingResult result = MapPage(page);
+
+        Assert.Equal(["node-7/pci:00000000:3B:00.0", "node-7/gpu1"], result.Samples.Select(s => s.GpuUuid));
+        Assert.Equal([600.0, 500.0], result.Samples.Select(s => s.PowerWatts!.Value));
+    }
+
     [Fact]
     public void Map_T4Capture_GivesHandCheckedReadings()
     {

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ObservaCost.Storage.Influx;
+using ObservaCost.Testing;
+
+namespace ObservaCost.Storage.Tests.Influx;
+
+/// <summary>
+/// The influxd 1.x range-delete loss that <see cref="InfluxDbStore.DeleteAsync"/> works around, reproduced on demand on
+/// the installed influxd (1.6.7, inmem index, as tests/Shared/InfluxDbServer.cs configures it).
+/// <para>
+/// What makes it happen (found by experiment; the mechanism is the one of influxdata/influxdb#10503/#10502 and #10504):
+/// a <c>DELETE … WHERE time &gt;= … AND time &lt; …</c> on a measurement, run while influxd is writing a cache snapshot of
+/// the shard to a TSM file (<c>Cache snapshot (start)</c> … <c>(end)</c> in its log, which begins once the cache has been
+/// cold for <c>cache-snapshot-write-cold-duration</c>, 10 s here, or is over <c>cache-snapshot-memory-size</c>). While
+/// the snapshot is in flight a series whose points are all in it is neither in a TSM file nor in the live cache, so the
+/// delete's reconciliation finds no data for it and drops it from the index. The range does not matter: an empty range
+/// far from every point drops them the same (so does a range holding points). Its points stay on disk: SELECT and SHOW
+/// SERIES no longer see them, and a restart, which rebuilds the inmem index from the TSM files, brings them back.
+/// No shard boundary, tag filter or TSM compaction is needed; a delete between snapshots (series in the cache only, or
+/// in TSM files only) loses nothing. In the project it showed as ended placements missing from gpu_trace reads
+/// (1,215 cost rows instead of 1,689 at 1,000 GPUs): the minute-by-minute rollup deleted a still-empty minute before
+/// each write, hundreds of times an hour, and some of those deletes met a snapshot.
+/// </para>
+/// </summary>
+public sealed class InfluxDbRangeDeleteTests
+{
+    private const string Database = "deletes";
+    private const int Series = 1_000;
+    private const int PointsPerSeries = 300;
+    private static readonly DateTimeOffset Start = new(2026, 11, 20, 0, 0, 0, TimeSpan.Zero);
+
+    // A range one day after the last point (the points span 300 s from Start): it holds no point.
+    private static readonly DateTimeOffset EmptyFrom = Start.AddDays(1);
+    private static readonly DateTimeOffset EmptyTo = EmptyFrom.AddMinutes(1);
+
+    [Fact]
+    public async Task RawDelete_EmptyRangeDuringCacheSnapshot_SeriesWithPointsOnlyOutsideVanishUntilRestart()
+    {
+        await using InfluxDbServer server = await InfluxDbServer.StartAsync();
+        await WriteAsync(InfluxDbFixture.CreateStore(Options(server)), server);
+
+        await WhileSnapshottingAsync(server, () => server.QueryAsync(
+            string.Create(CultureInfo.InvariantCulture, $"DELETE FROM tr WHERE time >= {Nanoseconds(EmptyFrom)} AND time < {Nanoseconds(EmptyTo)}"), Database));
+
+        // Every series had all its points in the snapshot being written: all are gone from reads, none was in the range.
+        Assert.Equal((0, 0), await CountAsync(server));
+
+        // The points were on disk all along: a restart rebuilds the index from the TSM files.
+        await server.StopAsync();
+        await server.RestartAsync();
+        Assert.Equal((Series, Series * PointsPerSeries), await CountAsync(server));
+    }
+
+    [Fact]
+    public async Task StoreDelete_EmptyRangeDuringCacheSnapshot_KeepsEverySeries()
+    {
+        await using InfluxDbServer server = await InfluxDbServer.StartAsync();
+        InfluxDbStore store = InfluxDbFixture.CreateStore(Options(server));
+        await WriteAsync(store, server);
+
+        // The store counts the range first (SELECT count(*)), finds nothing and sends no DELETE.
+        await WhileSnapshottingAsync(server, () => store.DeleteAsync("tr", EmptyFrom, EmptyTo, new Dictionary<string, string>(StringComparer.Ordinal)));
+
+        Assert.Equal((Series, Series * PointsPerSeries), await CountAsync(server));
+    }
+
+    private static InfluxDbOptions Options(InfluxDbServer server) => new()
+    {
+        Url = server.Url,
+        Database = Database,
+        RetryInitialDelay = TimeSpan.FromMilliseconds(100),
+        RetryMaxDelay = TimeSpan.FromSeconds(1),
+        RetryMaxElapsed = TimeSpan.FromSeconds(5),
+    };
+
+    private static long Nanoseconds(DateTimeOffset t) => t.ToUnixTimeMilliseconds() * 1_000_000;
+
+    /// <summary>
+    /// Series g0…g999, one point a second each for 300 s from <see cref="Start"/> (all before the deleted range), written
+    /// in batches of 10,000 and checked: 1,000 series, 1,000 × 300 = 300,000 points.
+    /// </summary>
+    private static async Task WriteAsync(InfluxDbStore store, InfluxDbServer server)
+    {
+        var text = new StringBuilder();
+        int inBatch = 0;
+        for (int second = 0; second < PointsPerSeries; second++)
+        {
+            for (int gpu = 0; gpu < Series; gpu++)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"tr,uuid=g{gpu} v={second}.5 {Nanoseconds(Start.AddSeconds(second))}\n");
+                if (++inBatch == 10_000)
+                {
+                    await store.WriteAsync(BatchExtensions.Lines(text.ToString(), inBatch));
+                    text.Clear();
+                    inBatch = 0;
+                }
+            }
+        }
+
+        Assert.Equal((Series, Series * PointsPerSeries), await CountAsync(server));
+    }
+
+    /// <summary>
+    /// Waits for influxd to start its next cache snapshot (the cache goes cold 10 s after the last write), then runs
+    /// <paramref name="delete"/> at once, while the snapshot (about 0.2 s for these 300,000 points) is being written.
+    /// </summary>
+    private static async Task WhileSnapshottingAsync(InfluxDbServer server, Func<Task> delete)
+    {
+        const string SnapshotStart = "msg=\"Cache snapshot (start)\"";
+        const string SnapshotEnd = "msg=\"Cache snapshot (end)\"";
+        string before = server.ReadLog();
+        int started = CountOf(before, SnapshotStart);
+        int ended = CountOf(before, SnapshotEnd);
+        var waited = Stopwatch.StartNew();
+        string log;
+        while (CountOf(log = server.ReadLog(), SnapshotStart) == started)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "influxd started no cache snapshot: " + log);
+            await Task.Delay(2);
+        }
+
+        Assert.True(CountOf(log, SnapshotEnd) == ended, "the snapshot ended before the delete could be sent: " + log);
+        await delete();
+    }
+
+    private static int CountOf(string text, string what)
+    {
+        int n = 0;
+        for (int at = text.IndexOf(what, StringComparison.Ordinal); at >= 0; at = text.IndexOf(what, at + what.Length, StringComparison.Ordinal))
+        {
+            n++;
+        }
+
+        return n;
+    }
+
+    /// <summary>(series, points) of tr as influxd answers: series counted by SHOW SERIES, points by SELECT count(v).</summary>
+    private static async Task<(int Series, long Points)> CountAsync(InfluxDbServer server)
+    {
+        using JsonDocument series = JsonDocument.Parse(await server.QueryAsync("SHOW SERIES FROM tr", Database));
+        using JsonDocument points = JsonDocument.Parse(await server.QueryAsync("SELECT count(v) FROM tr", Database));
+        return (Values(series).Count(), Values(points).Select(row => row[1].GetInt64()).SingleOrDefault());
+    }
+
+    private static IEnumerable<JsonElement> Values(JsonDocument answer) =>
+        answer.RootElement.GetProperty("results")[0].TryGetProperty("series", out JsonElement series)
+            ? series[0].GetProperty("values").EnumerateArray().ToList()
+            : [];
+}
