@@ -68,10 +68,13 @@ public sealed class CollectorHost : IAsyncDisposable
     }
 
     /// <summary>The standard settings with the analytics jobs registered but never fired by their schedule: the test fires them.</summary>
-    public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync(params string[] extra)
+    public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync(params string[] extra) => StartWithAnalyticsOnDemandAsync(configure: null, extra);
+
+    /// <summary>The same, then <paramref name="configure"/> on the builder (a fake clock).</summary>
+    public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync(Action<WebApplicationBuilder>? configure, params string[] extra)
     {
         const string Never = "0 0 0 1 1 ? 2099";
-        return StartAsync(
+        return StartAsync(configure,
         [
             "--Analytics:Enabled", "true",
             "--Analytics:Scheduler:RollupCron", Never,
