@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Collector.Ingest;
 using ObservaCost.Storage.LineProtocol;
 using ObservaCost.Testing;
@@ -90,7 +91,7 @@ internal static class IngestMemoryHarness
 
     private static void InProcess(byte[] body, long now)
     {
-        var time = new ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(now));
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(now));
         var gate = new PointGate(Options.Create(new IngestLimitsOptions()), time);
         int accepted = 0;
         GC.Collect();

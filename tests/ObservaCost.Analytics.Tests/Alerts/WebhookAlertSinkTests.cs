@@ -7,9 +7,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Analytics.Alerts;
 using ObservaCost.Storage.Schema;
-using ObservaCost.Testing;
 
 namespace ObservaCost.Analytics.Tests.Alerts;
 
@@ -49,7 +49,7 @@ public sealed class WebhookAlertSinkTests : IAsyncLifetime
         await _receiver!.DisposeAsync();
     }
 
-    private WebhookAlertSink Sink(ManualTimeProvider time, WebhookFormat format = WebhookFormat.Json) =>
+    private WebhookAlertSink Sink(FakeTimeProvider time, WebhookFormat format = WebhookFormat.Json) =>
         new(_http, new AlertOptions { WebhookUrl = _url, Format = format, Cooldown = TimeSpan.FromHours(1) }, time, NullLogger<WebhookAlertSink>.Instance);
 
     private static AnomalyEvent Event(string entity, AnomalySeverity severity = AnomalySeverity.Critical, int minute = 0) => new()
@@ -61,7 +61,7 @@ public sealed class WebhookAlertSinkTests : IAsyncLifetime
     [Fact]
     public async Task Send_Json_PostsEveryFieldOfTheEvent()
     {
-        AlertResult result = await Sink(new ManualTimeProvider(T0)).SendAsync([Event("node-a/GPU-1")]);
+        AlertResult result = await Sink(new FakeTimeProvider(T0)).SendAsync([Event("node-a/GPU-1")]);
 
         Assert.Equal(new AlertResult(1, 0, 0, true), result);
         JsonObject body = Assert.Single(_received);
@@ -77,7 +77,7 @@ public sealed class WebhookAlertSinkTests : IAsyncLifetime
     [Fact]
     public async Task Send_Slack_PostsTextAndOneSectionPerAlert()
     {
-        await Sink(new ManualTimeProvider(T0), WebhookFormat.Slack).SendAsync([Event("node-a/GPU-1"), Event("node-a/GPU-2")]);
+        await Sink(new FakeTimeProvider(T0), WebhookFormat.Slack).SendAsync([Event("node-a/GPU-1"), Event("node-a/GPU-2")]);
 
         JsonObject body = Assert.Single(_received);
         Assert.Equal("ObservaCost: 2 anomalies", (string?)body["text"]);
@@ -90,7 +90,7 @@ public sealed class WebhookAlertSinkTests : IAsyncLifetime
     [Fact]
     public async Task Send_LongAnomaly_AlertsOnceThenAgainAfterAQuietCooldown()
     {
-        var time = new ManualTimeProvider(T0);
+        var time = new FakeTimeProvider(T0);
         WebhookAlertSink sink = Sink(time);
 
         // The same GPU fires every 10 minutes for 3 hours: one alert, the rest suppressed (the cool-down slides).
@@ -114,7 +114,7 @@ public sealed class WebhookAlertSinkTests : IAsyncLifetime
     [Fact]
     public async Task Send_ReceiverFails_ReportsItAndSendsAgainNextTime()
     {
-        var time = new ManualTimeProvider(T0);
+        var time = new FakeTimeProvider(T0);
         WebhookAlertSink sink = Sink(time);
         _failWith = 503;
         Assert.Equal(new AlertResult(0, 0, 0, false), await sink.SendAsync([Event("node-a/GPU-1")]));
@@ -128,7 +128,7 @@ public sealed class WebhookAlertSinkTests : IAsyncLifetime
     [Fact]
     public async Task Send_BelowMinimumSeverityAndDuplicatesInOneBatch_AreNotSent()
     {
-        AlertResult r = await Sink(new ManualTimeProvider(T0)).SendAsync(
+        AlertResult r = await Sink(new FakeTimeProvider(T0)).SendAsync(
             [Event("node-a/GPU-1", AnomalySeverity.Info), Event("node-a/GPU-2"), Event("node-a/GPU-2", minute: 1)]);
 
         Assert.Equal(new AlertResult(1, 1, 1, true), r);

@@ -17,8 +17,8 @@ namespace ObservaCost.Analytics.Tests.Anomalies;
 /// <summary>
 /// The anomaly job's service on a real InfluxDB: an H100 serving at its captured load power (nvidia-smi dmon,
 /// 631–636 W) drops to its captured rest power (69 W) for four minutes in the last hour; the spectral residual flags
-/// the drop (its saliency peaks at the drop's edges), the events land in the store, and recomputing the window
-/// replaces them.
+/// the drop (its saliency peaks at the drop's edges), the events land in the store, and recomputing the window after
+/// the drop has moved replaces them.
 /// </summary>
 public sealed class AnomalyServiceTests : IAsyncLifetime
 {
@@ -47,16 +47,7 @@ public sealed class AnomalyServiceTests : IAsyncLifetime
         double[] load = DmonPower("load");
         double[] rest = DmonPower("idle");
         using var writer = new LineProtocolWriter();
-        for (DateTimeOffset t = T0; t < Window.AddHours(1); t = t.AddSeconds(15))
-        {
-            int minute = (int)(t - T0).TotalMinutes;
-            bool dropped = t >= Window.AddMinutes(30) && t < Window.AddMinutes(34);
-            new GpuSample
-            {
-                Time = t, Node = "node-a", GpuIndex = 0, GpuUuid = "GPU-H100", Pool = "chat", Pod = "vllm-0", ServedModel = "code-llm",
-                PowerWatts = dropped ? rest[minute % rest.Length] : load[minute % load.Length], UtilizationPercent = dropped ? 0 : 100,
-            }.WriteTo(writer);
-        }
+        WriteSamples(writer, load, rest, T0, Window.AddHours(1), dropAt: Window.AddMinutes(30));
 
         for (DateTimeOffset t = T0; t < Window.AddHours(1); t = t.AddMinutes(1))
         {
@@ -88,10 +79,39 @@ public sealed class AnomalyServiceTests : IAsyncLifetime
         Assert.Contains(power, e => e.Time == Window.AddMinutes(30));
         Assert.DoesNotContain(events, e => e.Time < Window || e.Time >= Window.AddHours(1));
 
-        // In the store: the same events, and a second computation of the window replaces them.
-        Assert.Equal(events.Count, await CountStoredAsync());
-        await service.DetectAndWriteAsync(Window);
-        Assert.Equal(events.Count, await CountStoredAsync());
+        // In the store: the same events.
+        Assert.Equal(events.Count, await CountStoredAsync(Window.AddHours(-1), Window.AddHours(2)));
+
+        // The data change: the samples of 30–34 min are rewritten at load and the drop moves to 40–44 min. A second
+        // computation of the window replaces the events: those of the first drop are gone (without the delete before
+        // the write-back they would stay, and the store would hold both drops).
+        using (var moved = new LineProtocolWriter())
+        {
+            WriteSamples(moved, load, rest, Window.AddMinutes(30), Window.AddMinutes(44), dropAt: Window.AddMinutes(40));
+            Assert.Equal(0, (await _store!.WriteAsync(new LineProtocolBatch(moved.WrittenMemory, moved.PointCount, WritePrecision.Nanoseconds))).PointsRejected);
+        }
+
+        IReadOnlyList<AnomalyEvent> again = await service.DetectAndWriteAsync(Window);
+        AnomalyEvent[] movedPower = [.. again.Where(e => e.Series == Fields.PowerWatts)];
+        Assert.NotEmpty(movedPower);
+        Assert.All(movedPower, e => Assert.InRange(e.Time, Window.AddMinutes(40), Window.AddMinutes(43)));
+        Assert.Equal(again.Count, await CountStoredAsync(Window.AddHours(-1), Window.AddHours(2)));
+        Assert.Equal(0, await CountStoredAsync(Window.AddMinutes(30), Window.AddMinutes(34)));
+    }
+
+    /// <summary>15 s samples of the H100 in [from, to): at load, at rest for the four minutes from <paramref name="dropAt"/>.</summary>
+    private static void WriteSamples(LineProtocolWriter writer, double[] load, double[] rest, DateTimeOffset from, DateTimeOffset to, DateTimeOffset dropAt)
+    {
+        for (DateTimeOffset t = from; t < to; t = t.AddSeconds(15))
+        {
+            int minute = (int)(t - T0).TotalMinutes;
+            bool dropped = t >= dropAt && t < dropAt.AddMinutes(4);
+            new GpuSample
+            {
+                Time = t, Node = "node-a", GpuIndex = 0, GpuUuid = "GPU-H100", Pool = "chat", Pod = "vllm-0", ServedModel = "code-llm",
+                PowerWatts = dropped ? rest[minute % rest.Length] : load[minute % load.Length], UtilizationPercent = dropped ? 0 : 100,
+            }.WriteTo(writer);
+        }
     }
 
     private AnomalyService Service() => new(
@@ -103,9 +123,9 @@ public sealed class AnomalyServiceTests : IAsyncLifetime
         new WebhookAlertSink(_http!, new AlertOptions(), TimeProvider.System, NullLogger<WebhookAlertSink>.Instance),
         NullLogger<AnomalyService>.Instance);
 
-    private async Task<int> CountStoredAsync()
+    private async Task<int> CountStoredAsync(DateTimeOffset from, DateTimeOffset to)
     {
-        QueryResult result = await _store!.QueryAsync(TimeSeriesQueryBuilder.From(Measurements.AnomalyEvent).Count(Fields.Score).Between(Window.AddHours(-1), Window.AddHours(2)).Build());
+        QueryResult result = await _store!.QueryAsync(TimeSeriesQueryBuilder.From(Measurements.AnomalyEvent).Count(Fields.Score).Between(from, to).Build());
         return result.Series.Count == 0 ? 0 : (int)result.Series[0].Rows[0][0].Number;
     }
 

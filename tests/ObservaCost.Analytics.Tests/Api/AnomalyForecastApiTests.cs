@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Embedded;
 using ObservaCost.Storage.Influx;
@@ -115,7 +116,7 @@ internal static class AnomalyForecastData
 /// <summary>The anomaly and forecast points in an embedded store, and the API over it with its clock at <see cref="AnomalyForecastData.Now"/>.</summary>
 public sealed class AnomalyForecastFixture : EmbeddedApiFixture
 {
-    protected override TimeProvider Time { get; } = new ManualTimeProvider(AnomalyForecastData.Now);
+    protected override TimeProvider Time { get; } = new FakeTimeProvider(AnomalyForecastData.Now);
 
     protected override Task PopulateAsync(SqliteStore store) => AnomalyForecastData.WriteAsync(store);
 }
@@ -256,7 +257,7 @@ public sealed class AnomalyForecastApiTests(AnomalyForecastFixture fixture) : IC
     [InlineData("/api/v1/forecast", "/api/v1/forecast?model=mistral&series=idle_cost_usd&to=2026-03-02T07:00:00Z", "one model or one series")]
     public async Task MaxRows_Exceeded_413ProblemAndAnswersWithin(string refused, string accepted, string advice)
     {
-        await using ApiHost host = await ApiHost.StartAsync(fixture.Store, new Dictionary<string, string?> { ["Analytics:Api:MaxRows"] = "3" }, new ManualTimeProvider(AnomalyForecastData.Now));
+        await using ApiHost host = await ApiHost.StartAsync(fixture.Store, new Dictionary<string, string?> { ["Analytics:Api:MaxRows"] = "3" }, new FakeTimeProvider(AnomalyForecastData.Now));
 
         JsonElement body = await host.GetProblemAsync(string.Format(CultureInfo.InvariantCulture, refused, Range), ApiHost.AdminToken, HttpStatusCode.RequestEntityTooLarge, "more than 3 rows (Analytics:Api:MaxRows)");
         Assert.Contains(advice, body.GetProperty("detail").GetString(), StringComparison.Ordinal);
@@ -396,7 +397,7 @@ public sealed class AnomalyForecastInfluxTests : IAsyncLifetime
         using var http = new HttpClient();
         var store = new InfluxDbStore(http, new InfluxDbOptions { Url = _influx.Url, Database = "observacost", CreateDatabase = false }, TimeProvider.System, NullLogger<InfluxDbStore>.Instance);
         await AnomalyForecastData.WriteAsync(store);
-        await using ApiHost host = await ApiHost.StartAsync(store, time: new ManualTimeProvider(AnomalyForecastData.Now));
+        await using ApiHost host = await ApiHost.StartAsync(store, time: new FakeTimeProvider(AnomalyForecastData.Now));
 
         await AnomalyForecastApiTests.AssertAnomaliesInRangeAsync(host);
         await AnomalyForecastApiTests.AssertLatestForecastsAsync(host);

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Analytics.Api;
-using ObservaCost.Testing;
 
 namespace ObservaCost.Analytics.Tests.Api;
 
@@ -68,7 +68,7 @@ public sealed class ApiAuthenticationTests(ApiFixture fixture) : IClassFixture<A
     [Fact]
     public async Task Failures_OverTheLimit_429WithRetryAfter_EvenForAdmin_ThenRecoverOnTheClock()
     {
-        var clock = new ManualTimeProvider(ApiFleet.End.AddDays(1));
+        var clock = new FakeTimeProvider(ApiFleet.End.AddDays(1));
         await using ApiHost host = await ApiHost.StartAsync(
             fixture.Store,
             new Dictionary<string, string?> { ["Analytics:Api:FailureLimit:MaxFailures"] = "2", ["Analytics:Api:FailureLimit:Window"] = "00:10:00" },

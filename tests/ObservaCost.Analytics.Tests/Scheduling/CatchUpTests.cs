@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Analytics.Scheduling;
 using ObservaCost.Analytics.Service;
 using ObservaCost.Storage;
-using ObservaCost.Testing;
 using Quartz;
 
 namespace ObservaCost.Analytics.Tests.Scheduling;
@@ -21,7 +21,7 @@ public sealed class CatchUpTests : IAsyncLifetime
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "observacost-catchup-" + Guid.NewGuid().ToString("N")[..8]);
     // Past 11:00 by the lateness (5 min) and the look-around the window reads from the rollup (15 min: the longest idle
     // minimum duration of the pricing file, batch-spot's; issue 10): the rollup is done to now - lateness = 11:15.
-    private readonly ManualTimeProvider _clock = new(T0.AddHours(1).AddMinutes(20));
+    private readonly FakeTimeProvider _clock = new(T0.AddHours(1).AddMinutes(20));
     private readonly CapturedLog _log = new();
     private WebApplication? _app;
 

@@ -13,7 +13,7 @@ namespace ObservaCost.Analytics.Tests.Windows;
 /// <summary>
 /// The window service on random fleets written through the schema into the embedded store: every dollar is either
 /// attributed or unallocated, idle is never negative nor more than the cost, and recomputing a window replaces its
-/// points exactly.
+/// points exactly; so do recomputing a KPI day and the 1-minute rollup after the data changed.
 /// </summary>
 public sealed class CostWindowServiceTests : IAsyncLifetime
 {
@@ -140,6 +140,64 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
         string dump = await DumpAsync();
         Assert.DoesNotContain("model=llama", dump, StringComparison.Ordinal);
         Assert.DoesNotContain("model=mistral", dump, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RecomputeKpiDay_AfterAllocationsChange_RemovesModelsThatNoLongerExist()
+    {
+        DateTimeOffset day = new(T0.Year, T0.Month, T0.Day, 0, 0, 0, TimeSpan.Zero);
+        var kpiDays = new KpiRollupService(Store, new AnalyticsWindowOptions(), NullLogger<KpiRollupService>.Instance);
+        await WriteRandomFleetAsync(new Random(7), gpus: 4);
+        await Service().ComputeAndWriteAsync(T0);
+        await kpiDays.RollupDayAsync(day);
+        Assert.Contains("scope=model,key=llama", await DayKpiSeriesAsync(day), StringComparer.Ordinal);
+
+        // The samples are rewritten without any pod, the hour recomputed, then the day: no model KPI may survive.
+        await Store.DeleteAsync(Measurements.GpuSample, T0.AddHours(-1), T0.AddHours(2), new Dictionary<string, string>());
+        await WriteRandomFleetAsync(new Random(7), gpus: 4, allocate: false);
+        await Service().ComputeAndWriteAsync(T0);
+        IReadOnlyList<KpiWindow> kpis = await kpiDays.RollupDayAsync(day);
+
+        Assert.DoesNotContain(kpis, k => k.Scope == KpiScope.Model);
+        IReadOnlyList<string> stored = await DayKpiSeriesAsync(day);
+        Assert.DoesNotContain(stored, series => series.Contains("scope=model", StringComparison.Ordinal));
+        Assert.Equal(kpis.Count, stored.Count);
+    }
+
+    [Fact]
+    public async Task RecomputeRollup_AfterAllocationsChange_RemovesMinutesOfPlacementsThatNoLongerExist()
+    {
+        var rollup = new GpuRollupService(Store, PricingFileReader.Parse(Pricing), NullLogger<GpuRollupService>.Instance);
+        await WriteRandomFleetAsync(new Random(7), gpus: 4);
+        await rollup.RollupAsync(T0.AddMinutes(-10), T0.AddMinutes(70));
+        Assert.Contains("llama", await RolledUpServedModelsAsync(), StringComparer.Ordinal);
+
+        // The samples are rewritten without any pod: the minutes rolled up again hold no served model, and the store
+        // holds exactly the minutes of the second rollup (without the delete, the allocated minutes of the first would
+        // stay beside them).
+        await Store.DeleteAsync(Measurements.GpuSample, T0.AddHours(-1), T0.AddHours(2), new Dictionary<string, string>());
+        await WriteRandomFleetAsync(new Random(7), gpus: 4, allocate: false);
+        int second = await rollup.RollupAsync(T0.AddMinutes(-10), T0.AddMinutes(70));
+
+        Assert.Equal([string.Empty], await RolledUpServedModelsAsync());
+        QueryResult minutes = await Store.QueryAsync(TimeSeriesQueryBuilder.From(Measurements.GpuMinute).Count(Fields.PowerWatts).Between(T0.AddHours(-1), T0.AddHours(2)).Build());
+        Assert.Equal(second, minutes.Series[0].Rows[0][0].Integer);
+    }
+
+    /// <summary>The tag keys (scope, key) of the stored daily KPI points of <paramref name="day"/>.</summary>
+    private async Task<IReadOnlyList<string>> DayKpiSeriesAsync(DateTimeOffset day)
+    {
+        QueryResult result = await Store.QueryAsync(TimeSeriesQueryBuilder.From(Measurements.KpiWindow).Field(Fields.CostUsd)
+            .Between(day, day.AddDays(1)).WhereTag(Tags.Window, CostWindow.WindowTag(KpiRollupService.Day)).GroupBy(Tags.Scope, Tags.Key).Build());
+        return [.. result.Series.SelectMany(s => s.Rows.Where(r => !r[0].IsNull).Select(_ => $"scope={s.Tags.GetValueOrDefault(Tags.Scope)},key={s.Tags.GetValueOrDefault(Tags.Key)}"))];
+    }
+
+    /// <summary>The served models of the stored 1-minute rollup (empty for unallocated minutes).</summary>
+    private async Task<IReadOnlyList<string>> RolledUpServedModelsAsync()
+    {
+        QueryResult result = await Store.QueryAsync(TimeSeriesQueryBuilder.From(Measurements.GpuMinute).Count(Fields.PowerWatts)
+            .Between(T0.AddHours(-1), T0.AddHours(2)).GroupBy(Tags.ServedModel).Build());
+        return [.. result.Series.Select(s => s.Tags.GetValueOrDefault(Tags.ServedModel) ?? string.Empty).Order(StringComparer.Ordinal)];
     }
 
     /// <summary>Every stored cost, idle and KPI point of the window, field by field, in a stable order.</summary>

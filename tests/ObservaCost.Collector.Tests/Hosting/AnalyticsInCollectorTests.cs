@@ -55,12 +55,12 @@ public sealed class AnalyticsInCollectorTests
     [Fact]
     public async Task Collector_PushedSamplesAndTokens_AreCostedAndServedByTheApi()
     {
-        await using CollectorHost host = await CollectorHost.StartWithAnalyticsOnDemandAsync();
+        await using CollectorHost host = await PeakHour.StartCollectorAsync();
 
-        // An hour that ended over an hour ago: two H100s of the pool chat-h100 (pricing.example.json), one serving
-        // llama-3.1-70b for acme all hour at 600 W, one unallocated at 70 W; 9,000 + 1,000 tokens a minute.
-        DateTimeOffset now = TimeProvider.System.GetUtcNow();
-        var hour = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero).AddHours(-2);
+        // Two H100s of the pool chat-h100 (pricing.example.json), one serving llama-3.1-70b for acme all hour at
+        // 600 W, one unallocated at 70 W, both sampled from 5 min before to 5 min after the hour; 9,000 + 1,000
+        // tokens a minute.
+        DateTimeOffset hour = PeakHour.Start;
         using var writer = new LineProtocolWriter();
         for (DateTimeOffset t = hour.AddMinutes(-5); t < hour.AddMinutes(65); t = t.AddSeconds(10))
         {
@@ -79,14 +79,33 @@ public sealed class AnalyticsInCollectorTests
         await host.WaitForAsync(
             TimeSeriesQueryBuilder.From(Measurements.InferenceWindow).Count(Fields.PromptTokens).Between(hour, hour.AddHours(1)).Build(),
             r => r.Series.Count == 1 && r.Series[0].Rows[0][0].Integer == 60);
-        (JsonDocument json, string body) = await RollUpAndReadCostAsync(host, hour, 2 * 420, "model");
+        (JsonDocument json, _) = await RollUpAndReadCostAsync(host, hour, 2 * 420, "model");
         using JsonDocument disposed = json;
         JsonElement llama = json.RootElement.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("model").GetString() == "llama-3.1-70b");
         Assert.Equal(1.0, llama.GetProperty("gpuHours").GetDouble(), 9);
         Assert.Equal(540_000, llama.GetProperty("promptTokens").GetInt64());
         Assert.Equal(60_000, llama.GetProperty("completionTokens").GetInt64());
-        Assert.True(llama.GetProperty("costUsd").GetDouble() > 0.77, body); // more than the H100's capex per hour
+        // The shipped prices (pricing.example.json) for one owned H100-hour in the weekday-peak period:
+        //   capex  (30,000 − 3,000) / (4 × 8,760)                                  = 0.770547945205479 $
+        //   opex                                                                     = 0.35 $
+        //   energy GPU 600 W × 3,600 s = 2,160,000 J; node 800 W shared by the node's 2 GPUs = 400 W × 3,600 s
+        //          = 1,440,000 J; (2,160,000 + 1,440,000) J × PUE 1.3 / 3.6e6 = 1.3 kWh × 0.28 $/kWh = 0.364 $
+        //   llama-3.1-70b (GPU-0)                                                    = 1.484547945205479 $
+        //   GPU-1 (unallocated, 0 %): energy (70 × 3,600 + 1,440,000) J = 1,692,000 J × 1.3 / 3.6e6
+        //          = 0.611 kWh × 0.28 = 0.17108 $; 0.770547945205479 + 0.35 + 0.17108    = 1.291627945205479 $
+        //   the hour's two GPUs                                                      = 2.776175890410959 $
+        // At the UTC hour's base rate (0.12 $/kWh), the wrong time zone, GPU-0 would cost 1.276547945205479 $.
+        Assert.Equal(2_160_000, llama.GetProperty("gpuEnergyJoules").GetDouble(), 6);
+        Assert.Equal(1_440_000, llama.GetProperty("nodeEnergyJoules").GetDouble(), 6);
+        Assert.Equal(0.364, llama.GetProperty("energyCostUsd").GetDouble(), 9);
+        Assert.Equal(1.484547945205479, llama.GetProperty("costUsd").GetDouble(), 9);
+
+        // Split over prompt + 4 × completion tokens = 540,000 + 240,000 = 780,000 weighted tokens:
+        // prompt 1.484547945205479 × 540/780 = 1.027763962065332 $, completion × 240/780 = 0.456783983140148 $.
+        Assert.Equal(1.027763962065332, llama.GetProperty("promptCostUsd").GetDouble(), 9);
+        Assert.Equal(0.456783983140148, llama.GetProperty("completionCostUsd").GetDouble(), 9);
         Assert.Equal(2.0, json.RootElement.GetProperty("totals").GetProperty("gpuHours").GetDouble(), 9);
+        Assert.Equal(2.776175890410959, json.RootElement.GetProperty("totals").GetProperty("costUsd").GetDouble(), 9);
     }
 
     /// <summary>
@@ -97,9 +116,8 @@ public sealed class AnalyticsInCollectorTests
     [Fact]
     public async Task Collector_TwoGpusPushedWithoutUuid_PriceAsTwoGpusAndAPointWithoutIdentityIsRefused()
     {
-        await using CollectorHost host = await CollectorHost.StartWithAnalyticsOnDemandAsync();
-        DateTimeOffset now = TimeProvider.System.GetUtcNow();
-        var hour = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero).AddHours(-2);
+        await using CollectorHost host = await PeakHour.StartCollectorAsync();
+        DateTimeOffset hour = PeakHour.Start;
         using var writer = new LineProtocolWriter();
         for (DateTimeOffset t = hour.AddMinutes(-5); t < hour.AddMinutes(65); t = t.AddSeconds(10))
         {
@@ -146,9 +164,8 @@ public sealed class AnalyticsInCollectorTests
             """);
         try
         {
-            await using CollectorHost host = await CollectorHost.StartWithAnalyticsOnDemandAsync("--Analytics:PricingFile", pricing);
-            DateTimeOffset now = TimeProvider.System.GetUtcNow();
-            var hour = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero).AddHours(-2);
+            await using CollectorHost host = await PeakHour.StartCollectorAsync("--Analytics:PricingFile", pricing);
+            DateTimeOffset hour = PeakHour.Start;
             var body = new System.Text.StringBuilder();
             for (DateTimeOffset t = hour.AddMinutes(-5); t < hour.AddMinutes(65); t = t.AddSeconds(10))
             {

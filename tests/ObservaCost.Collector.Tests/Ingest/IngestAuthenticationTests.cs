@@ -3,10 +3,10 @@ using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Collector.Ingest;
 using ObservaCost.Collector.Tests.Support;
 using ObservaCost.Storage.Security;
-using ObservaCost.Testing;
 
 namespace ObservaCost.Collector.Tests.Ingest;
 
@@ -90,7 +90,7 @@ public sealed class IngestAuthenticationTests
     [Fact]
     public void Authenticator_RateLimit_429ThenRecovers_OnAFakeClock()
     {
-        var clock = new ManualTimeProvider(T0);
+        var clock = new FakeTimeProvider(T0);
         var authenticator = new IngestAuthenticator(Options.Create(new IngestAuthOptions
         {
             AllowAnonymousLoopback = true,
@@ -135,7 +135,7 @@ public sealed class IngestAuthenticationTests
     [Fact]
     public void Authenticator_AnonymousLoopback_OnlyWithoutAnyCredential_AndOnlyFromLoopback()
     {
-        var authenticator = new IngestAuthenticator(Options.Create(new IngestAuthOptions { AllowAnonymousLoopback = true }), new ManualTimeProvider(T0));
+        var authenticator = new IngestAuthenticator(Options.Create(new IngestAuthOptions { AllowAnonymousLoopback = true }), new FakeTimeProvider(T0));
         var loopback = new DefaultHttpContext();
         loopback.Connection.RemoteIpAddress = IPAddress.IPv6Loopback;
         Assert.Equal("anonymous-loopback", authenticator.Authenticate(loopback, out _)!.Name);

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Collector.Ingest;
 using ObservaCost.Storage.LineProtocol;
-using ObservaCost.Testing;
 
 namespace ObservaCost.Collector.Tests.Ingest;
 
@@ -9,9 +9,9 @@ public sealed class PointGateTests
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 30, 0, 0, 0, TimeSpan.Zero);
 
-    private static (PointGate Gate, ManualTimeProvider Clock) Create(int maxSeries = 100_000, int maxMeasurements = 10_000, int maxFields = 1_024)
+    private static (PointGate Gate, FakeTimeProvider Clock) Create(int maxSeries = 100_000, int maxMeasurements = 10_000, int maxFields = 1_024)
     {
-        var clock = new ManualTimeProvider(Start);
+        var clock = new FakeTimeProvider(Start);
         var gate = new PointGate(Options.Create(new IngestLimitsOptions
         {
             MaxSeriesPerMeasurement = maxSeries,
@@ -22,7 +22,7 @@ public sealed class PointGateTests
         return (gate, clock);
     }
 
-    private static string? Check(PointGate gate, ManualTimeProvider clock, string measurement, string id) =>
+    private static string? Check(PointGate gate, FakeTimeProvider clock, string measurement, string id) =>
         gate.Check(measurement, [new("id", id)], UnixTime.ToNanoseconds(clock.GetUtcNow()));
 
     /// <summary>Checks the one line of <paramref name="line"/> through the scan path (with its fields).</summary>
@@ -38,7 +38,7 @@ public sealed class PointGateTests
     public void SeriesLimit_ExpiredSeriesAreSweptAtMostOncePerInterval_NotPerRefusedPoint()
     {
         // Window 1 h, so the sweep interval is 6 min. Limit 2 series.
-        (PointGate gate, ManualTimeProvider clock) = Create(maxSeries: 2);
+        (PointGate gate, FakeTimeProvider clock) = Create(maxSeries: 2);
         Assert.Null(Check(gate, clock, "m", "a"));                 // t = 0
         clock.Advance(TimeSpan.FromMinutes(55));
         Assert.Null(Check(gate, clock, "m", "b"));                 // t = 55 min: full
@@ -56,7 +56,7 @@ public sealed class PointGateTests
     [Fact]
     public void MeasurementLimit_RefusesNewNames_ForgetsIdleOnesAfterTheWindow()
     {
-        (PointGate gate, ManualTimeProvider clock) = Create(maxMeasurements: 2);
+        (PointGate gate, FakeTimeProvider clock) = Create(maxMeasurements: 2);
         Assert.Null(Check(gate, clock, "a", "1"));
         Assert.Null(Check(gate, clock, "b", "1"));
         Assert.Equal("measurement 'c' would be one more than the limit of 2 measurements (Collector:Limits:MaxMeasurements)", Check(gate, clock, "c", "1"));

@@ -20,13 +20,12 @@ public sealed class TenantAttributionTests
     [Fact]
     public async Task TenantToken_WritingVictimsNamespaceOrGpus_NeverChangesVictimsCostRows()
     {
-        await using CollectorHost host = await CollectorHost.StartWithAnalyticsOnDemandAsync();
+        await using CollectorHost host = await PeakHour.StartCollectorAsync();
 
-        // The fleet (admin token), an hour that ended over an hour ago: on gpu-node-1, GPU-0 (H100, pool chat-h100)
+        // The fleet (admin token), the weekday-peak hour on a fake clock: on gpu-node-1, GPU-0 (H100, pool chat-h100)
         // serves llama-3.1-70b for the tenant "victim" all hour at 600 W; GPU-1 is unallocated at 70 W. Samples every
         // 10 s from 5 minutes before to 5 minutes after: 420 per GPU.
-        DateTimeOffset now = TimeProvider.System.GetUtcNow();
-        var hour = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero).AddHours(-2);
+        DateTimeOffset hour = PeakHour.Start;
         using (var fleet = new LineProtocolWriter())
         {
             for (DateTimeOffset t = hour.AddMinutes(-5); t < hour.AddMinutes(65); t = t.AddSeconds(10))
@@ -44,7 +43,8 @@ public sealed class TenantAttributionTests
         // By hand (docs/pricing.example.json): victim holds GPU-0 the whole hour, one row (llama-3.1-70b, chat-h100,
         // gpu-node-1) of 1 GPU-hour. GPU energy 600 W × 3,600 s = 2,160,000 J; node power 800 W shared by the node's
         // 2 GPUs = 400 W × 3,600 s = 1,440,000 J; facility (2,160,000 + 1,440,000) × PUE 1.3 = 4,680,000 J. Owned H100:
-        // capex (30,000 − 3,000) / (4 × 8,760) = $0.770547945/h, opex $0.35/h. (The tariff depends on the hour of day.)
+        // capex (30,000 − 3,000) / (4 × 8,760) = $0.770547945205479/h, opex $0.35/h; energy 4,680,000 J / 3.6e6
+        // = 1.3 kWh × 0.28 $/kWh (weekday peak) = $0.364; cost 0.770547945205479 + 0.35 + 0.364 = $1.484547945205479.
         CostWindow row = Assert.Single(before);
         Assert.Equal(("llama-3.1-70b", "chat-h100", "gpu-node-1"), (row.Model, row.Pool, row.Node));
         Assert.Equal(1.0, row.GpuHours, 9);
@@ -53,6 +53,8 @@ public sealed class TenantAttributionTests
         Assert.Equal(4_680_000, row.FacilityEnergyJoules, 6);
         Assert.Equal(27_000.0 / 35_040, row.CapexUsd, 9);
         Assert.Equal(0.35, row.OpexUsd, 9);
+        Assert.Equal(0.364, row.EnergyCostUsd, 9);
+        Assert.Equal(1.484547945205479, row.CostUsd, 9);
 
         // The attacker (tenant token acme), the same 420 instants: (1) GPU-1 claimed for namespace victim, refused;
         // (2) GPU-0, victim's own GPU, with another pod and no namespace; (3) GPU-1 again as Telegraf nvidia_smi.
@@ -81,7 +83,11 @@ public sealed class TenantAttributionTests
         Assert.Equal(before, after);
         WindowCostReport report = await host.Services.GetRequiredService<CostWindowService>().ComputeAsync(hour);
         Assert.Equal(2.0, report.Costs.Where(c => c.Tenant == "acme").Sum(c => c.GpuHours), 9);
-        Assert.True(report.Costs.Where(c => c.Tenant == "acme").Sum(c => c.CostUsd) > 0);
+        // acme's two GPUs (GPU-0 pod evil, GPU-1 as nvidia_smi), both H100 at 700 W, share the node's 800 W between
+        // them (tenant-bound GPUs share node power only with GPUs bound to the same tenant): each 700 × 3,600
+        // = 2,520,000 J + 400 × 3,600 = 1,440,000 J = 3,960,000 J × 1.3 / 3.6e6 = 1.43 kWh × 0.28 = $0.4004, so
+        // 0.770547945205479 + 0.35 + 0.4004 = $1.520947945205479 a GPU, $3.041895890410959 for the two.
+        Assert.Equal(3.041895890410959, report.Costs.Where(c => c.Tenant == "acme").Sum(c => c.CostUsd), 9);
     }
 
     private static async Task<HttpResponseMessage> PushAsync(CollectorHost host, LineProtocolWriter lines, string token)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Collector.NvidiaSmi;
 using ObservaCost.Storage.Schema;
 using ObservaCost.Testing;
@@ -48,7 +49,7 @@ public sealed class NvidiaSmiPollerTests : IDisposable
     {
         var options = new NvidiaSmiPollerOptions { CommandPath = command, Node = "gpu-node-7", Cluster = "lab", Pool = "h100" };
         configure?.Invoke(options);
-        return new NvidiaSmiPoller(Options.Create(options), time ?? new ManualTimeProvider(Start), NullLogger<NvidiaSmiPoller>.Instance);
+        return new NvidiaSmiPoller(Options.Create(options), time ?? new FakeTimeProvider(Start), NullLogger<NvidiaSmiPoller>.Instance);
     }
 
     private static string Quote(string path) => "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
@@ -239,7 +240,7 @@ public sealed class NvidiaSmiPollerTests : IDisposable
         string command = Script("smi-fail-again.sh", "echo 'No devices were found' >&2\nexit 6");
         var logger = new ListLogger();
         var poller = new NvidiaSmiPoller(
-            Options.Create(new NvidiaSmiPollerOptions { CommandPath = command, Node = "n" }), new ManualTimeProvider(Start), logger);
+            Options.Create(new NvidiaSmiPollerOptions { CommandPath = command, Node = "n" }), new FakeTimeProvider(Start), logger);
 
         await poller.PollAsync();
         await poller.PollAsync();

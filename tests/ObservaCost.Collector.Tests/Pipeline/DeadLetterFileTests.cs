@@ -1,6 +1,6 @@
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Collector.Pipeline;
-using ObservaCost.Testing;
 
 namespace ObservaCost.Collector.Tests.Pipeline;
 
@@ -10,7 +10,7 @@ public sealed class DeadLetterFileTests
     public void Append_PastTheLimit_KeepsWhatFitsAndNothingAfter()
     {
         string dir = Path.Combine(Path.GetTempPath(), "observacost-dlf-" + Guid.NewGuid().ToString("N")[..12]);
-        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero));
         // Each letter is one line of 87 bytes:
         // {"time":"  (9) 2026-11-30T08:00:00.0000000Z (28) ","backend":" (13) sqlite (6) ","reason":" (12) r (1)
         // ","line":" (10) m f=1 (5) "} (2) = 86, plus the line end. 175 bytes hold two (174), not three (261).
@@ -35,7 +35,7 @@ public sealed class DeadLetterFileTests
     public void Append_QuotesAndLineBreaks_EscapedSoEachLetterIsOneLine()
     {
         string dir = Path.Combine(Path.GetTempPath(), "observacost-dlf-" + Guid.NewGuid().ToString("N")[..12]);
-        var file = new DeadLetterFile(dir, maxBytes: 1 << 20, new ManualTimeProvider(new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero)));
+        var file = new DeadLetterFile(dir, maxBytes: 1 << 20, new FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero)));
         try
         {
             // A string field that spans two lines, with quotes: written as one JSON line, read back unchanged.

@@ -2,14 +2,14 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Collector.Pipeline;
 using ObservaCost.Collector.Tests.Support;
-using ObservaCost.Testing;
 
 namespace ObservaCost.Collector.Tests.Pipeline;
 
 /// <summary>
-/// A background loop that throws is restarted by <see cref="SupervisedService"/> after its backoff on a manual clock,
+/// A background loop that throws is restarted by <see cref="SupervisedService"/> after its backoff on a fake clock,
 /// is shown on the readiness check while it fails, and is ready again once the restarted loop has run long enough.
 /// </summary>
 public sealed class SupervisedServiceTests
@@ -20,12 +20,12 @@ public sealed class SupervisedServiceTests
     public async Task LoopThrows_UnreadyRestartedAfterBackoffThenReady()
     {
         using var h = new Harness(failures: 2, healthyAfter: TimeSpan.FromSeconds(30));
-        (ManualTimeProvider clock, ServiceHealth health, CollectorMetrics metrics, FlakyService flaky, SupervisedService supervisor) = h;
+        (TimerCountingClock clock, ServiceHealth health, CollectorMetrics metrics, FlakyService flaky, SupervisedService supervisor) = h;
         var check = new SupervisedServicesHealthCheck(health);
         await supervisor.StartAsync(CancellationToken.None);
 
         // Run 1 throws at 0 s: unready with the name and the error; the restart waits 1 s.
-        await WaitUntilAsync(() => health.IsFailing("flaky") && clock.PendingTimers == 1);
+        await WaitUntilAsync(() => health.IsFailing("flaky") && clock.LiveTimers == 1);
         HealthCheckResult unready = await check.CheckHealthAsync(new HealthCheckContext());
         Assert.Equal(HealthStatus.Unhealthy, unready.Status);
         Assert.Contains("flaky is failing (InvalidOperationException: run 1 failed)", unready.Description, StringComparison.Ordinal);
@@ -36,13 +36,13 @@ public sealed class SupervisedServiceTests
 
         // At 1 s run 2 starts and throws too: the next wait doubles to 2 s.
         clock.Advance(TimeSpan.FromMilliseconds(1));
-        await WaitUntilAsync(() => flaky.Runs == 2 && metrics.RestartsTotal("flaky") == 2 && clock.PendingTimers == 1);
+        await WaitUntilAsync(() => flaky.Runs == 2 && metrics.RestartsTotal("flaky") == 2 && clock.LiveTimers == 1);
         clock.Advance(TimeSpan.FromMilliseconds(1999));
         Assert.Equal(2, flaky.Runs);
 
         // At 3 s run 3 starts and keeps running; still unready until it has run 30 s.
         clock.Advance(TimeSpan.FromMilliseconds(1));
-        await WaitUntilAsync(() => flaky.Runs == 3 && clock.PendingTimers == 1);
+        await WaitUntilAsync(() => flaky.Runs == 3 && clock.LiveTimers == 1);
         Assert.True(health.IsFailing("flaky"));
         clock.Advance(TimeSpan.FromSeconds(30));
         await WaitUntilAsync(() => !health.IsFailing("flaky"));
@@ -58,19 +58,19 @@ public sealed class SupervisedServiceTests
     public async Task LoopFailsAgainAfterRecovering_BackoffStartsOver()
     {
         using var h = new Harness(failures: 1, healthyAfter: TimeSpan.FromSeconds(5));
-        (ManualTimeProvider clock, ServiceHealth health, CollectorMetrics metrics, FlakyService flaky, SupervisedService supervisor) = h;
+        (TimerCountingClock clock, ServiceHealth health, CollectorMetrics metrics, FlakyService flaky, SupervisedService supervisor) = h;
         await supervisor.StartAsync(CancellationToken.None);
 
         // Run 1 fails at 0 s; run 2 starts at 1 s and is healthy at 6 s.
-        await WaitUntilAsync(() => health.IsFailing("flaky") && clock.PendingTimers == 1);
+        await WaitUntilAsync(() => health.IsFailing("flaky") && clock.LiveTimers == 1);
         clock.Advance(TimeSpan.FromSeconds(1));
-        await WaitUntilAsync(() => flaky.Runs == 2 && clock.PendingTimers == 1);
+        await WaitUntilAsync(() => flaky.Runs == 2 && clock.LiveTimers == 1);
         clock.Advance(TimeSpan.FromSeconds(5));
         await WaitUntilAsync(() => !health.IsFailing("flaky"));
 
         // Run 2 then fails: the wait is the initial 1 s again, not 2 s.
         flaky.FailNow();
-        await WaitUntilAsync(() => health.IsFailing("flaky") && clock.PendingTimers == 1);
+        await WaitUntilAsync(() => health.IsFailing("flaky") && clock.LiveTimers == 1);
         clock.Advance(TimeSpan.FromSeconds(1));
         await WaitUntilAsync(() => flaky.Runs == 3);
         Assert.Equal(2, metrics.RestartsTotal("flaky"));
@@ -80,9 +80,9 @@ public sealed class SupervisedServiceTests
     [Fact]
     public async Task ServiceThrowsInTheCollector_ReadyzNamesItUntilItRunsAgain()
     {
-        // The collector on a manual clock with one more supervised service that throws in its first run. Defaults:
+        // The collector on a fake clock with one more supervised service that throws in its first run. Defaults:
         // restart after 1 s, ready again after 30 s of running.
-        var clock = new ManualTimeProvider(TimeProvider.System.GetUtcNow());
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
         await using CollectorHost host = await CollectorHost.StartAsync(builder =>
         {
             builder.Services.AddSingleton<TimeProvider>(clock);
@@ -116,7 +116,7 @@ public sealed class SupervisedServiceTests
     /// Moves the clock by <paramref name="step"/> until <paramref name="condition"/> holds: the supervisor arms its
     /// timers asynchronously, and the collector's other timers share the clock, so it moves in steps.
     /// </summary>
-    private static async Task AdvanceUntilAsync(ManualTimeProvider clock, TimeSpan step, Func<bool> condition)
+    private static async Task AdvanceUntilAsync(FakeTimeProvider clock, TimeSpan step, Func<bool> condition)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         while (!condition())
@@ -137,7 +137,7 @@ public sealed class SupervisedServiceTests
         }
     }
 
-    /// <summary>A flaky service under a supervisor that waits 1 s, then 2 s, 4 s, 8 s at most, on a manual clock.</summary>
+    /// <summary>A flaky service under a supervisor that waits 1 s, then 2 s, 4 s, 8 s at most, on a fake clock.</summary>
     private sealed class Harness : IDisposable
     {
         private readonly ServiceProvider _provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
@@ -150,7 +150,7 @@ public sealed class SupervisedServiceTests
             Supervisor = new SupervisedService(Flaky, "flaky", Health, options, Metrics, Clock, NullLogger<SupervisedService>.Instance);
         }
 
-        public ManualTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero));
+        public TimerCountingClock Clock { get; } = new(new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero));
 
         public ServiceHealth Health { get; } = new();
 
@@ -160,7 +160,7 @@ public sealed class SupervisedServiceTests
 
         public SupervisedService Supervisor { get; }
 
-        public void Deconstruct(out ManualTimeProvider clock, out ServiceHealth health, out CollectorMetrics metrics, out FlakyService flaky, out SupervisedService supervisor) =>
+        public void Deconstruct(out TimerCountingClock clock, out ServiceHealth health, out CollectorMetrics metrics, out FlakyService flaky, out SupervisedService supervisor) =>
             (clock, health, metrics, flaky, supervisor) = (Clock, Health, Metrics, Flaky, Supervisor);
 
         public void Dispose()
@@ -169,6 +169,48 @@ public sealed class SupervisedServiceTests
             Flaky.Dispose();
             Metrics.Dispose();
             _provider.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A <see cref="FakeTimeProvider"/> that also counts its live timers (created, not yet disposed), so a test can wait
+    /// until the supervisor has armed its wait before moving the clock: an Advance before that would be lost.
+    /// <c>Task.Delay</c> disposes its timer when it fires or is cancelled, so a count of 1 means exactly one backoff or
+    /// healthy-after wait is pending.
+    /// </summary>
+    private sealed class TimerCountingClock(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private int _live;
+
+        public int LiveTimers => Volatile.Read(ref _live);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Interlocked.Increment(ref _live);
+            return new CountedTimer(base.CreateTimer(callback, state, dueTime, period), this);
+        }
+
+        private sealed class CountedTimer(ITimer inner, TimerCountingClock owner) : ITimer
+        {
+            private int _disposed;
+
+            public bool Change(TimeSpan dueTime, TimeSpan period) => inner.Change(dueTime, period);
+
+            public void Dispose()
+            {
+                if (Interlocked.Exchange(ref _disposed, 1) == 0)
+                {
+                    Interlocked.Decrement(ref owner._live);
+                }
+
+                inner.Dispose();
+            }
+
+            public ValueTask DisposeAsync()
+            {
+                Dispose();
+                return ValueTask.CompletedTask;
+            }
         }
     }
 

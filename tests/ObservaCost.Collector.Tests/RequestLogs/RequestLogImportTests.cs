@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Analytics.Attribution;
 using ObservaCost.Collector.RequestLogs;
 using ObservaCost.Storage;
@@ -116,7 +117,7 @@ public sealed class RequestLogImportTests : IDisposable
     public async Task Import_FileFromLastWeek_WindowsExact_BadLinesRefusedByLine()
     {
         using SqliteStore store = NewSqliteStore();
-        var import = new RequestLogImport(store, Options, new ManualTimeProvider(Now));
+        var import = new RequestLogImport(store, Options, new FakeTimeProvider(Now));
 
         RequestLogImportSummary summary = await import.RunAsync(WriteFile("week.jsonl", File), From, To);
 
@@ -140,7 +141,7 @@ public sealed class RequestLogImportTests : IDisposable
         using SqliteStore? sqlite = influx is null ? NewSqliteStore() : null;
         ITimeSeriesStore store = (ITimeSeriesStore?)sqlite
             ?? new InfluxDbStore(http, new InfluxDbOptions { Url = influx!.Url, Database = "observacost" }, TimeProvider.System, NullLogger<InfluxDbStore>.Instance);
-        var import = new RequestLogImport(store, Options, new ManualTimeProvider(Now));
+        var import = new RequestLogImport(store, Options, new FakeTimeProvider(Now));
         string path = WriteFile("week.jsonl", File);
 
         await import.RunAsync(path, From, To);
@@ -165,7 +166,7 @@ public sealed class RequestLogImportTests : IDisposable
         await WriteAsync(store,
             Window(From, "llama", "acme", "request_log", 1000, 200),
             Window(From.AddMinutes(2), "mistral", null, "vllm", 999, 99));
-        await new RequestLogImport(store, Options, new ManualTimeProvider(Now)).RunAsync(WriteFile("week.jsonl", File), From, To);
+        await new RequestLogImport(store, Options, new FakeTimeProvider(Now)).RunAsync(WriteFile("week.jsonl", File), From, To);
 
         Dictionary<string, double[]> totals = await ReadTotalsAsync(store);
         Assert.Equal([1.0, 1000, 200, 0, 1], totals["llama/acme/request_log"]);
@@ -191,7 +192,7 @@ public sealed class RequestLogImportTests : IDisposable
     public async Task Import_RangeNotOnWindowsOrNotClosed_IsRefused()
     {
         using SqliteStore store = NewSqliteStore();
-        var import = new RequestLogImport(store, Options, new ManualTimeProvider(Now));
+        var import = new RequestLogImport(store, Options, new FakeTimeProvider(Now));
         string path = WriteFile("week.jsonl", File);
         await Assert.ThrowsAsync<ArgumentException>(() => import.RunAsync(path, From.AddSeconds(30), To));
         await Assert.ThrowsAsync<ArgumentException>(() => import.RunAsync(path, From, Now.AddMinutes(1)));
@@ -213,7 +214,7 @@ public sealed class RequestLogImportTests : IDisposable
         string path = WriteFile("week.jsonl", File);
         using var output = new StringWriter(CultureInfo.InvariantCulture);
         using var errors = new StringWriter(CultureInfo.InvariantCulture);
-        void Clock(WebApplicationBuilder b) => b.Services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        void Clock(WebApplicationBuilder b) => b.Services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
 
         int code = await RequestLogImportCommand.RunAsync(
             [path, "--from", "2026-11-23T10:00:00Z", "--to", "2026-11-23T11:00:00Z", .. HostArgs()], output, errors, Clock);

@@ -1,9 +1,9 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Storage.Embedded;
 using ObservaCost.Storage.LineProtocol;
 using ObservaCost.Storage.Query;
-using ObservaCost.Testing;
 
 namespace ObservaCost.Storage.Tests.Embedded;
 
@@ -48,7 +48,7 @@ public sealed class SqliteStoreTests : IDisposable
     [Fact]
     public async Task Retention_DeletesOnlyExpiredValues()
     {
-        var clock = new ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(10 * 86_400));
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(10 * 86_400));
         await using var store = new SqliteStore(new SqliteStoreOptions { Path = DbPath, Retention = TimeSpan.FromDays(2) }, clock, NullLogger<SqliteStore>.Instance);
         // Day 5 (expired at day 10 with 2 days' retention), day 9 (kept).
         await store.WriteAsync(Lines($"m v=1 {5 * 86_400}\nm v=2 {9 * 86_400}\n", 2));
@@ -60,7 +60,7 @@ public sealed class SqliteStoreTests : IDisposable
     [Fact]
     public async Task Retention_RunsFromWritesOnceItIsDue()
     {
-        var clock = new ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(10 * 86_400));
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(10 * 86_400));
         var options = new SqliteStoreOptions { Path = DbPath, Retention = TimeSpan.FromDays(1), RetentionCheckInterval = TimeSpan.FromMinutes(10) };
         await using var store = new SqliteStore(options, clock, NullLogger<SqliteStore>.Instance);
         await store.WriteAsync(Lines($"m v=1 {(10 * 86_400) - 3600}\n", 1));

@@ -1,6 +1,6 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Storage.Security;
-using ObservaCost.Testing;
 
 namespace ObservaCost.Storage.Tests.Security;
 
@@ -12,7 +12,7 @@ public sealed class AuthFailureLimiterTests
     [Fact]
     public void Limiter_OverTheLimit_LimitedUntilTheWindowEnds_ThenRecovers()
     {
-        var clock = new ManualTimeProvider(T0);
+        var clock = new FakeTimeProvider(T0);
         var limiter = new AuthFailureLimiter(new AuthFailureLimitOptions { MaxFailures = 3, Window = TimeSpan.FromMinutes(1) }, clock);
 
         // Failures at 0 s, 10 s, 20 s: the window opened at 0 s; the third reaches the limit (and says so, once).
@@ -41,7 +41,7 @@ public sealed class AuthFailureLimiterTests
     [Fact]
     public void Limiter_IPv6_CountsPerSlash64_IPv4MappedAsIPv4()
     {
-        var clock = new ManualTimeProvider(T0);
+        var clock = new FakeTimeProvider(T0);
         var limiter = new AuthFailureLimiter(new AuthFailureLimitOptions { MaxFailures = 2 }, clock);
 
         // Two addresses of one /64 are one client; the mapped form of 192.0.2.10 is 192.0.2.10.
@@ -58,7 +58,7 @@ public sealed class AuthFailureLimiterTests
     [Fact]
     public void Limiter_TableFull_StaysBounded_UntrackedAddressesShareTheOverflowCounter()
     {
-        var clock = new ManualTimeProvider(T0);
+        var clock = new FakeTimeProvider(T0);
         var limiter = new AuthFailureLimiter(new AuthFailureLimitOptions { MaxFailures = 3, MaxTrackedAddresses = 2 }, clock);
 
         // 1,000 addresses fail once each: two are tracked, the other 998 land in the one overflow entry.

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Storage.LineProtocol;
 using ObservaCost.Storage.Query;
 using ObservaCost.Storage.Schema;
 using ObservaCost.Storage.Writing;
-using ObservaCost.Testing;
 
 namespace ObservaCost.Storage.Tests.Writing;
 
@@ -93,7 +93,7 @@ public sealed class BatchingPointWriterTests
     public async Task PartialBatch_IsSentWhenItsAgeIsReached()
     {
         var store = new RecordingStore();
-        var clock = new ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
         await using var writer = new BatchingPointWriter(store, new PointBatchingOptions { MaxBatchPoints = 1000, MaxBatchAge = TimeSpan.FromSeconds(5) }, WritePrecision.Nanoseconds, clock, NullLogger.Instance);
         await writer.WriteAsync(Sample(1));
         await writer.WriteAsync(Sample(2));
