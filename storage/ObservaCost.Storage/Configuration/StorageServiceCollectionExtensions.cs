@@ -22,15 +22,12 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         StorageBackend backend = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>()?.Backend ?? StorageBackend.Embedded;
-        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.SectionName)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
-        services.AddOptions<PointBatchingOptions>().Bind(configuration.GetSection(PointBatchingOptions.SectionName)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<PointBatchingOptions>, PointBatchingOptionsValidator>();
+        services.AddValidatedOptions<StorageOptions, StorageOptionsValidator>(configuration, StorageOptions.SectionName);
+        services.AddValidatedOptions<PointBatchingOptions, PointBatchingOptionsValidator>(configuration, PointBatchingOptions.SectionName);
 
         if (backend == StorageBackend.InfluxDb)
         {
-            services.AddOptions<InfluxDbOptions>().Bind(configuration.GetSection(InfluxDbOptions.SectionName)).ValidateOnStart();
-            services.AddSingleton<IValidateOptions<InfluxDbOptions>, InfluxDbOptionsValidator>();
+            services.AddValidatedOptions<InfluxDbOptions, InfluxDbOptionsValidator>(configuration, InfluxDbOptions.SectionName);
             // The factory's default loggers write four Information lines per request; the store's requests are
             // logged once, at Debug (InfluxRequestLog).
             services.AddHttpClient(nameof(InfluxDbStore), client => client.Timeout = Timeout.InfiniteTimeSpan)
@@ -46,8 +43,7 @@ public static class StorageServiceCollectionExtensions
         }
         else
         {
-            services.AddOptions<SqliteStoreOptions>().Bind(configuration.GetSection(SqliteStoreOptions.SectionName)).ValidateOnStart();
-            services.AddSingleton<IValidateOptions<SqliteStoreOptions>, SqliteStoreOptionsValidator>();
+            services.AddValidatedOptions<SqliteStoreOptions, SqliteStoreOptionsValidator>(configuration, SqliteStoreOptions.SectionName);
             services.AddSingleton<SqliteStore>(sp => new SqliteStore(
                 sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value,
                 sp.GetRequiredService<TimeProvider>(),
