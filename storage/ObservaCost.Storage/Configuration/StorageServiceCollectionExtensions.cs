@@ -5,14 +5,13 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ObservaCost.Storage.Embedded;
 using ObservaCost.Storage.Influx;
-using ObservaCost.Storage.Writing;
 
 namespace ObservaCost.Storage.Configuration;
 
 public static class StorageServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the configured <see cref="ITimeSeriesStore"/> and a <see cref="BatchingPointWriter"/> in front of it.
+    /// Registers the configured <see cref="ITimeSeriesStore"/> (writers batch themselves: the collector's forwarder reads its spool in batches).
     /// Every option is bound from configuration and validated at start-up.
     /// </summary>
     public static IServiceCollection AddObservaCostStorage(this IServiceCollection services, IConfiguration configuration)
@@ -23,7 +22,6 @@ public static class StorageServiceCollectionExtensions
 
         StorageBackend backend = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>()?.Backend ?? StorageBackend.Embedded;
         services.AddValidatedOptions<StorageOptions, StorageOptionsValidator>(configuration, StorageOptions.SectionName);
-        services.AddValidatedOptions<PointBatchingOptions, PointBatchingOptionsValidator>(configuration, PointBatchingOptions.SectionName);
 
         if (backend == StorageBackend.InfluxDb)
         {
@@ -51,20 +49,6 @@ public static class StorageServiceCollectionExtensions
             services.AddSingleton<ITimeSeriesStore>(sp => sp.GetRequiredService<SqliteStore>());
         }
 
-        services.AddSingleton(sp =>
-        {
-            WritePrecisionHolder precision = backend == StorageBackend.InfluxDb
-                ? new(sp.GetRequiredService<IOptions<InfluxDbOptions>>().Value.Precision)
-                : new(LineProtocol.WritePrecision.Nanoseconds);
-            return new BatchingPointWriter(
-                sp.GetRequiredService<ITimeSeriesStore>(),
-                sp.GetRequiredService<IOptions<PointBatchingOptions>>().Value,
-                precision.Value,
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILoggerFactory>().CreateLogger<BatchingPointWriter>());
-        });
         return services;
     }
-
-    private readonly record struct WritePrecisionHolder(LineProtocol.WritePrecision Value);
 }
