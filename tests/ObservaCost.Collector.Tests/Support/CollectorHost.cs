@@ -12,7 +12,7 @@ namespace ObservaCost.Collector.Tests.Support;
 
 /// <summary>
 /// The collector started in-process on a free loopback port with its own temp folder (store and spool): the node
-/// collector's composition, or with <see cref="StartWithAnalyticsOnDemandAsync"/> the single-machine host's
+/// collector's composition, or with <see cref="StartWithAnalyticsOnDemandAsync(string[])"/> the single-machine host's
 /// (collector, analytics jobs and API on the embedded store).
 /// </summary>
 public sealed class CollectorHost : IAsyncDisposable
@@ -79,10 +79,13 @@ public sealed class CollectorHost : IAsyncDisposable
     /// prices and API access it ships with (its appsettings.json), given explicitly: this test project's output holds
     /// the appsettings.json of both hosts it references.
     /// </summary>
-    public static Task<CollectorHost> StartSingleMachineAsync(params string[] extra) =>
+    public static Task<CollectorHost> StartSingleMachineAsync(params string[] extra) => StartSingleMachineAsync(configure: null, extra);
+
+    /// <summary>As <see cref="StartSingleMachineAsync(string[])"/>, then <paramref name="configure"/> on the builder (a fake clock).</summary>
+    public static Task<CollectorHost> StartSingleMachineAsync(Action<WebApplicationBuilder>? configure, params string[] extra) =>
         StartAsync(
             SingleMachineApplication.Build,
-            configure: null,
+            configure,
             [
                 "--Analytics:PricingFile", Path.Combine(RepoPaths.Root, "docs", "pricing.example.json"),
                 "--Analytics:Api:AllowAnonymousLoopback", "true",
@@ -90,10 +93,14 @@ public sealed class CollectorHost : IAsyncDisposable
             ]);
 
     /// <summary>The single-machine host with the analytics jobs registered but never fired by their schedule: the test fires them.</summary>
-    public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync(params string[] extra)
+    public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync(params string[] extra) => StartWithAnalyticsOnDemandAsync(configure: null, extra);
+
+    /// <summary>As <see cref="StartWithAnalyticsOnDemandAsync(string[])"/>, then <paramref name="configure"/> on the builder (a fake clock).</summary>
+    public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync(Action<WebApplicationBuilder>? configure, params string[] extra)
     {
         const string Never = "0 0 0 1 1 ? 2099";
         return StartSingleMachineAsync(
+            configure,
         [
             "--Analytics:Scheduler:RollupCron", Never,
             "--Analytics:Scheduler:CostCron", Never,
