@@ -1,8 +1,5 @@
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using ObservaCost.Analytics.Api;
-using ObservaCost.Analytics.Hosting;
 using ObservaCost.Collector.Ingest;
 using ObservaCost.Collector.Otlp;
 using ObservaCost.Collector.NvidiaSmi;
@@ -17,25 +14,29 @@ using OpenTelemetry.Resources;
 
 namespace ObservaCost.Collector;
 
-/// <summary>The collector's composition root: configuration, storage, spool, ingest endpoints, health and metrics.</summary>
+/// <summary>
+/// The collector as a library: <see cref="AddCollector"/> registers its options, spool, forwarder, sources, ingest
+/// pipeline, self-telemetry and readiness checks; <see cref="MapCollectorEndpoints"/> maps its ingest endpoints and
+/// <c>/metrics</c>. The hosts under <c>hosts/</c> compose it with the store, health endpoints and (single machine) analytics.
+/// </summary>
 public static class CollectorApplication
 {
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    /// <summary>
+    /// Registers everything the collector runs. The store is the caller's (<c>services.AddObservaCostStorage(config)</c>);
+    /// the checks tagged <c>ready</c> (store or spool, background services) are for the host's <c>/readyz</c>.
+    /// </summary>
+    public static IServiceCollection AddCollector(this IServiceCollection services, IConfiguration config)
     {
-        // Content root = the binary's folder unless the user sets one, as for every host (HostContentRoot).
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(HostContentRoot.Options(args));
-        IServiceCollection services = builder.Services;
-        ConfigurationManager config = builder.Configuration;
-        services.AddObservaCostStorage(config);
-
-        AddValidated<SpoolOptions, SpoolOptionsValidator>(services, config, SpoolOptions.SectionName);
-        AddValidated<ForwarderOptions, ForwarderOptionsValidator>(services, config, ForwarderOptions.SectionName);
-        AddValidated<IngestAuthOptions, IngestAuthOptionsValidator>(services, config, IngestAuthOptions.SectionName);
-        AddValidated<IngestLimitsOptions, IngestLimitsOptionsValidator>(services, config, IngestLimitsOptions.SectionName);
-        AddValidated<RequestLogOptions, RequestLogOptionsValidator>(services, config, RequestLogOptions.SectionName);
-        AddValidated<ScrapeOptions, ScrapeOptionsValidator>(services, config, ScrapeOptions.SectionName);
-        AddValidated<JsonlTailOptions, JsonlTailOptionsValidator>(services, config, JsonlTailOptions.SectionName);
-        AddValidated<SupervisionOptions, SupervisionOptionsValidator>(services, config, SupervisionOptions.SectionName);
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(config);
+        services.AddValidatedOptions<SpoolOptions, SpoolOptionsValidator>(config, SpoolOptions.SectionName);
+        services.AddValidatedOptions<ForwarderOptions, ForwarderOptionsValidator>(config, ForwarderOptions.SectionName);
+        services.AddValidatedOptions<IngestAuthOptions, IngestAuthOptionsValidator>(config, IngestAuthOptions.SectionName);
+        services.AddValidatedOptions<IngestLimitsOptions, IngestLimitsOptionsValidator>(config, IngestLimitsOptions.SectionName);
+        services.AddValidatedOptions<RequestLogOptions, RequestLogOptionsValidator>(config, RequestLogOptions.SectionName);
+        services.AddValidatedOptions<ScrapeOptions, ScrapeOptionsValidator>(config, ScrapeOptions.SectionName);
+        services.AddValidatedOptions<JsonlTailOptions, JsonlTailOptionsValidator>(config, JsonlTailOptions.SectionName);
+        services.AddValidatedOptions<SupervisionOptions, SupervisionOptionsValidator>(config, SupervisionOptions.SectionName);
 
         // Every background loop runs under SupervisedService (restarted with backoff, /readyz unready while it fails),
         // so no loop exception reaches the host. StopHost stays, on purpose: an exception that still gets there is a
@@ -45,7 +46,7 @@ public static class CollectorApplication
         services.AddOptions<NvidiaSmiScheduleOptions>().Bind(config.GetSection(NvidiaSmiScheduleOptions.SectionName)).ValidateOnStart();
         if (config.GetValue<bool>(NvidiaSmiScheduleOptions.SectionName + ":Enabled"))
         {
-            AddValidated<NvidiaSmiPollerOptions, NvidiaSmiPollerOptionsValidator>(services, config, NvidiaSmiScheduleOptions.SectionName);
+            services.AddValidatedOptions<NvidiaSmiPollerOptions, NvidiaSmiPollerOptionsValidator>(config, NvidiaSmiScheduleOptions.SectionName);
             services.AddSingleton<NvidiaSmiPoller>();
             services.AddSupervisedHostedService<NvidiaSmiPollingService>();
         }
@@ -75,44 +76,18 @@ public static class CollectorApplication
 
         services.AddHealthChecks().AddCheck<StoreOrSpoolHealthCheck>("store-or-spool", tags: ["ready"])
             .AddCheck<SupervisedServicesHealthCheck>("background-services", tags: ["ready"]);
-        if (AnalyticsEnabled(config))
-        {
-            // One machine: the cost jobs run in the collector's process, on the same store (docs/analytics.md).
-            services.AddObservaCostAnalytics(config);
-            services.AddAnalyticsApi(config);
-        }
-
-        configure?.Invoke(builder);
-
-        WebApplication app = builder.Build();
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = ReadinessResponse.WriteAsync });
-        app.MapGet("/metrics", (CollectorMetrics metrics) => Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4; charset=utf-8"));
-        LineProtocolIngest.Map(app);
-        OtlpMetricsIngest.Map(app);
-        RequestLogIngest.Map(app);
-        if (AnalyticsEnabled(config))
-        {
-            app.MapAnalyticsApi();
-        }
-
-        return app;
+        return services;
     }
 
-    /// <summary>
-    /// Analytics runs in the collector when a pricing file is configured (<c>Analytics:PricingFile</c>; the shipped
-    /// appsettings.json names the example prices copied beside the binary) and <c>Analytics:Enabled</c> is not false.
-    /// </summary>
-    public static bool AnalyticsEnabled(IConfiguration config) =>
-        !string.IsNullOrWhiteSpace(config[AnalyticsOptions.SectionName + ":" + nameof(AnalyticsOptions.PricingFile)])
-        && config.GetValue(AnalyticsOptions.SectionName + ":Enabled", defaultValue: true);
-
-    private static void AddValidated<TOptions, TValidator>(IServiceCollection services, IConfiguration config, string section)
-        where TOptions : class
-        where TValidator : class, IValidateOptions<TOptions>
+    /// <summary>Maps the ingest endpoints (line protocol, OTLP, request logs) and the collector's <c>/metrics</c>.</summary>
+    public static IEndpointRouteBuilder MapCollectorEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        services.AddOptions<TOptions>().Bind(config.GetSection(section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapGet("/metrics", (CollectorMetrics metrics) => Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4; charset=utf-8"));
+        LineProtocolIngest.Map(endpoints);
+        OtlpMetricsIngest.Map(endpoints);
+        RequestLogIngest.Map(endpoints);
+        return endpoints;
     }
 
     /// <summary>

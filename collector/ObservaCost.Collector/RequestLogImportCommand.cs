@@ -1,69 +1,36 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
-using ObservaCost.Analytics.Hosting;
 using ObservaCost.Collector.RequestLogs;
 using ObservaCost.Storage;
 
 namespace ObservaCost.Collector;
 
 /// <summary>
-/// The collector's <c>import-requests FILE --from &lt;ISO time&gt; --to &lt;ISO time&gt; [--Key value ...]</c> verb:
-/// imports historical request logs into the configured store (<see cref="RequestLogImport"/>) and exits. Exit codes:
-/// 0 imported (refused records are listed, the rest imported), 1 the file could not be read or the store failed,
-/// 2 bad command line or configuration.
+/// The <c>import-requests FILE --from &lt;ISO time&gt; --to &lt;ISO time&gt; [--Key value ...]</c> verb's work:
+/// imports historical request logs into the composed store (<see cref="RequestLogImport"/>). The host parses the
+/// command line and builds the services (with <see cref="CollectorApplication.AddCollector"/>). Exit codes: 0 imported
+/// (refused records are listed, the rest imported), 1 the file could not be read or the store failed, 2 a bad argument.
 /// </summary>
 public static class RequestLogImportCommand
 {
     public const string Verb = "import-requests";
 
+    public const string Usage = $"usage: {Verb} FILE --from <ISO time> --to <ISO time> [--Key value ...]   (NDJSON or a JSON array; --from before --to, both window boundaries)";
+
     /// <summary>Refused records listed on the error output; the rest are only counted.</summary>
     public const int MaxRefusalsListed = 100;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter errors, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
+    public static async Task<int> RunAsync(IServiceProvider services, string file, DateTimeOffset from, DateTimeOffset to, TextWriter output, TextWriter errors, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(errors);
-        TimeRangeArguments range = TimeRangeArguments.Parse(Verb, args);
-        if (range.Error is not null)
-        {
-            await errors.WriteLineAsync(range.Error);
-            return 2;
-        }
-
-        // The first positional argument is the file; the rest is configuration (--Key value).
-        int fileIndex = -1;
-        for (int i = 0; i < range.Rest.Count && fileIndex < 0; i++)
-        {
-            if (range.Rest[i].StartsWith("--", StringComparison.Ordinal))
-            {
-                i += range.Rest[i].Contains('=', StringComparison.Ordinal) ? 0 : 1; // --Key value (or --Key=value)
-            }
-            else
-            {
-                fileIndex = i;
-            }
-        }
-
-        if (fileIndex < 0 || !range.IsRange)
-        {
-            await errors.WriteLineAsync($"usage: {Verb} FILE --from <ISO time> --to <ISO time> [--Key value ...]   (NDJSON or a JSON array; --from before --to, both window boundaries)");
-            return 2;
-        }
-
-        string file = range.Rest[fileIndex];
-        string[] rest = [.. range.Rest.Where((_, i) => i != fileIndex)];
-        DateTimeOffset from = range.From!.Value;
-        DateTimeOffset to = range.To!.Value;
-
         try
         {
-            await using WebApplication app = CollectorApplication.Build([.. rest], configure);
-            app.Services.GetRequiredService<IStartupValidator>().Validate();
             var import = new RequestLogImport(
-                app.Services.GetRequiredService<ITimeSeriesStore>(),
-                app.Services.GetRequiredService<IOptions<RequestLogOptions>>().Value,
-                app.Services.GetRequiredService<TimeProvider>());
+                services.GetRequiredService<ITimeSeriesStore>(),
+                services.GetRequiredService<IOptions<RequestLogOptions>>().Value,
+                services.GetRequiredService<TimeProvider>());
             RequestLogImportSummary summary = await import.RunAsync(file, from, to, cancellationToken);
             foreach (RequestLogRejection refusal in summary.Refused.Take(MaxRefusalsListed))
             {
@@ -79,20 +46,34 @@ public static class RequestLogImportCommand
             await errors.WriteLineAsync($"{Verb}: {ex.Message}");
             return 2;
         }
-        catch (OptionsValidationException ex)
-        {
-            await errors.WriteLineAsync("Invalid configuration:");
-            foreach (string failure in ex.Failures)
-            {
-                await errors.WriteLineAsync("  " + failure);
-            }
-
-            return 2;
-        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or StoreUnavailableException or StoreRequestException)
         {
             await errors.WriteLineAsync($"{Verb}: {ex.Message}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// The FILE of the verb's arguments (after <c>--from</c>/<c>--to</c> were taken out): the first positional
+    /// argument, skipping <c>--Key value</c> and <c>--Key=value</c> configuration pairs; null when there is none.
+    /// The rest is configuration.
+    /// </summary>
+    public static (string? File, string[] Configuration) SplitFile(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                i += args[i].Contains('=', StringComparison.Ordinal) ? 0 : 1; // --Key value (or --Key=value)
+            }
+            else
+            {
+                int fileIndex = i;
+                return (args[i], [.. args.Where((_, j) => j != fileIndex)]);
+            }
+        }
+
+        return (null, [.. args]);
     }
 }

@@ -184,7 +184,7 @@ internal static class CollectorPushHarness
     internal static async Task<Process> StartCollectorAsync(string dir, int port, IEnumerable<string> storageArgs)
     {
         Directory.CreateDirectory(dir);
-        string dll = Path.Combine(RepoPaths.Root, "collector", "ObservaCost.Collector", "bin", "Release", "net10.0", "ObservaCost.Collector.dll");
+        string dll = Path.Combine(RepoPaths.Root, "hosts", "ObservaCost.NodeCollector", "bin", "Release", "net10.0", "ObservaCost.NodeCollector.dll");
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
         string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Token)));
         foreach (string arg in new[]

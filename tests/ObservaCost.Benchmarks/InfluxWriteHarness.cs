@@ -5,14 +5,13 @@ using Microsoft.Extensions.Logging.Abstractions;
 using ObservaCost.Storage.Influx;
 using ObservaCost.Storage.Query;
 using ObservaCost.Storage.Schema;
-using ObservaCost.Storage.Writing;
 using ObservaCost.Testing;
 
 namespace ObservaCost.Benchmarks;
 
 /// <summary>
-/// End-to-end write throughput into a real influxd, in one run: ObservaCost's client (records → encoder → batching
-/// writer → InfluxDbStore) against a minimal writer that posts pre-encoded line protocol in 5000-line batches over
+/// End-to-end write throughput into a real influxd, in one run: ObservaCost's client (records → encoder →
+/// InfluxDbStore, 5000-point batches written one after the other) against a minimal writer that posts pre-encoded line protocol in 5000-line batches over
 /// one connection. Rounds alternate between the two; each round writes into a fresh database.
 /// </summary>
 internal static class InfluxWriteHarness
@@ -79,17 +78,8 @@ internal static class InfluxWriteHarness
         var options = new InfluxDbOptions { Url = server.Url, Database = database, Gzip = gzip };
         var store = new InfluxDbStore(new HttpClient(), options, TimeProvider.System, NullLogger<InfluxDbStore>.Instance);
         await store.ExecuteAsync($"CREATE DATABASE \"{database}\"");
-        var batching = new PointBatchingOptions { MaxBatchPoints = 5000 };
         var clock = Stopwatch.StartNew();
-        await using (var writer = new BatchingPointWriter(store, batching, options.Precision, TimeProvider.System, NullLogger.Instance))
-        {
-            foreach (GpuSample sample in samples)
-            {
-                await writer.WriteAsync(sample);
-            }
-
-            await writer.FlushAsync();
-        }
+        await PointBatches.WriteAllAsync(store, samples, options.Precision, batchPoints: 5000);
 
         double seconds = clock.Elapsed.TotalSeconds;
         await CheckCountAsync(server, database, samples.Length);

@@ -57,7 +57,7 @@ internal static class IngestMemoryHarness
         string dir = Path.Combine(Path.GetTempPath(), "observacost-mem-" + Guid.NewGuid().ToString("N")[..8]);
         int port = InfluxDbServer.FreePort();
         using Process collector = await CollectorPushHarness.StartCollectorAsync(dir, port,
-            ["--Storage:Embedded:Path", Path.Combine(dir, "store.db"), "--Collector:Spool:FlushToDisk", "false", "--Analytics:Enabled", "false"]);
+            ["--Storage:Embedded:Path", Path.Combine(dir, "store.db"), "--Collector:Spool:FlushToDisk", "false"]);
         try
         {
             using var client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/")), Timeout = TimeSpan.FromMinutes(20) };

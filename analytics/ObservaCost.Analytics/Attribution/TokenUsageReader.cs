@@ -13,10 +13,10 @@ namespace ObservaCost.Analytics.Attribution;
 /// </summary>
 public static class TokenUsageReader
 {
-    public const string PreferredSource = "request_log";
+    public const string PreferredSource = InferenceWindowSources.RequestLog;
 
     /// <summary>The source of windows written by the collector's <c>import-requests</c> verb.</summary>
-    public const string ImportedSource = "request_log_import";
+    public const string ImportedSource = InferenceWindowSources.RequestLogImport;
 
     public static async Task<IReadOnlyList<TokenUsage>> ReadAsync(ITimeSeriesStore store, DateTimeOffset windowStart, DateTimeOffset windowEnd, CancellationToken cancellationToken = default)
     {

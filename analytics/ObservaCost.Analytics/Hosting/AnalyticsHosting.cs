@@ -7,39 +7,37 @@ using ObservaCost.Analytics.Anomalies;
 using ObservaCost.Analytics.Forecasts;
 using ObservaCost.Analytics.Pricing;
 using ObservaCost.Analytics.Signals;
-using ObservaCost.Analytics.Scheduling;
 using ObservaCost.Analytics.Windows;
-using Quartz;
+using ObservaCost.Storage.Configuration;
 
 namespace ObservaCost.Analytics.Hosting;
 
 public static class AnalyticsHosting
 {
     /// <summary>
-    /// Registers the analytics options (validated at start-up, errors naming their configuration keys), the pricing
-    /// file (loaded and validated at start-up), the window, rollup and KPI services, the backfill, and Quartz with
-    /// the three jobs: clustered on PostgreSQL when <c>Analytics:Scheduler:PostgresConnectionString</c> is set, in
-    /// memory otherwise. The store is the caller's: <c>services.AddObservaCostStorage(config)</c>.
+    /// Registers the analytics domain: its options (validated at start-up, errors naming their configuration keys),
+    /// the pricing file (loaded and validated at start-up), the window, rollup, KPI, anomaly and forecast services and
+    /// the alert sink. No scheduler and no endpoints: the Quartz jobs are <c>AddAnalyticsScheduling</c>
+    /// (ObservaCost.Analytics.Scheduling), the HTTP API <c>AddAnalyticsApi</c> (ObservaCost.Analytics.Api). The store
+    /// is the caller's: <c>services.AddObservaCostStorage(config)</c>.
     /// </summary>
-    public static IServiceCollection AddObservaCostAnalytics(this IServiceCollection services, IConfiguration config)
+    public static IServiceCollection AddAnalyticsDomain(this IServiceCollection services, IConfiguration config)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(config);
         services.TryAddSingleton(TimeProvider.System);
-        AddValidated<AnalyticsOptions, AnalyticsOptionsValidator>(services, config, AnalyticsOptions.SectionName);
-        AddValidated<AnalyticsWindowOptions, AnalyticsWindowOptionsValidator>(services, config, AnalyticsWindowOptions.SectionName);
-        AddValidated<SchedulerOptions, SchedulerOptionsValidator>(services, config, SchedulerOptions.SectionName);
+        services.AddValidatedOptions<AnalyticsOptions, AnalyticsOptionsValidator>(config, AnalyticsOptions.SectionName);
+        services.AddValidatedOptions<AnalyticsWindowOptions, AnalyticsWindowOptionsValidator>(config, AnalyticsWindowOptions.SectionName);
 
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<AnalyticsWindowOptions>>().Value);
-        services.AddSingleton(sp => PricingFileReader.Load(sp.GetRequiredService<IOptions<AnalyticsOptions>>().Value.ResolvePricingPath()));
+        services.AddSingleton(sp => LoadPricing(sp.GetRequiredService<IOptions<AnalyticsOptions>>().Value));
         services.AddSingleton<CostWindowService>();
         services.AddSingleton<GpuRollupService>();
         services.AddSingleton<KpiRollupService>();
-        services.AddSingleton<AnalyticsBackfill>();
-        AddValidated<AnomalyOptions, AnomalyOptionsValidator>(services, config, AnomalyOptions.SectionName);
-        AddValidated<CrossSignalOptions, CrossSignalOptionsValidator>(services, config, CrossSignalOptions.SectionName);
-        AddValidated<AlertOptions, AlertOptionsValidator>(services, config, AlertOptions.SectionName);
-        AddValidated<ForecastOptions, ForecastOptionsValidator>(services, config, ForecastOptions.SectionName);
+        services.AddValidatedOptions<AnomalyOptions, AnomalyOptionsValidator>(config, AnomalyOptions.SectionName);
+        services.AddValidatedOptions<CrossSignalOptions, CrossSignalOptionsValidator>(config, CrossSignalOptions.SectionName);
+        services.AddValidatedOptions<AlertOptions, AlertOptionsValidator>(config, AlertOptions.SectionName);
+        services.AddValidatedOptions<ForecastOptions, ForecastOptionsValidator>(config, ForecastOptions.SectionName);
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<AnomalyOptions>>().Value);
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<CrossSignalOptions>>().Value);
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<AlertOptions>>().Value);
@@ -52,53 +50,28 @@ public static class AnalyticsHosting
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WebhookAlertSink>>()));
         services.AddSingleton<AnomalyService>();
         services.AddSingleton<DemandForecastService>();
-        services.AddTransient<GpuRollupJob>();
-        services.AddTransient<CostWindowJob>();
-        services.AddTransient<KpiDayJob>();
-        services.AddTransient<AnomalyJob>();
-        services.AddTransient<ForecastJob>();
-
-        SchedulerOptions scheduler = config.GetSection(SchedulerOptions.SectionName).Get<SchedulerOptions>() ?? new SchedulerOptions();
-        services.AddQuartz(q =>
-        {
-            q.ConfigureScheduler(s => s.InstanceName = "observacost-analytics");
-            if (string.IsNullOrWhiteSpace(scheduler.PostgresConnectionString))
-            {
-                q.UseInMemoryStore(store => store.MisfireThreshold = scheduler.MisfireThreshold);
-                return;
-            }
-
-            q.UsePersistentStore(store =>
-            {
-                store.UsePostgres(scheduler.PostgresConnectionString);
-                store.UseSystemTextJsonSerializer();
-                store.ProvisionSchema();
-                store.ConfigureStore(o => o.MisfireThreshold = scheduler.MisfireThreshold);
-                store.UseClustering(c =>
-                {
-                    c.CheckinInterval = scheduler.ClusterCheckinInterval;
-                    c.CheckinMisfireThreshold = scheduler.ClusterCheckinMisfireThreshold;
-                });
-            });
-        });
-
-        // The registrar first: it stores the jobs and triggers before the hosted service starts the scheduler.
-        services.AddHostedService<ScheduleRegistrar>();
-        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
-        // Ready only while the scheduler runs (and, clustered, checks in): /readyz of the service and the collector.
-        services.AddHealthChecks().AddQuartz(o =>
-        {
-            o.Name = "analytics-scheduler";
-            o.Tags.Add("ready");
-        });
         return services;
     }
 
-    private static void AddValidated<TOptions, TValidator>(IServiceCollection services, IConfiguration config, string section)
-        where TOptions : class
-        where TValidator : class, IValidateOptions<TOptions>
+    /// <summary>
+    /// Loads the pricing file; its errors become an options validation failure naming <c>Analytics:PricingFile</c>,
+    /// so a host reports them as every other configuration error even when the file is read before validation runs.
+    /// </summary>
+    private static PricingFile LoadPricing(AnalyticsOptions options)
     {
-        services.AddOptions<TOptions>().Bind(config.GetSection(section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+        const string Key = AnalyticsOptions.SectionName + ":" + nameof(AnalyticsOptions.PricingFile);
+        string path = options.ResolvePricingPath();
+        try
+        {
+            return PricingFileReader.Load(path);
+        }
+        catch (PricingValidationException ex)
+        {
+            throw new OptionsValidationException(AnalyticsOptions.SectionName, typeof(AnalyticsOptions), [.. ex.Errors.Select(e => $"{Key}: {path}: {e}")]);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new OptionsValidationException(AnalyticsOptions.SectionName, typeof(AnalyticsOptions), [$"{Key}: the pricing file {path} cannot be read: {ex.Message}"]);
+        }
     }
 }

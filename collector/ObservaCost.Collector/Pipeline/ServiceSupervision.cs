@@ -130,27 +130,6 @@ public sealed class SupervisedServicesHealthCheck(ServiceHealth health) : IHealt
     }
 }
 
-/// <summary>
-/// The body of <c>/readyz</c>: the overall status on the first line, then one line per check that is not healthy with
-/// its name and description (for a failing background service: its name, its error and its next start).
-/// </summary>
-public static class ReadinessResponse
-{
-    public static Task WriteAsync(HttpContext context, HealthReport report)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(report);
-        var body = new System.Text.StringBuilder(report.Status.ToString());
-        foreach (KeyValuePair<string, HealthReportEntry> entry in report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).OrderBy(e => e.Key, StringComparer.Ordinal))
-        {
-            body.Append('\n').Append(entry.Key).Append(": ").Append(entry.Value.Description);
-        }
-
-        context.Response.ContentType = "text/plain; charset=utf-8";
-        return context.Response.WriteAsync(body.ToString(), context.RequestAborted);
-    }
-}
-
 /// <summary>How supervised background services are restarted. Configuration section <c>Collector:Supervision</c>.</summary>
 public sealed class SupervisionOptions
 {

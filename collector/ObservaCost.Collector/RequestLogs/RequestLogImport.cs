@@ -1,5 +1,4 @@
 using System.Globalization;
-using ObservaCost.Analytics.Attribution;
 using ObservaCost.Storage;
 using ObservaCost.Storage.LineProtocol;
 using ObservaCost.Storage.Schema;
@@ -18,11 +17,11 @@ public sealed record RequestLogImportSummary(int RecordsRead, int RecordsImporte
 /// <remarks>
 /// <para>
 /// <b>What an import owns.</b> Imported windows are tagged <c>source=request_log_import</c>
-/// (<see cref="TokenUsageReader.ImportedSource"/>). Before writing, the import deletes the <c>request_log_import</c>
+/// (<see cref="InferenceWindowSources.RequestLogImport"/>). Before writing, the import deletes the <c>request_log_import</c>
 /// windows in [from, to) of each model it imports, then writes its own: importing the same file twice, or an
 /// overlapping range, leaves exactly what one import leaves, and an import never deletes live (<c>request_log</c>) or
 /// vLLM windows, nor imported windows of other models. Readers take one source per model
-/// (<see cref="TokenUsageReader"/>): live request logs where present, else imported ones, else vLLM, so an imported
+/// (analytics' TokenUsageReader): live request logs where present, else imported ones, else vLLM, so an imported
 /// window is never added to a live window of the same traffic.
 /// </para>
 /// <para>
@@ -86,13 +85,13 @@ public sealed class RequestLogImport(ITimeSeriesStore store, RequestLogOptions o
             }
         }
 
-        var windows = aggregator.Flush().Select(w => w with { Source = TokenUsageReader.ImportedSource }).ToList();
+        var windows = aggregator.Flush().Select(w => w with { Source = InferenceWindowSources.RequestLogImport }).ToList();
         string[] models = [.. windows.Select(w => w.Model).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
         foreach (string model in models)
         {
             await store.DeleteAsync(Measurements.InferenceWindow, from, to, new Dictionary<string, string>(StringComparer.Ordinal)
             {
-                [Tags.Source] = TokenUsageReader.ImportedSource,
+                [Tags.Source] = InferenceWindowSources.RequestLogImport,
                 [Tags.Model] = model,
             }, cancellationToken);
         }

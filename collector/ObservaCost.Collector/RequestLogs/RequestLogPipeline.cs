@@ -75,7 +75,7 @@ public sealed class RequestLogOptionsValidator : IValidateOptions<RequestLogOpti
 /// </remarks>
 public sealed partial class RequestLogPipeline : BackgroundService
 {
-    public const string Source = "request_log";
+    public const string Source = InferenceWindowSources.RequestLog;
     private const string RawSource = "request_log_raw";
     private const string WatermarkFile = "closed.watermark";
 

@@ -5,14 +5,13 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ObservaCost.Storage.Embedded;
 using ObservaCost.Storage.Influx;
-using ObservaCost.Storage.Writing;
 
 namespace ObservaCost.Storage.Configuration;
 
 public static class StorageServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the configured <see cref="ITimeSeriesStore"/> and a <see cref="BatchingPointWriter"/> in front of it.
+    /// Registers the configured <see cref="ITimeSeriesStore"/> (writers batch themselves: the collector's forwarder reads its spool in batches).
     /// Every option is bound from configuration and validated at start-up.
     /// </summary>
     public static IServiceCollection AddObservaCostStorage(this IServiceCollection services, IConfiguration configuration)
@@ -22,15 +21,11 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         StorageBackend backend = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>()?.Backend ?? StorageBackend.Embedded;
-        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.SectionName)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
-        services.AddOptions<PointBatchingOptions>().Bind(configuration.GetSection(PointBatchingOptions.SectionName)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<PointBatchingOptions>, PointBatchingOptionsValidator>();
+        services.AddValidatedOptions<StorageOptions, StorageOptionsValidator>(configuration, StorageOptions.SectionName);
 
         if (backend == StorageBackend.InfluxDb)
         {
-            services.AddOptions<InfluxDbOptions>().Bind(configuration.GetSection(InfluxDbOptions.SectionName)).ValidateOnStart();
-            services.AddSingleton<IValidateOptions<InfluxDbOptions>, InfluxDbOptionsValidator>();
+            services.AddValidatedOptions<InfluxDbOptions, InfluxDbOptionsValidator>(configuration, InfluxDbOptions.SectionName);
             // The factory's default loggers write four Information lines per request; the store's requests are
             // logged once, at Debug (InfluxRequestLog).
             services.AddHttpClient(nameof(InfluxDbStore), client => client.Timeout = Timeout.InfiniteTimeSpan)
@@ -46,8 +41,7 @@ public static class StorageServiceCollectionExtensions
         }
         else
         {
-            services.AddOptions<SqliteStoreOptions>().Bind(configuration.GetSection(SqliteStoreOptions.SectionName)).ValidateOnStart();
-            services.AddSingleton<IValidateOptions<SqliteStoreOptions>, SqliteStoreOptionsValidator>();
+            services.AddValidatedOptions<SqliteStoreOptions, SqliteStoreOptionsValidator>(configuration, SqliteStoreOptions.SectionName);
             services.AddSingleton<SqliteStore>(sp => new SqliteStore(
                 sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value,
                 sp.GetRequiredService<TimeProvider>(),
@@ -55,20 +49,6 @@ public static class StorageServiceCollectionExtensions
             services.AddSingleton<ITimeSeriesStore>(sp => sp.GetRequiredService<SqliteStore>());
         }
 
-        services.AddSingleton(sp =>
-        {
-            WritePrecisionHolder precision = backend == StorageBackend.InfluxDb
-                ? new(sp.GetRequiredService<IOptions<InfluxDbOptions>>().Value.Precision)
-                : new(LineProtocol.WritePrecision.Nanoseconds);
-            return new BatchingPointWriter(
-                sp.GetRequiredService<ITimeSeriesStore>(),
-                sp.GetRequiredService<IOptions<PointBatchingOptions>>().Value,
-                precision.Value,
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILoggerFactory>().CreateLogger<BatchingPointWriter>());
-        });
         return services;
     }
-
-    private readonly record struct WritePrecisionHolder(LineProtocol.WritePrecision Value);
 }

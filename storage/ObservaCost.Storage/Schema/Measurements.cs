@@ -75,6 +75,16 @@ public static class Tags
     public const string Window = "window";
 }
 
+/// <summary>Values of the <see cref="Tags.Source"/> tag on inference windows: who wrote them (the collector writes, analytics prefers).</summary>
+public static class InferenceWindowSources
+{
+    /// <summary>Windows aggregated live from request logs.</summary>
+    public const string RequestLog = "request_log";
+
+    /// <summary>Windows written by the <c>import-requests</c> verb from historical request logs.</summary>
+    public const string RequestLogImport = "request_log_import";
+}
+
 /// <summary>Field keys, with units in their names.</summary>
 public static class Fields
 {

@@ -136,7 +136,7 @@ public sealed class ClusteringTests
         public static async Task<ServiceProcess> StartAsync(string dir, Uri influx, string quartz)
         {
             string configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-            string dll = Path.Combine(RepoPaths.Root, "analytics", "ObservaCost.Analytics.Service", "bin", configuration, "net10.0", "ObservaCost.Analytics.Service.dll");
+            string dll = Path.Combine(RepoPaths.Root, "hosts", "ObservaCost.AnalyticsService", "bin", configuration, "net10.0", "ObservaCost.AnalyticsService.dll");
             int port = InfluxDbServer.FreePort();
             var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
             foreach (string arg in new[]

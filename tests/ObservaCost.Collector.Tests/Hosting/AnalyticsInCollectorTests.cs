@@ -12,15 +12,15 @@ using Quartz;
 namespace ObservaCost.Collector.Tests.Hosting;
 
 /// <summary>
-/// On one machine the collector hosts the analytics jobs: its appsettings.json names the pricing file shipped beside
-/// the binary, so the three jobs are scheduled in its process; <c>Analytics:Enabled=false</c> leaves them out.
+/// On one machine the single-machine host runs the collector and the analytics jobs in one process, priced by the
+/// pricing file shipped beside the binary; the node collector never runs analytics.
 /// </summary>
 public sealed class AnalyticsInCollectorTests
 {
     [Fact]
-    public async Task Collector_WithShippedPricingFile_SchedulesTheFiveAnalyticsJobsAndServesTheApi()
+    public async Task SingleMachine_WithShippedPricingFile_SchedulesTheFiveAnalyticsJobsAndServesTheApi()
     {
-        await using CollectorHost host = await CollectorHost.StartAsync("--Analytics:Enabled", "true");
+        await using CollectorHost host = await CollectorHost.StartSingleMachineAsync();
         IScheduler scheduler = await host.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (scheduler.Status != SchedulerStatus.Running && clock.Elapsed < TimeSpan.FromSeconds(10))
@@ -42,10 +42,12 @@ public sealed class AnalyticsInCollectorTests
     }
 
     [Fact]
-    public async Task Collector_AnalyticsDisabled_HasNoScheduler()
+    public async Task NodeCollector_HasNoSchedulerAndNoApi()
     {
-        await using CollectorHost host = await CollectorHost.StartAsync("--Analytics:Enabled", "false");
+        await using CollectorHost host = await CollectorHost.StartAsync();
         Assert.Null(host.Services.GetService<ISchedulerFactory>());
+        using HttpResponseMessage kpis = await host.Client.GetAsync(new Uri("/api/v1/kpis?from=2026-11-21T00:00:00Z&to=2026-11-22T00:00:00Z", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, kpis.StatusCode);
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Options;
+using ObservaCost.NodeCollector;
 using ObservaCost.Testing;
 
 namespace ObservaCost.Collector.Tests.Hosting;
@@ -26,7 +27,7 @@ public sealed class CollectorHostTests : IDisposable
     public async Task EmbeddedDefault_StartsHealthyAndReady()
     {
         int port = InfluxDbServer.FreePort();
-        await using WebApplication app = CollectorApplication.Build(
+        await using WebApplication app = NodeCollectorApplication.Build(
         [
             "--urls", Url(port),
             "--Storage:Embedded:Path", Path.Combine(_dir, "store.db"),
@@ -45,7 +46,7 @@ public sealed class CollectorHostTests : IDisposable
     public async Task InfluxBackend_UnreachableStore_StaysReadyWhileTheSpoolTakesWrites()
     {
         int port = InfluxDbServer.FreePort();
-        await using WebApplication app = CollectorApplication.Build(
+        await using WebApplication app = NodeCollectorApplication.Build(
         [
             "--urls", Url(port),
             "--Storage:Backend", "InfluxDb",
@@ -65,7 +66,7 @@ public sealed class CollectorHostTests : IDisposable
     {
         await using InfluxDbServer influx = await InfluxDbServer.StartAsync();
         int port = InfluxDbServer.FreePort();
-        await using WebApplication app = CollectorApplication.Build(
+        await using WebApplication app = NodeCollectorApplication.Build(
         [
             "--urls", Url(port),
             "--Storage:Backend", "InfluxDb",
@@ -81,7 +82,7 @@ public sealed class CollectorHostTests : IDisposable
     [Fact]
     public async Task BadConfiguration_FailsAtStartNamingTheKey()
     {
-        await using WebApplication app = CollectorApplication.Build(
+        await using WebApplication app = NodeCollectorApplication.Build(
         [
             "--urls", Url(InfluxDbServer.FreePort()),
             "--Storage:Backend", "InfluxDb",

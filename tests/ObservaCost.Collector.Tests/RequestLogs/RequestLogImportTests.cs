@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Analytics.Attribution;
 using ObservaCost.Collector.RequestLogs;
+using ObservaCost.SingleMachine;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Embedded;
 using ObservaCost.Storage.Influx;
@@ -203,7 +204,6 @@ public sealed class RequestLogImportTests : IDisposable
         "--Storage:Embedded:Path", Path.Combine(_dir, "verb.db"),
         "--Collector:Spool:Directory", Path.Combine(_dir, "spool"),
         "--Collector:RequestLogs:Aggregation:WindowLength", "00:01:00",
-        "--Analytics:Enabled", "false",
         "--Logging:LogLevel:Default", "Warning",
         .. extra,
     ];
@@ -216,19 +216,19 @@ public sealed class RequestLogImportTests : IDisposable
         using var errors = new StringWriter(CultureInfo.InvariantCulture);
         void Clock(WebApplicationBuilder b) => b.Services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
 
-        int code = await RequestLogImportCommand.RunAsync(
-            [path, "--from", "2026-11-23T10:00:00Z", "--to", "2026-11-23T11:00:00Z", .. HostArgs()], output, errors, Clock);
+        int code = await SingleMachineApplication.RunAsync(
+            [RequestLogImportCommand.Verb, path, "--from", "2026-11-23T10:00:00Z", "--to", "2026-11-23T11:00:00Z", .. HostArgs()], errors, Clock, output);
 
         Assert.Equal(0, code);
         Assert.Contains("7 records read, 4 imported, 3 refused; 3 windows written", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("refused line 3: NegativeTokens", errors.ToString(), StringComparison.Ordinal);
 
         using var missingErrors = new StringWriter(CultureInfo.InvariantCulture);
-        int missing = await RequestLogImportCommand.RunAsync(
-            [Path.Combine(_dir, "absent.jsonl"), "--from", "2026-11-23T10:00:00Z", "--to", "2026-11-23T11:00:00Z", .. HostArgs()], output, missingErrors, Clock);
+        int missing = await SingleMachineApplication.RunAsync(
+            [RequestLogImportCommand.Verb, Path.Combine(_dir, "absent.jsonl"), "--from", "2026-11-23T10:00:00Z", "--to", "2026-11-23T11:00:00Z", .. HostArgs()], missingErrors, Clock, output);
         Assert.Equal(1, missing);
         Assert.Contains("absent.jsonl", missingErrors.ToString(), StringComparison.Ordinal);
 
-        Assert.Equal(2, await RequestLogImportCommand.RunAsync([path, "--from", "2026-11-23T10:00:00Z"], output, errors));
+        Assert.Equal(2, await SingleMachineApplication.RunAsync([RequestLogImportCommand.Verb, path, "--from", "2026-11-23T10:00:00Z"], errors, output: output));
     }
 }

@@ -2,13 +2,19 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using ObservaCost.Collector.Ingest;
+using ObservaCost.NodeCollector;
+using ObservaCost.SingleMachine;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Query;
 using ObservaCost.Testing;
 
 namespace ObservaCost.Collector.Tests.Support;
 
-/// <summary>The collector started in-process on a free loopback port with its own temp folder (store and spool).</summary>
+/// <summary>
+/// The collector started in-process on a free loopback port with its own temp folder (store and spool): the node
+/// collector's composition, or with <see cref="StartWithAnalyticsOnDemandAsync(string[])"/> the single-machine host's
+/// (collector, analytics jobs and API on the embedded store).
+/// </summary>
 public sealed class CollectorHost : IAsyncDisposable
 {
     public const string TenantToken = "tenant-acme-token";
@@ -38,7 +44,10 @@ public sealed class CollectorHost : IAsyncDisposable
     public static Task<CollectorHost> StartAsync(params string[] extra) => StartAsync(configure: null, extra);
 
     /// <summary>Standard settings, then <paramref name="configure"/> on the builder (extra services, a manual clock).</summary>
-    public static async Task<CollectorHost> StartAsync(Action<WebApplicationBuilder>? configure, params string[] extra)
+    public static Task<CollectorHost> StartAsync(Action<WebApplicationBuilder>? configure, params string[] extra) =>
+        StartAsync(NodeCollectorApplication.Build, configure, extra);
+
+    private static async Task<CollectorHost> StartAsync(Func<string[], Action<WebApplicationBuilder>?, WebApplication> build, Action<WebApplicationBuilder>? configure, string[] extra)
     {
         string dir = Path.Combine(Path.GetTempPath(), "observacost-collector-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(dir);
@@ -58,26 +67,41 @@ public sealed class CollectorHost : IAsyncDisposable
             "--Collector:Forwarder:RetryInitialDelay", "00:00:00.100",
             "--Collector:Forwarder:RetryMaxDelay", "00:00:01",
             "--Logging:LogLevel:Default", "Warning",
-            // The analytics jobs stay out of the collector's own tests (AnalyticsInCollectorTests turns them on).
-            "--Analytics:Enabled", "false",
             .. extra,
         ];
-        WebApplication app = CollectorApplication.Build(args, configure);
+        WebApplication app = build(args, configure);
         await app.StartAsync();
         return new CollectorHost(app, dir, port);
     }
 
-    /// <summary>The standard settings with the analytics jobs registered but never fired by their schedule: the test fires them.</summary>
+    /// <summary>
+    /// The single-machine host (collector, analytics jobs and API in one process) with the standard settings and the
+    /// prices and API access it ships with (its appsettings.json), given explicitly: this test project's output holds
+    /// the appsettings.json of both hosts it references.
+    /// </summary>
+    public static Task<CollectorHost> StartSingleMachineAsync(params string[] extra) => StartSingleMachineAsync(configure: null, extra);
+
+    /// <summary>As <see cref="StartSingleMachineAsync(string[])"/>, then <paramref name="configure"/> on the builder (a fake clock).</summary>
+    public static Task<CollectorHost> StartSingleMachineAsync(Action<WebApplicationBuilder>? configure, params string[] extra) =>
+        StartAsync(
+            SingleMachineApplication.Build,
+            configure,
+            [
+                "--Analytics:PricingFile", Path.Combine(RepoPaths.Root, "docs", "pricing.example.json"),
+                "--Analytics:Api:AllowAnonymousLoopback", "true",
+                .. extra,
+            ]);
+
+    /// <summary>The single-machine host with the analytics jobs registered but never fired by their schedule: the test fires them.</summary>
     public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync(params string[] extra) => StartWithAnalyticsOnDemandAsync(configure: null, extra);
 
-    /// <summary>As <see cref="StartWithAnalyticsOnDemandAsync(string[])"/>, then <paramref name="configure"/> on the builder (a test clock).</summary>
+    /// <summary>As <see cref="StartWithAnalyticsOnDemandAsync(string[])"/>, then <paramref name="configure"/> on the builder (a fake clock).</summary>
     public static Task<CollectorHost> StartWithAnalyticsOnDemandAsync(Action<WebApplicationBuilder>? configure, params string[] extra)
     {
         const string Never = "0 0 0 1 1 ? 2099";
-        return StartAsync(
-        configure,
+        return StartSingleMachineAsync(
+            configure,
         [
-            "--Analytics:Enabled", "true",
             "--Analytics:Scheduler:RollupCron", Never,
             "--Analytics:Scheduler:CostCron", Never,
             "--Analytics:Scheduler:KpiCron", Never,

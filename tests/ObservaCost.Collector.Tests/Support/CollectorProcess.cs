@@ -6,16 +6,16 @@ using ObservaCost.Testing;
 
 namespace ObservaCost.Collector.Tests.Support;
 
-/// <summary>The built collector binary started as a user starts it: <c>dotnet path/to/ObservaCost.Collector.dll</c> from a working directory.</summary>
+/// <summary>The built node collector started as a user starts it: <c>dotnet path/to/ObservaCost.NodeCollector.dll</c> from a working directory.</summary>
 internal static class CollectorProcess
 {
-    /// <summary>The collector's own build output (with its shipped appsettings.json), in this test run's configuration.</summary>
+    /// <summary>The node collector's own build output (with its shipped appsettings.json), in this test run's configuration.</summary>
     public static string Dll
     {
         get
         {
             string configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-            return Path.Combine(RepoPaths.Root, "collector", "ObservaCost.Collector", "bin", configuration, "net10.0", "ObservaCost.Collector.dll");
+            return Path.Combine(RepoPaths.Root, "hosts", "ObservaCost.NodeCollector", "bin", configuration, "net10.0", "ObservaCost.NodeCollector.dll");
         }
     }
 

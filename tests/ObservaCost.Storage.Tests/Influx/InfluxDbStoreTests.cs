@@ -1,10 +1,9 @@
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
 using ObservaCost.Storage.Influx;
 using ObservaCost.Storage.LineProtocol;
 using ObservaCost.Storage.Query;
 using ObservaCost.Storage.Schema;
-using ObservaCost.Storage.Writing;
+using ObservaCost.Testing;
 
 namespace ObservaCost.Storage.Tests.Influx;
 
@@ -84,43 +83,40 @@ public sealed class InfluxDbStoreTests(InfluxDbFixture fixture)
     }
 
     [Fact]
-    public async Task Write_HundredThousandGpuSamples_ThroughTheBatchingWriter_AreAllReadBack()
+    public async Task Write_HundredThousandGpuSamples_InFiveThousandPointBatches_AreAllReadBack()
     {
         const int Gpus = 100;
         const int Steps = 1_000;
         InfluxDbOptions options = fixture.Options();
         InfluxDbStore store = InfluxDbFixture.CreateStore(options);
-        var batching = new PointBatchingOptions { MaxBatchPoints = 5_000 };
         var start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
         double expectedSum = 0;
-        await using (var writer = new BatchingPointWriter(store, batching, options.Precision, TimeProvider.System, NullLogger.Instance))
+        var samples = new List<GpuSample>(Gpus * Steps);
+        for (int step = 0; step < Steps; step++)
         {
-            for (int step = 0; step < Steps; step++)
+            for (int gpu = 0; gpu < Gpus; gpu++)
             {
-                for (int gpu = 0; gpu < Gpus; gpu++)
+                double watts = 100 + gpu + (step % 7);
+                expectedSum += watts;
+                samples.Add(new GpuSample
                 {
-                    double watts = 100 + gpu + (step % 7);
-                    expectedSum += watts;
-                    Assert.True(await writer.WriteAsync(new GpuSample
-                    {
-                        Time = start.AddSeconds(step * 10),
-                        Cluster = "c1",
-                        Node = "node-" + (gpu / 8),
-                        GpuIndex = gpu % 8,
-                        GpuUuid = "GPU-" + gpu,
-                        GpuModel = "NVIDIA H100 80GB HBM3",
-                        Pool = gpu < 50 ? "a" : "b",
-                        PowerWatts = watts,
-                        UtilizationPercent = step % 100,
-                        MemoryUsedBytes = 1L << 33,
-                    }));
-                }
+                    Time = start.AddSeconds(step * 10),
+                    Cluster = "c1",
+                    Node = "node-" + (gpu / 8),
+                    GpuIndex = gpu % 8,
+                    GpuUuid = "GPU-" + gpu,
+                    GpuModel = "NVIDIA H100 80GB HBM3",
+                    Pool = gpu < 50 ? "a" : "b",
+                    PowerWatts = watts,
+                    UtilizationPercent = step % 100,
+                    MemoryUsedBytes = 1L << 33,
+                });
             }
-
-            await writer.FlushAsync();
-            Assert.Equal(Gpus * Steps, writer.Statistics.PointsWritten);
-            Assert.Equal(0, writer.Statistics.PointsRejectedByStore);
         }
+
+        WriteResult written = await PointBatches.WriteAllAsync(store, samples, options.Precision, batchPoints: 5_000);
+        Assert.Equal(Gpus * Steps, written.PointsWritten);
+        Assert.Equal(0, written.PointsRejected);
 
         QueryResult totals = await store.QueryAsync(TimeSeriesQueryBuilder.From(Measurements.GpuSample)
             .Count(Fields.PowerWatts, "n").Sum(Fields.PowerWatts, "sum").Between(start, start.AddDays(1)).Build());

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using ObservaCost.Storage.Influx;
 using ObservaCost.Storage.LineProtocol;
 using ObservaCost.Storage.Schema;
-using ObservaCost.Storage.Writing;
 using ObservaCost.Testing;
 
 namespace ObservaCost.Storage.Tests.Influx;
@@ -35,24 +34,20 @@ public sealed class VictoriaMetricsWriteTests
         };
         var store = new InfluxDbStore(new HttpClient(), options, TimeProvider.System, NullLogger<InfluxDbStore>.Instance);
         var start = new DateTimeOffset(2026, 11, 21, 0, 0, 0, TimeSpan.Zero);
-        await using (var writer = new BatchingPointWriter(store, new PointBatchingOptions { MaxBatchPoints = 250 }, options.Precision, TimeProvider.System, NullLogger.Instance))
-        {
-            for (int i = 0; i < 1000; i++)
+        WriteResult written = await PointBatches.WriteAllAsync(
+            store,
+            Enumerable.Range(0, 1000).Select(i => new GpuSample
             {
-                await writer.WriteAsync(new GpuSample
-                {
-                    Time = start.AddSeconds(i),
-                    Node = "node a",
-                    GpuIndex = i % 4,
-                    GpuUuid = "GPU-" + (i % 4),
-                    PowerWatts = 100 + i,
-                    XidErrors = 0,
-                });
-            }
-
-            await writer.FlushAsync();
-            Assert.Equal(1000, writer.Statistics.PointsWritten);
-        }
+                Time = start.AddSeconds(i),
+                Node = "node a",
+                GpuIndex = i % 4,
+                GpuUuid = "GPU-" + (i % 4),
+                PowerWatts = 100 + i,
+                XidErrors = 0,
+            }),
+            options.Precision,
+            batchPoints: 250);
+        Assert.Equal(1000, written.PointsWritten);
 
         string[] lines = await vm.ExportAsync("{__name__=\"gpu_sample_power_watts\"}");
         Assert.Equal(4, lines.Length);

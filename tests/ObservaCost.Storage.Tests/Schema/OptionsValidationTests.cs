@@ -6,7 +6,6 @@ using Microsoft.Extensions.Options;
 using ObservaCost.Storage.Configuration;
 using ObservaCost.Storage.Embedded;
 using ObservaCost.Storage.Influx;
-using ObservaCost.Storage.Writing;
 
 namespace ObservaCost.Storage.Tests.Schema;
 
@@ -39,19 +38,6 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
-    public void Batching_BadValues_AreRejectedWithTheirKeys()
-    {
-        using ServiceProvider sp = Build(new()
-        {
-            ["Storage:Batching:MaxBatchPoints"] = "0",
-            ["Storage:Batching:MaxBatchAge"] = "00:00:00",
-        });
-        OptionsValidationException ex = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptions<PointBatchingOptions>>().Value);
-        Assert.Contains("Storage:Batching:MaxBatchPoints", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("Storage:Batching:MaxBatchAge", ex.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task DefaultBackend_IsTheEmbeddedStore()
     {
         string dir = Path.Combine(Path.GetTempPath(), "observacost-opt-" + Guid.NewGuid().ToString("N")[..8]);
@@ -60,7 +46,6 @@ public sealed class OptionsValidationTests
             ITimeSeriesStore store = sp.GetRequiredService<ITimeSeriesStore>();
             Assert.IsType<SqliteStore>(store);
             Assert.True(await store.PingAsync());
-            Assert.NotNull(sp.GetRequiredService<BatchingPointWriter>());
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

@@ -6,7 +6,7 @@ using Quartz;
 namespace ObservaCost.Analytics.Scheduling;
 
 /// <summary>
-/// Puts the three jobs and their cron triggers in the scheduler before Quartz's hosted service starts it. A job
+/// Puts the five jobs and their cron triggers in the scheduler before Quartz's hosted service starts it. A job
 /// already stored (the clustered store, another node, an earlier run) is kept as it is, so its cursor survives
 /// restarts; a stored trigger is replaced only when its cron expression or misfire policy changed in configuration.
 /// Quartz's declarative AddJob would overwrite the job, and its cursor with it, at every start.

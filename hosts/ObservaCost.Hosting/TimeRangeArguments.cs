@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ObservaCost.Analytics.Hosting;
+namespace ObservaCost.Hosting;
 
 /// <summary>
 /// The <c>--from &lt;ISO time&gt; --to &lt;ISO time&gt;</c> pair of the hosts' range verbs (analytics <c>backfill</c>,
@@ -43,6 +43,23 @@ public sealed record TimeRangeArguments(DateTimeOffset? From, DateTimeOffset? To
         }
 
         return new TimeRangeArguments(from, to, rest, null);
+    }
+
+    /// <summary>
+    /// Parses like <see cref="Parse"/> and requires a range: on a bad time, or when a bound is missing or
+    /// <c>--from</c> is not before <c>--to</c>, writes the error (or <paramref name="usage"/>) line and returns null.
+    /// </summary>
+    public static async Task<TimeRangeArguments?> ParseRangeAsync(string verb, IReadOnlyList<string> args, string usage, TextWriter errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        TimeRangeArguments range = Parse(verb, args);
+        if (range.Error is not null || !range.IsRange)
+        {
+            await errors.WriteLineAsync(range.Error ?? usage);
+            return null;
+        }
+
+        return range;
     }
 
     /// <summary>True when both bounds are given and <c>--from</c> is before <c>--to</c>.</summary>

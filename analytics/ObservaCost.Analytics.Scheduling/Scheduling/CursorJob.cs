@@ -7,7 +7,7 @@ using Quartz;
 namespace ObservaCost.Analytics.Scheduling;
 
 /// <summary>
-/// The one mechanism behind the three analytics jobs. The job keeps a cursor, <see cref="CompletedUntilKey"/>, in
+/// The one mechanism behind the five analytics jobs. The job keeps a cursor, <see cref="CompletedUntilKey"/>, in
 /// its persisted <see cref="JobDataMap"/>: every period ending at or before it is done. Each fire computes every
 /// period from the cursor up to the last due one (<see cref="PeriodPlan"/>), in order, moving the cursor after each;
 /// the scheduler stores the map when the fire ends (<see cref="PersistJobDataAfterExecutionAttribute"/> on each job).

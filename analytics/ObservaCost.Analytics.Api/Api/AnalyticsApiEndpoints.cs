@@ -7,9 +7,9 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using ObservaCost.Analytics.Windows;
 using ObservaCost.Storage;
+using ObservaCost.Storage.Configuration;
 using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Analytics.Api;
@@ -109,8 +109,7 @@ public static class AnalyticsApiEndpoints
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(config);
-        services.AddOptions<AnalyticsApiOptions>().Bind(config.GetSection(AnalyticsApiOptions.SectionName)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<AnalyticsApiOptions>, AnalyticsApiOptionsValidator>();
+        services.AddValidatedOptions<AnalyticsApiOptions, AnalyticsApiOptionsValidator>(config, AnalyticsApiOptions.SectionName);
         services.AddOptions<AnalyticsWindowOptions>().Bind(config.GetSection(AnalyticsWindowOptions.SectionName));
         services.AddSingleton<ApiAuthenticator>();
         services.AddSingleton<AnalyticsApiReader>();

@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 
-namespace ObservaCost.Analytics.Hosting;
+namespace ObservaCost.Hosting;
 
 /// <summary>
-/// One content-root rule for every ObservaCost host (collector and analytics service): the folder of the binary,
+/// One content-root rule for every ObservaCost host (node collector, analytics service, single machine): the folder of the binary,
 /// so that the appsettings.json shipped beside it is read whatever the working directory, unless the user sets one
 /// (<c>--contentRoot</c> on the command line, or <c>ASPNETCORE_CONTENTROOT</c> / <c>DOTNET_CONTENTROOT</c>).
 /// Relative paths in the configuration (the store, the spool) stay relative to the working directory.

@@ -1,0 +1,3 @@
+using ObservaCost.NodeCollector;
+
+return await NodeCollectorApplication.RunAsync(args, Console.Error);

@@ -1,0 +1,3 @@
+using ObservaCost.SingleMachine;
+
+return await SingleMachineApplication.RunAsync(args, Console.Error);
