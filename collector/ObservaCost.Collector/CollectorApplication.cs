@@ -68,6 +68,7 @@ public static class CollectorApplication
         services.AddSingleton<RequestLogPipeline>();
         services.AddSupervisedHostedService<RequestLogPipeline>();
         services.AddSingleton<RequestLogIngest>();
+        services.AddSingleton<RequestLogImportIngest>();
         services.AddSupervisedHostedService<JsonlTailService>();
         services.AddHttpClient(nameof(ScrapeService));
         services.AddSupervisedHostedService<ScrapeService>();
@@ -91,6 +92,7 @@ public static class CollectorApplication
         LineProtocolIngest.Map(app);
         OtlpMetricsIngest.Map(app);
         RequestLogIngest.Map(app);
+        RequestLogImportIngest.Map(app);
         if (AnalyticsEnabled(config))
         {
             app.MapAnalyticsApi();
