@@ -40,21 +40,21 @@ public sealed class FleetSimulatorTests
         byte[] second = Emit(Demo());
         byte[] otherSeed = Emit(Demo(seed: 7));
 
-        Assert.True(first.Length > 1_000_000, $"{first.Length} bytes"); // 120 steps × 24 GPUs of pages and lines, plus ~100 requests a minute
+        Assert.True(first.Length > 1_000_000, $"{first.Length} bytes"); // 120 steps × 16 GPUs of pages (~2 KB a GPU) and lines, plus ~50 requests a minute
         Assert.Equal(first, second);
         Assert.NotEqual(first, otherSeed);
     }
 
     [Fact]
-    public void FleetSimulator_DemoFleet_Has24GpusOnSixNodesNamedAsSimulated()
+    public void FleetSimulator_DemoFleet_Has16GpusOnFourNodesNamedAsSimulated()
     {
         FleetSimulator simulator = Demo();
 
-        // chat-h100 2 × 4, chat-h200 1 × 4, small-l40s 2 × 4, small-l4 1 × 4 = 24 GPUs on 6 nodes.
-        Assert.Equal(24, simulator.Gpus.Count);
-        Assert.Equal(["sim-chat-h100-01", "sim-chat-h100-02", "sim-chat-h200-01", "sim-small-l40s-01", "sim-small-l40s-02", "sim-small-l4-01"], simulator.Nodes);
-        Assert.Equal(24, simulator.Gpus.Select(g => g.Uuid).Distinct().Count());
-        Assert.Equal(4, simulator.Gpus.Count(g => g.ServedModel is null)); // one spare per H100 and L40S node
+        // chat-h100, chat-h200, small-l40s and small-l4: one node of 4 GPUs each = 16 GPUs on 4 nodes.
+        Assert.Equal(16, simulator.Gpus.Count);
+        Assert.Equal(["sim-chat-h100-01", "sim-chat-h200-01", "sim-small-l40s-01", "sim-small-l4-01"], simulator.Nodes);
+        Assert.Equal(16, simulator.Gpus.Select(g => g.Uuid).Distinct().Count());
+        Assert.Equal(3, simulator.Gpus.Count(g => g.ServedModel is null)); // GPU 3 of the H100, H200 and L40S nodes is spare
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class FleetSimulatorTests
             }
         }
 
-        Assert.Equal(2 * 1440 * 24, samples);
+        Assert.Equal(2 * 1440 * 16, samples);
     }
 
     [Fact]
@@ -111,8 +111,8 @@ public sealed class FleetSimulatorTests
         FleetSimulator simulator = Demo();
         IReadOnlyList<GpuReading> zombieHour = simulator.Step(Anchor.AddHours(-19));
         GpuReading zombie = zombieHour.Single(r => r.Gpu.Node == "sim-chat-h100-01" && r.Gpu.Index == 3);
-        GpuReading stuck = zombieHour.Single(r => r.Gpu.Node == "sim-small-l40s-02" && r.Gpu.Index == 3);
-        GpuReading spare = zombieHour.Single(r => r.Gpu.Node == "sim-chat-h100-02" && r.Gpu.Index == 3);
+        GpuReading stuck = zombieHour.Single(r => r.Gpu.Node == "sim-small-l40s-01" && r.Gpu.Index == 3);
+        GpuReading spare = zombieHour.Single(r => r.Gpu.Node == "sim-chat-h200-01" && r.Gpu.Index == 3);
 
         // Zombie: 96 ± 2 %, so power ≥ 69.85 + 0.9 × 630.15 × 0.94 − 1 % of 630.15 = 596.6 W, under a model no request names.
         Assert.Equal("llama-3.1-70b-ft", zombie.ServedModel);

@@ -64,7 +64,12 @@ public static class SimulatorEncoding
         return page.ToString();
     }
 
-    /// <summary>The readings as <c>gpu_sample</c> points tagged <c>source=simulated</c> and the fleet's cluster.</summary>
+    /// <summary>
+    /// The readings as <c>gpu_sample</c> points tagged <c>source=simulated</c> and the fleet's cluster, with the
+    /// fields the analytics read (utilization, power, the energy counter in J, the last Xid code) and the GPU model's
+    /// canonical name. The history is written this lean (no temperature, memory or engine activity: seven days of
+    /// them would double what the store must take); the live pages carry every dcgm-exporter field.
+    /// </summary>
     public static void WriteGpuSamples(LineProtocolWriter writer, IEnumerable<GpuReading> readings, string cluster)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -78,19 +83,15 @@ public static class SimulatorEncoding
                 Node = r.Gpu.Node,
                 GpuIndex = r.Gpu.Index,
                 GpuUuid = r.Gpu.Uuid,
-                GpuModel = r.Gpu.Model.MarketingName,
+                GpuModel = r.Gpu.Model.Name,
                 Pool = r.Gpu.Pool,
                 Namespace = r.Pod is null ? null : FleetSimulator.Namespace,
                 Pod = r.Pod,
                 Container = r.Pod is null ? null : "vllm",
                 ServedModel = r.ServedModel,
                 UtilizationPercent = r.UtilizationPercent,
-                GraphicsEngineActivityRatio = r.UtilizationPercent / 100 * 0.95,
                 PowerWatts = r.PowerWatts,
                 EnergyJoules = r.EnergyMillijoules / 1000.0,
-                MemoryUsedBytes = r.MemoryUsedMebibytes * 1024L * 1024L,
-                MemoryTotalBytes = r.Gpu.Model.MemoryTotalMebibytes * 1024L * 1024L,
-                TemperatureCelsius = r.TemperatureCelsius,
                 XidErrors = r.XidCode,
                 Source = FleetSimulator.SourceTag,
             }.WriteTo(writer);

@@ -61,7 +61,7 @@ public sealed class SimulatorEncodingTests
         SimulatorEncoding.WriteGpuSamples(writer, simulator.Step(FleetSimulatorTests.Anchor), simulator.Options.Cluster);
 
         string[] lines = writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(24, lines.Length);
+        Assert.Equal(16, lines.Length);
         Assert.All(lines, l => Assert.Contains(",source=simulated,", l, StringComparison.Ordinal));
         Assert.All(lines, l => Assert.StartsWith("gpu_sample,cluster=simulated,", l, StringComparison.Ordinal));
     }
