@@ -30,9 +30,9 @@ public static class DemoFleet
         ],
         Models =
         [
-            new() { Name = "llama-3.1-70b", PeakRequestsPerMinute = 24, TokenProfile = TokenProfile.Conversation, MillisecondsPerCompletionToken = 25, MillisecondsPerPromptToken = 0.15 },
-            new() { Name = "mistral-7b", PeakRequestsPerMinute = 15, TokenProfile = TokenProfile.Conversation, MillisecondsPerCompletionToken = 8, MillisecondsPerPromptToken = 0.03 },
-            new() { Name = "qwen2.5-coder-7b", PeakRequestsPerMinute = 9, TokenProfile = TokenProfile.Code, MillisecondsPerCompletionToken = 10, MillisecondsPerPromptToken = 0.04 },
+            new() { Name = "llama-3.1-70b", PeakRequestsPerMinute = 16, TokenProfile = TokenProfile.Conversation, MillisecondsPerCompletionToken = 25, MillisecondsPerPromptToken = 0.15 },
+            new() { Name = "mistral-7b", PeakRequestsPerMinute = 10, TokenProfile = TokenProfile.Conversation, MillisecondsPerCompletionToken = 8, MillisecondsPerPromptToken = 0.03 },
+            new() { Name = "qwen2.5-coder-7b", PeakRequestsPerMinute = 6, TokenProfile = TokenProfile.Code, MillisecondsPerCompletionToken = 10, MillisecondsPerPromptToken = 0.04 },
         ],
         Tenants =
         [

@@ -75,7 +75,8 @@ public sealed partial class SimulatorDriver(FleetSimulator simulator, HttpClient
     /// <summary>
     /// Writes [<paramref name="from"/>, <paramref name="to"/>) of history: GPU samples every
     /// <c>HistorySampleStep</c> to <c>/write</c>, and the requests to <c>/api/v1/requests/import</c> in ranges of
-    /// <c>HistoryImportChunk</c> (past the live path's close watermark). Both ends must be multiples of the sample
+    /// <c>HistoryImportChunk</c> (past the live path's close watermark), without latencies
+    /// (<see cref="SimulatorEncoding.RequestLog"/>). Both ends must be multiples of the sample
     /// step. Throws <see cref="HttpRequestException"/> when the collector refuses a body outright.
     /// </summary>
     public async Task<HistorySummary> WriteHistoryAsync(Uri collector, DateTimeOffset from, DateTimeOffset to, IProgress<SimulatorProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -114,7 +115,7 @@ public sealed partial class SimulatorDriver(FleetSimulator simulator, HttpClient
             long importStart = time.GetTimestamp();
             (int accepted, int rejected) = await PostRequestsAsync(
                 new Uri(collector, string.Create(CultureInfo.InvariantCulture, $"api/v1/requests/import?from={Uri.EscapeDataString(start.ToString("O", CultureInfo.InvariantCulture))}&to={Uri.EscapeDataString(end.ToString("O", CultureInfo.InvariantCulture))}")),
-                SimulatorEncoding.RequestLog(simulator.RequestsBetween(start, end)),
+                SimulatorEncoding.RequestLog(simulator.RequestsBetween(start, end), latency: false),
                 cancellationToken);
             importTime += time.GetElapsedTime(importStart);
             imported += accepted;

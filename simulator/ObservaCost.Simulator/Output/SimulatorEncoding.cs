@@ -98,8 +98,13 @@ public static class SimulatorEncoding
         }
     }
 
-    /// <summary>The requests as NDJSON request-log records, the body of <c>/api/v1/requests</c> and its import form.</summary>
-    public static byte[] RequestLog(IEnumerable<SimulatedRequest> requests)
+    /// <summary>
+    /// The requests as NDJSON request-log records, the body of <c>/api/v1/requests</c> and its import form. Without
+    /// <paramref name="latency"/> the records carry no <c>latency_ms</c> and <c>ttft_ms</c>: the history is written so,
+    /// because the collector's 10 s windows hold about one request each at the demo's rates, and the eight latency
+    /// fields would more than double what the store takes per window.
+    /// </summary>
+    public static byte[] RequestLog(IEnumerable<SimulatedRequest> requests, bool latency = true)
     {
         ArgumentNullException.ThrowIfNull(requests);
         using var buffer = new MemoryStream();
@@ -116,8 +121,12 @@ public static class SimulatorEncoding
                 json.WriteString("status"u8, "ok");
                 json.WriteNumber("prompt_tokens"u8, r.PromptTokens);
                 json.WriteNumber("completion_tokens"u8, r.CompletionTokens);
-                json.WriteNumber("ttft_ms"u8, r.TimeToFirstTokenMs);
-                json.WriteNumber("latency_ms"u8, r.LatencyMs);
+                if (latency)
+                {
+                    json.WriteNumber("ttft_ms"u8, r.TimeToFirstTokenMs);
+                    json.WriteNumber("latency_ms"u8, r.LatencyMs);
+                }
+
                 json.WriteEndObject();
                 json.Flush();
                 buffer.WriteByte((byte)'\n');

@@ -27,7 +27,7 @@ public sealed class TokenSizeDistributionTests
     /// code completions' single digits) of the trace's, p99 within 10 %; where the trace's quantile function is steep
     /// (chat prompts jump from 207 to 372 tokens between p10 and p15) a quantile may instead be off by at most one
     /// percentage point of probability: the share of simulated sizes at or below the trace's p-quantile is p ± 1
-    /// point (the sampling error of a p10 over ~30,000 requests is ±0.2 point). The trace's own figures, for
+    /// point (the sampling error of a p10 over ~10,000 requests is ±0.3 point). The trace's own figures, for
     /// the record: chat prompts 207 / 1,020 / 2,734.5 / 4,142, completions 54 / 129 / 424 / 601; code prompts 147 /
     /// 1,469 / 5,187.6 / 7,436, completions 7 / 13 / 55 / 251.5.
     /// </summary>
@@ -39,7 +39,7 @@ public sealed class TokenSizeDistributionTests
     {
         (double[] tracePrompt, double[] traceCompletion) = Trace(file);
         var requests = FleetSimulatorTests.Demo().RequestsBetween(FleetSimulatorTests.Anchor.AddDays(-2), FleetSimulatorTests.Anchor).Where(r => r.Model == model).ToList();
-        Assert.True(requests.Count > 10_000, requests.Count.ToString(CultureInfo.InvariantCulture));
+        Assert.True(requests.Count > 5_000, requests.Count.ToString(CultureInfo.InvariantCulture));
 
         double[] prompts = [.. requests.Select(r => (double)r.PromptTokens)];
         double[] completions = [.. requests.Select(r => (double)r.CompletionTokens)];
