@@ -22,8 +22,12 @@ public sealed record HistorySummary(long GpuSamplesWritten, long RequestsImporte
 /// </summary>
 public sealed partial class SimulatorDriver(FleetSimulator simulator, HttpClient http, TimeProvider time, string? bearerToken = null, ILogger<SimulatorDriver>? logger = null)
 {
-    /// <summary>The longest stretch of live requests kept for a collector that does not answer; older ones are dropped (and logged).</summary>
-    public static readonly TimeSpan MaxLiveBacklog = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// The longest stretch of live requests sent again to a collector that did not take them; older ones are dropped
+    /// (and logged). The collector's live path refuses records whose window closed (10 s windows, 30 s lateness by
+    /// default), so resending older ones would only be refused as late.
+    /// </summary>
+    public static readonly TimeSpan MaxLiveBacklog = TimeSpan.FromSeconds(30);
 
     private const int MaxAttempts = 5;
 
