@@ -39,7 +39,8 @@ public sealed class SimulatorPageServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         WebApplication app = builder.Build();
         SimulatorPageServer? server = null;
-        app.MapGet("/nodes/{node}/metrics", (string node) => server!.Page(node));
+        // Until StartAsync returns the server object, a request (none is expected: nobody knows the port yet) gets 503.
+        app.MapGet("/nodes/{node}/metrics", (string node) => server is null ? Results.StatusCode(StatusCodes.Status503ServiceUnavailable) : server.Page(node));
         await app.StartAsync(cancellationToken);
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server = new SimulatorPageServer(app, new Uri(address.TrimEnd('/') + "/"));
