@@ -278,6 +278,7 @@ internal static class GpuPageMapper
         private string? _namespace;
         private string? _container;
         private string? _servedModel;
+        private string? _source;
         private string? _profile = profile;
 
         public int Index { get; } = index;
@@ -298,6 +299,7 @@ internal static class GpuPageMapper
                 _model = labels.First(dialect.ModelLabels);
                 _node = labels.First(dialect.NodeLabels);
                 _pciBusId = labels.Get(GpuIdentity.PciBusIdTag);
+                _source = labels.Get(Tags.Source);
                 SetPod(pod, dialect, labels);
                 return;
             }
@@ -305,6 +307,7 @@ internal static class GpuPageMapper
             _model ??= labels.First(dialect.ModelLabels);
             _node ??= labels.First(dialect.NodeLabels);
             _pciBusId ??= labels.Get(GpuIdentity.PciBusIdTag);
+            _source ??= labels.Get(Tags.Source);
             _profile ??= dialect.Slice(labels).Profile;
             if (pod is null)
             {
@@ -382,6 +385,7 @@ internal static class GpuPageMapper
                 MemoryTotalBytes = ToBytes(total),
                 TemperatureCelsius = _values[(int)GpuField.TemperatureCelsius],
                 XidErrors = _values[(int)GpuField.XidErrors] is double xid ? (long)xid : null,
+                Source = _source,
             };
         }
 
