@@ -70,7 +70,22 @@ public sealed class InfluxDbServer : IAsyncDisposable
         var server = new InfluxDbServer(authEnabled);
         try
         {
-            await server.StartProcessAsync();
+            // A free port can be taken by another test process between FreePort() and influxd's bind (test assemblies
+            // run in parallel): then influxd exits with "address already in use", and a fresh pair of ports is tried.
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await server.StartProcessAsync();
+                    break;
+                }
+                catch (InvalidOperationException ex) when (attempt < 5 && ex.Message.Contains("address already in use", StringComparison.Ordinal))
+                {
+                    await server.DisposeAsync();
+                    server = new InfluxDbServer(authEnabled);
+                }
+            }
+
             if (authEnabled)
             {
                 // With no users yet, InfluxDB accepts this one statement without credentials.
