@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using ObservaCost.Storage.Influx;
 using ObservaCost.Testing;
 
@@ -67,6 +69,98 @@ public sealed class InfluxDbRangeDeleteTests
         Assert.Equal((Series, Series * PointsPerSeries), await CountAsync(server));
     }
 
+    [Fact]
+    public async Task StoreDelete_RangeHoldingPointsDuringCacheSnapshot_KeepsSeriesWithPointsOutsideAndRemovesExactlyTheRange()
+    {
+        await using InfluxDbServer server = await InfluxDbServer.StartAsync();
+        var log = new WarningLog();
+        using var http = new HttpClient(new FirstDeleteDuringSnapshot(server) { InnerHandler = new HttpClientHandler() });
+        var store = new InfluxDbStore(http, Options(server), TimeProvider.System, log);
+        await WriteAsync(store, server);
+
+        // 100 more series, h0…h99, with points only in the range [100 s, 200 s): one a second, 100 each.
+        var text = new StringBuilder();
+        for (int second = 100; second < 200; second++)
+        {
+            for (int h = 0; h < 100; h++)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"tr,uuid=h{h} v={second}.25 {Nanoseconds(Start.AddSeconds(second))}\n");
+            }
+        }
+
+        await store.WriteAsync(BatchExtensions.Lines(text.ToString(), 100 * 100));
+
+        // Before: 1,000 + 100 = 1,100 series; 300,000 + 100 × 100 = 310,000 points.
+        Assert.Equal((Series + 100, (Series * PointsPerSeries) + 10_000), await CountAsync(server));
+
+        // The store's first DELETE is held back until influxd is writing its cache snapshot (every point is in it).
+        await store.DeleteAsync("tr", InRangeFrom, InRangeTo, new Dictionary<string, string>(StringComparer.Ordinal));
+
+        // After: g0…g999 keep seconds 0–99 and 200–299, 200 points each = 200,000; h0…h99 are gone (all their points
+        // were in the range). Exactly the in-range points are removed: 100 × 1,000 + 100 × 100 = 110,000.
+        Assert.Equal((Series, Series * 200L), await CountAsync(server));
+        Assert.Equal(0, await CountInRangeAsync(server));
+
+        // The delete did meet the snapshot: influxd dropped all 1,000 series with points outside the range, and the
+        // store wrote back one point of each (one warning).
+        string warning = Assert.Single(log.Warnings);
+        Assert.StartsWith("InfluxDB dropped 1000 series of tr from its index on a range delete", warning, StringComparison.Ordinal);
+
+        // Nothing comes back with a restart either: the in-range points left in the snapshot's TSM file were deleted
+        // once the written-back series brought them back into view.
+        await server.StopAsync();
+        await server.RestartAsync();
+        Assert.Equal((Series, Series * 200L), await CountAsync(server));
+        Assert.Equal(0, await CountInRangeAsync(server));
+    }
+
+    private static readonly DateTimeOffset InRangeFrom = Start.AddSeconds(100);
+    private static readonly DateTimeOffset InRangeTo = Start.AddSeconds(200);
+
+    private static async Task<long> CountInRangeAsync(InfluxDbServer server)
+    {
+        using JsonDocument points = JsonDocument.Parse(await server.QueryAsync(
+            string.Create(CultureInfo.InvariantCulture, $"SELECT count(v) FROM tr WHERE time >= {Nanoseconds(InRangeFrom)} AND time < {Nanoseconds(InRangeTo)}"), Database));
+        return Values(points).Select(row => row[1].GetInt64()).SingleOrDefault();
+    }
+
+    /// <summary>Holds the first DELETE the store sends until influxd is writing a cache snapshot; the rest pass at once.</summary>
+    private sealed class FirstDeleteDuringSnapshot(InfluxDbServer server) : DelegatingHandler
+    {
+        private int _armed = 1;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Content is FormUrlEncodedContent form && Volatile.Read(ref _armed) == 1
+                && (await form.ReadAsStringAsync(cancellationToken)).StartsWith("q=DELETE", StringComparison.Ordinal)
+                && Interlocked.Exchange(ref _armed, 0) == 1)
+            {
+                await UntilSnapshotStartsAsync(server);
+            }
+
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    /// <summary>The store's warnings, as formatted.</summary>
+    private sealed class WarningLog : ILogger<InfluxDbStore>
+    {
+        public ConcurrentQueue<string> Warnings { get; } = new();
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Warnings.Enqueue(formatter(state, exception));
+            }
+        }
+    }
+
     private static InfluxDbOptions Options(InfluxDbServer server) => new()
     {
         Url = server.Url,
@@ -109,6 +203,13 @@ public sealed class InfluxDbRangeDeleteTests
     /// </summary>
     private static async Task WhileSnapshottingAsync(InfluxDbServer server, Func<Task> delete)
     {
+        await UntilSnapshotStartsAsync(server);
+        await delete();
+    }
+
+    /// <summary>Returns once influxd has started its next cache snapshot and not yet ended it.</summary>
+    private static async Task UntilSnapshotStartsAsync(InfluxDbServer server)
+    {
         const string SnapshotStart = "msg=\"Cache snapshot (start)\"";
         const string SnapshotEnd = "msg=\"Cache snapshot (end)\"";
         string before = server.ReadLog();
@@ -123,7 +224,6 @@ public sealed class InfluxDbRangeDeleteTests
         }
 
         Assert.True(CountOf(log, SnapshotEnd) == ended, "the snapshot ended before the delete could be sent: " + log);
-        await delete();
     }
 
     private static int CountOf(string text, string what)
