@@ -17,21 +17,21 @@ namespace ObservaCost.Storage.Influx;
 /// <c>tests/ObservaCost.Storage.Tests/Influx/InfluxDbRangeDeleteTests.cs</c>.
 /// </para>
 /// <para>
-/// So a delete is: count the range (nothing to delete: no <c>DELETE</c> is sent); record one point of each series the
+/// So a delete is: count the range (nothing in it: no <c>DELETE</c> is sent); record one point of each series the
 /// delete touches (the last before the range, else the first after it, else the first in it); <c>DELETE</c>; list the
-/// series (<c>SHOW SERIES</c>); write back the recorded point of each series that has points outside the range and
-/// vanished (an idempotent overwrite: same series, time and fields), and, after the first <c>DELETE</c>, of each series
-/// with points only in the range that vanished (it brings back in-range points a delete during a snapshot left on
-/// disk, so the next <c>DELETE</c> removes them for good); then count the range again, and delete again while
-/// anything is left or was written back into it, at most <see cref="MaxDeleteAttempts"/> times.
+/// series (<c>SHOW SERIES</c>) and count the range. Every series with points outside the range still listed and nothing
+/// left in the range: done. Otherwise the delete met a snapshot: write back the recorded point of each series with
+/// points outside the range that vanished (an idempotent overwrite: same series, time and fields), and, the first time,
+/// of each series with points only in the range that vanished (that brings back in-range points the delete left on
+/// disk), then <c>DELETE</c> again, at most <see cref="MaxDeleteAttempts"/> times.
 /// </para>
 /// </summary>
 public sealed partial class InfluxDbStore
 {
     /// <summary>
     /// DELETEs sent for one range at most. Each one after the first follows a delete that met a cache snapshot (about
-    /// 0.2 s at 300,000 points) or the write-back of series with points only in the range; a snapshot starts at most
-    /// every <c>cache-snapshot-write-cold-duration</c> or each time the cache fills, so five do not all meet one.
+    /// 0.2 s at 300,000 points; the next try waits <c>RetryInitialDelay</c>); a snapshot starts once the cache has been
+    /// cold for <c>cache-snapshot-write-cold-duration</c> or each time it fills, so five in a row do not all meet one.
     /// </summary>
     internal const int MaxDeleteAttempts = 5;
 
@@ -76,36 +76,13 @@ public sealed partial class InfluxDbStore
         string delete = "DELETE" + inRange;
         string showSeries = tagFilter.Length == 0 ? "SHOW SERIES" + table : string.Create(CultureInfo.InvariantCulture, $"SHOW SERIES{table} WHERE {tagFilter.ToString(0, tagFilter.Length - 5)}");
         int healed = 0;
+        bool rangeWrittenBack = false;
         for (int attempt = 1; ; attempt++)
         {
             await ExecuteAsync(delete, cancellationToken);
             HashSet<string> present = await SeriesKeysAsync(showSeries, cancellationToken);
-            var writeBack = new List<RecordedPoint>();
-            foreach ((string key, RecordedPoint point) in mustSurvive)
-            {
-                if (!present.Contains(key))
-                {
-                    writeBack.Add(point);
-                }
-            }
-
-            healed += writeBack.Count;
-            bool rangeWrittenBack = false;
-            if (attempt == 1)
-            {
-                foreach ((string key, RecordedPoint point) in onlyInRange)
-                {
-                    if (!present.Contains(key))
-                    {
-                        writeBack.Add(point);
-                        rangeWrittenBack = true;
-                    }
-                }
-            }
-
-            await WriteBackAsync(measurement, writeBack, fieldTypes, cancellationToken);
-            long left = await CountAsync(inRange, cancellationToken);
-            if (left == 0 && !rangeWrittenBack)
+            var writeBack = mustSurvive.Where(s => !present.Contains(s.Key)).Select(s => s.Value).ToList();
+            if (writeBack.Count == 0 && await CountAsync(inRange, cancellationToken) == 0)
             {
                 if (healed > 0)
                 {
@@ -115,10 +92,21 @@ public sealed partial class InfluxDbStore
                 return;
             }
 
+            // The delete met a cache snapshot: it dropped series that have points outside the range, or left points
+            // in it. Series with points only in the range that it dropped may keep theirs on disk: write those back
+            // too (once), so that the next DELETE removes their points for good.
+            healed += writeBack.Count;
+            if (!rangeWrittenBack)
+            {
+                writeBack.AddRange(onlyInRange.Where(s => !present.Contains(s.Key)).Select(s => s.Value));
+                rangeWrittenBack = true;
+            }
+
+            await WriteBackAsync(measurement, writeBack, fieldTypes, cancellationToken);
             if (attempt == MaxDeleteAttempts)
             {
                 throw new StoreRequestException(string.Create(CultureInfo.InvariantCulture,
-                    $"InfluxDB still holds {left} points of {measurement} in [{rangeStart:O}, {rangeEnd:O}) after {attempt} deletes ({healed} dropped series written back)."));
+                    $"InfluxDB lost series or kept points of {measurement} on each of {attempt} deletes of [{rangeStart:O}, {rangeEnd:O}) ({healed} dropped series written back); the range is not replaced."));
             }
 
             await Task.Delay(_options.RetryInitialDelay, _time, cancellationToken);

@@ -1,9 +1,6 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using ObservaCost.Storage.Influx;
 using ObservaCost.Testing;
 
@@ -73,8 +70,8 @@ public sealed class InfluxDbRangeDeleteTests
     public async Task StoreDelete_RangeHoldingPointsDuringCacheSnapshot_KeepsSeriesWithPointsOutsideAndRemovesExactlyTheRange()
     {
         await using InfluxDbServer server = await InfluxDbServer.StartAsync();
-        var log = new WarningLog();
-        using var http = new HttpClient(new FirstDeleteDuringSnapshot(server) { InnerHandler = new HttpClientHandler() });
+        var log = new CapturedWarnings<InfluxDbStore>();
+        using var http = new HttpClient(new FirstDeleteDuringSnapshotHandler(server));
         var store = new InfluxDbStore(http, Options(server), TimeProvider.System, log);
         await WriteAsync(store, server);
 
@@ -124,43 +121,6 @@ public sealed class InfluxDbRangeDeleteTests
         return Values(points).Select(row => row[1].GetInt64()).SingleOrDefault();
     }
 
-    /// <summary>Holds the first DELETE the store sends until influxd is writing a cache snapshot; the rest pass at once.</summary>
-    private sealed class FirstDeleteDuringSnapshot(InfluxDbServer server) : DelegatingHandler
-    {
-        private int _armed = 1;
-
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            if (request.Content is FormUrlEncodedContent form && Volatile.Read(ref _armed) == 1
-                && (await form.ReadAsStringAsync(cancellationToken)).StartsWith("q=DELETE", StringComparison.Ordinal)
-                && Interlocked.Exchange(ref _armed, 0) == 1)
-            {
-                await UntilSnapshotStartsAsync(server);
-            }
-
-            return await base.SendAsync(request, cancellationToken);
-        }
-    }
-
-    /// <summary>The store's warnings, as formatted.</summary>
-    private sealed class WarningLog : ILogger<InfluxDbStore>
-    {
-        public ConcurrentQueue<string> Warnings { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel))
-            {
-                Warnings.Enqueue(formatter(state, exception));
-            }
-        }
-    }
-
     private static InfluxDbOptions Options(InfluxDbServer server) => new()
     {
         Url = server.Url,
@@ -203,38 +163,8 @@ public sealed class InfluxDbRangeDeleteTests
     /// </summary>
     private static async Task WhileSnapshottingAsync(InfluxDbServer server, Func<Task> delete)
     {
-        await UntilSnapshotStartsAsync(server);
+        await InfluxDbSnapshots.UntilSnapshotStartsAsync(server);
         await delete();
-    }
-
-    /// <summary>Returns once influxd has started its next cache snapshot and not yet ended it.</summary>
-    private static async Task UntilSnapshotStartsAsync(InfluxDbServer server)
-    {
-        const string SnapshotStart = "msg=\"Cache snapshot (start)\"";
-        const string SnapshotEnd = "msg=\"Cache snapshot (end)\"";
-        string before = server.ReadLog();
-        int started = CountOf(before, SnapshotStart);
-        int ended = CountOf(before, SnapshotEnd);
-        var waited = Stopwatch.StartNew();
-        string log;
-        while (CountOf(log = server.ReadLog(), SnapshotStart) == started)
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "influxd started no cache snapshot: " + log);
-            await Task.Delay(2);
-        }
-
-        Assert.True(CountOf(log, SnapshotEnd) == ended, "the snapshot ended before the delete could be sent: " + log);
-    }
-
-    private static int CountOf(string text, string what)
-    {
-        int n = 0;
-        for (int at = text.IndexOf(what, StringComparison.Ordinal); at >= 0; at = text.IndexOf(what, at + what.Length, StringComparison.Ordinal))
-        {
-            n++;
-        }
-
-        return n;
     }
 
     /// <summary>(series, points) of tr as influxd answers: series counted by SHOW SERIES, points by SELECT count(v).</summary>
