@@ -35,6 +35,10 @@ public sealed class InfluxDbRangeDeleteTests
     private static readonly DateTimeOffset EmptyFrom = Start.AddDays(1);
     private static readonly DateTimeOffset EmptyTo = EmptyFrom.AddMinutes(1);
 
+    // A range over the middle third of the points: seconds 100–199.
+    private static readonly DateTimeOffset InRangeFrom = Start.AddSeconds(100);
+    private static readonly DateTimeOffset InRangeTo = Start.AddSeconds(200);
+
     [Fact]
     public async Task RawDelete_EmptyRangeDuringCacheSnapshot_SeriesWithPointsOnlyOutsideVanishUntilRestart()
     {
@@ -111,8 +115,35 @@ public sealed class InfluxDbRangeDeleteTests
         Assert.Equal(0, await CountInRangeAsync(server));
     }
 
-    private static readonly DateTimeOffset InRangeFrom = Start.AddSeconds(100);
-    private static readonly DateTimeOffset InRangeTo = Start.AddSeconds(200);
+    [Fact]
+    public async Task StoreDelete_TagValuesWithSpacesCommasAndEquals_DeletesTheRangeWithOneDeleteAndNoWriteBack()
+    {
+        await using InfluxDbServer server = await InfluxDbServer.StartAsync();
+        var log = new CapturedWarnings<InfluxDbStore>();
+        using var http = new HttpClient();
+        var store = new InfluxDbStore(http, Options(server), TimeProvider.System, log);
+
+        // Two series of "odd m" whose keys influxd escapes (SHOW SERIES lists `odd\ m,k\ 1=a\,b\=c\ d` and
+        // `odd\ m,k\ 1=e`), one point a second for 300 s: seconds 100–199 are in the range.
+        var text = new StringBuilder();
+        for (int second = 0; second < PointsPerSeries; second++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"odd\\ m,k\\ 1=a\\,b\\=c\\ d v={second}i {Nanoseconds(Start.AddSeconds(second))}\n");
+            text.Append(CultureInfo.InvariantCulture, $"odd\\ m,k\\ 1=e v={second}i {Nanoseconds(Start.AddSeconds(second))}\n");
+        }
+
+        await store.WriteAsync(BatchExtensions.Lines(text.ToString(), 2 * PointsPerSeries));
+        await store.DeleteAsync("odd m", InRangeFrom, InRangeTo, new Dictionary<string, string>(StringComparer.Ordinal) { ["k 1"] = "a,b=c d" });
+
+        // The store found both series listed after its DELETE (no write-back, no warning, no second DELETE that would
+        // end in an error after 5): "a,b=c d" keeps 300 − 100 = 200 points, "e" all 300.
+        Assert.Empty(log.Warnings);
+        using JsonDocument counts = JsonDocument.Parse(await server.QueryAsync("SELECT count(v) FROM \"odd m\" GROUP BY *", Database));
+        JsonElement series = counts.RootElement.GetProperty("results")[0].GetProperty("series");
+        Assert.Equal(
+            ["a,b=c d:200", "e:300"],
+            series.EnumerateArray().Select(s => s.GetProperty("tags").GetProperty("k 1").GetString() + ":" + s.GetProperty("values")[0][1].GetInt64()).Order(StringComparer.Ordinal));
+    }
 
     private static async Task<long> CountInRangeAsync(InfluxDbServer server)
     {
