@@ -119,46 +119,6 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
         return new QueryResult(result);
     }
 
-    public async Task DeleteAsync(string measurement, DateTimeOffset rangeStart, DateTimeOffset rangeEnd, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(measurement);
-        ArgumentNullException.ThrowIfNull(tags);
-
-        // A delete may come before any write (a history import into a new store): InfluxDB refuses a DELETE on a
-        // database that does not exist, so create it first, as a write would.
-        await EnsureDatabaseAsync(cancellationToken);
-        var where = new StringBuilder(" WHERE ");
-        foreach (KeyValuePair<string, string> tag in tags.OrderBy(t => t.Key, StringComparer.Ordinal))
-        {
-            InfluxQlRenderer.AppendIdentifier(where, tag.Key);
-            where.Append(" = ");
-            InfluxQlRenderer.AppendString(where, tag.Value);
-            where.Append(" AND ");
-        }
-
-        where.Append(CultureInfo.InvariantCulture, $"time >= {UnixTime.ToNanoseconds(rangeStart)} AND time < {UnixTime.ToNanoseconds(rangeEnd)}");
-
-        // A range that holds no point is not deleted: influxd 1.x can drop from its index series that have points
-        // only outside the range (influxdata/influxdb#9185, #10502, #10504), and those series then vanish from
-        // reads. Seen here: the minute-by-minute rollup deleting each still-empty minute lost ended placements
-        // (1,215 cost rows instead of 1,689 at 1,000 GPUs). Every replace-on-write of this project (rollup, cost
-        // windows, anomalies, imports) deletes a range before writing it, most often while the range is still empty.
-        var sb = new StringBuilder("SELECT count(*) FROM ");
-        InfluxQlRenderer.AppendIdentifier(sb, measurement);
-        sb.Append(where);
-        var held = new Dictionary<string, SeriesBuilder>(StringComparer.Ordinal);
-        await ExecuteQueryAsync(sb.ToString(), held, cancellationToken);
-        if (held.Count == 0)
-        {
-            return;
-        }
-
-        sb.Clear().Append("DELETE FROM ");
-        InfluxQlRenderer.AppendIdentifier(sb, measurement);
-        sb.Append(where);
-        await ExecuteAsync(sb.ToString(), cancellationToken);
-    }
-
     /// <summary>Runs an InfluxQL statement that returns no series (CREATE, DROP, ...).</summary>
     public async Task ExecuteAsync(string influxQl, CancellationToken cancellationToken = default)
     {

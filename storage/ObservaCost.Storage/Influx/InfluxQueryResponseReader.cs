@@ -66,7 +66,8 @@ internal static class InfluxQueryResponseReader
 
     private static void AddSeries(JsonElement s, Dictionary<string, SeriesBuilder> series)
     {
-        string name = s.GetProperty("name").GetString() ?? string.Empty;
+        // SHOW SERIES answers blocks without a name.
+        string name = s.TryGetProperty("name", out JsonElement nameElement) ? nameElement.GetString() ?? string.Empty : string.Empty;
         var tags = new SortedDictionary<string, string>(StringComparer.Ordinal);
         if (s.TryGetProperty("tags", out JsonElement tagObject))
         {
@@ -134,6 +135,8 @@ internal readonly record struct SeriesRow(long Time, string[] Columns, ResultVal
 /// <summary>Collects the rows of one series as they arrive.</summary>
 internal sealed class SeriesBuilder(string name, SortedDictionary<string, string> tags)
 {
+    public SortedDictionary<string, string> Tags => tags;
+
     public List<SeriesRow> Rows { get; } = [];
 
     public ResultSeries Build(TimeSeriesQuery query, string[] columns, bool normaliseTime)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -36,6 +35,10 @@ public sealed class InfluxDbRangeDeleteTests
     private static readonly DateTimeOffset EmptyFrom = Start.AddDays(1);
     private static readonly DateTimeOffset EmptyTo = EmptyFrom.AddMinutes(1);
 
+    // A range over the middle third of the points: seconds 100–199.
+    private static readonly DateTimeOffset InRangeFrom = Start.AddSeconds(100);
+    private static readonly DateTimeOffset InRangeTo = Start.AddSeconds(200);
+
     [Fact]
     public async Task RawDelete_EmptyRangeDuringCacheSnapshot_SeriesWithPointsOnlyOutsideVanishUntilRestart()
     {
@@ -65,6 +68,88 @@ public sealed class InfluxDbRangeDeleteTests
         await WhileSnapshottingAsync(server, () => store.DeleteAsync("tr", EmptyFrom, EmptyTo, new Dictionary<string, string>(StringComparer.Ordinal)));
 
         Assert.Equal((Series, Series * PointsPerSeries), await CountAsync(server));
+    }
+
+    [Fact]
+    public async Task StoreDelete_RangeHoldingPointsDuringCacheSnapshot_KeepsSeriesWithPointsOutsideAndRemovesExactlyTheRange()
+    {
+        await using InfluxDbServer server = await InfluxDbServer.StartAsync();
+        var log = new CapturedWarnings<InfluxDbStore>();
+        using var http = new HttpClient(new FirstDeleteDuringSnapshotHandler(server));
+        var store = new InfluxDbStore(http, Options(server), TimeProvider.System, log);
+        await WriteAsync(store, server);
+
+        // 100 more series, h0…h99, with points only in the range [100 s, 200 s): one a second, 100 each.
+        var text = new StringBuilder();
+        for (int second = 100; second < 200; second++)
+        {
+            for (int h = 0; h < 100; h++)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"tr,uuid=h{h} v={second}.25 {Nanoseconds(Start.AddSeconds(second))}\n");
+            }
+        }
+
+        await store.WriteAsync(BatchExtensions.Lines(text.ToString(), 100 * 100));
+
+        // Before: 1,000 + 100 = 1,100 series; 300,000 + 100 × 100 = 310,000 points.
+        Assert.Equal((Series + 100, (Series * PointsPerSeries) + 10_000), await CountAsync(server));
+
+        // The store's first DELETE is held back until influxd is writing its cache snapshot (every point is in it).
+        await store.DeleteAsync("tr", InRangeFrom, InRangeTo, new Dictionary<string, string>(StringComparer.Ordinal));
+
+        // After: g0…g999 keep seconds 0–99 and 200–299, 200 points each = 200,000; h0…h99 are gone (all their points
+        // were in the range). Exactly the in-range points are removed: 100 × 1,000 + 100 × 100 = 110,000.
+        Assert.Equal((Series, Series * 200L), await CountAsync(server));
+        Assert.Equal(0, await CountInRangeAsync(server));
+
+        // The delete did meet the snapshot: influxd dropped all 1,000 series with points outside the range, and the
+        // store wrote back one point of each (one warning).
+        string warning = Assert.Single(log.Warnings);
+        Assert.StartsWith("InfluxDB dropped 1000 series of tr from its index on a range delete", warning, StringComparison.Ordinal);
+
+        // Nothing comes back with a restart either: the in-range points left in the snapshot's TSM file were deleted
+        // once the written-back series brought them back into view.
+        await server.StopAsync();
+        await server.RestartAsync();
+        Assert.Equal((Series, Series * 200L), await CountAsync(server));
+        Assert.Equal(0, await CountInRangeAsync(server));
+    }
+
+    [Fact]
+    public async Task StoreDelete_TagValuesWithSpacesCommasAndEquals_DeletesTheRangeWithOneDeleteAndNoWriteBack()
+    {
+        await using InfluxDbServer server = await InfluxDbServer.StartAsync();
+        var log = new CapturedWarnings<InfluxDbStore>();
+        using var http = new HttpClient();
+        var store = new InfluxDbStore(http, Options(server), TimeProvider.System, log);
+
+        // Two series of "odd m" whose keys influxd escapes (SHOW SERIES lists `odd\ m,k\ 1=a\,b\=c\ d` and
+        // `odd\ m,k\ 1=e`), one point a second for 300 s: seconds 100–199 are in the range.
+        var text = new StringBuilder();
+        for (int second = 0; second < PointsPerSeries; second++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"odd\\ m,k\\ 1=a\\,b\\=c\\ d v={second}i {Nanoseconds(Start.AddSeconds(second))}\n");
+            text.Append(CultureInfo.InvariantCulture, $"odd\\ m,k\\ 1=e v={second}i {Nanoseconds(Start.AddSeconds(second))}\n");
+        }
+
+        await store.WriteAsync(BatchExtensions.Lines(text.ToString(), 2 * PointsPerSeries));
+        await store.DeleteAsync("odd m", InRangeFrom, InRangeTo, new Dictionary<string, string>(StringComparer.Ordinal) { ["k 1"] = "a,b=c d" });
+
+        // The store found both series listed after its DELETE (no write-back, no warning, no second DELETE that would
+        // end in an error after 5): "a,b=c d" keeps 300 − 100 = 200 points, "e" all 300.
+        Assert.Empty(log.Warnings);
+        using JsonDocument counts = JsonDocument.Parse(await server.QueryAsync("SELECT count(v) FROM \"odd m\" GROUP BY *", Database));
+        JsonElement series = counts.RootElement.GetProperty("results")[0].GetProperty("series");
+        Assert.Equal(
+            ["a,b=c d:200", "e:300"],
+            series.EnumerateArray().Select(s => s.GetProperty("tags").GetProperty("k 1").GetString() + ":" + s.GetProperty("values")[0][1].GetInt64()).Order(StringComparer.Ordinal));
+    }
+
+    private static async Task<long> CountInRangeAsync(InfluxDbServer server)
+    {
+        using JsonDocument points = JsonDocument.Parse(await server.QueryAsync(
+            string.Create(CultureInfo.InvariantCulture, $"SELECT count(v) FROM tr WHERE time >= {Nanoseconds(InRangeFrom)} AND time < {Nanoseconds(InRangeTo)}"), Database));
+        return Values(points).Select(row => row[1].GetInt64()).SingleOrDefault();
     }
 
     private static InfluxDbOptions Options(InfluxDbServer server) => new()
@@ -109,32 +194,8 @@ public sealed class InfluxDbRangeDeleteTests
     /// </summary>
     private static async Task WhileSnapshottingAsync(InfluxDbServer server, Func<Task> delete)
     {
-        const string SnapshotStart = "msg=\"Cache snapshot (start)\"";
-        const string SnapshotEnd = "msg=\"Cache snapshot (end)\"";
-        string before = server.ReadLog();
-        int started = CountOf(before, SnapshotStart);
-        int ended = CountOf(before, SnapshotEnd);
-        var waited = Stopwatch.StartNew();
-        string log;
-        while (CountOf(log = server.ReadLog(), SnapshotStart) == started)
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "influxd started no cache snapshot: " + log);
-            await Task.Delay(2);
-        }
-
-        Assert.True(CountOf(log, SnapshotEnd) == ended, "the snapshot ended before the delete could be sent: " + log);
+        await InfluxDbSnapshots.UntilSnapshotStartsAsync(server);
         await delete();
-    }
-
-    private static int CountOf(string text, string what)
-    {
-        int n = 0;
-        for (int at = text.IndexOf(what, StringComparison.Ordinal); at >= 0; at = text.IndexOf(what, at + what.Length, StringComparison.Ordinal))
-        {
-            n++;
-        }
-
-        return n;
     }
 
     /// <summary>(series, points) of tr as influxd answers: series counted by SHOW SERIES, points by SELECT count(v).</summary>
