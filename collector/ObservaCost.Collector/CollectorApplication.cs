@@ -69,6 +69,7 @@ public static class CollectorApplication
         services.AddSingleton<RequestLogPipeline>();
         services.AddSupervisedHostedService<RequestLogPipeline>();
         services.AddSingleton<RequestLogIngest>();
+        services.AddSingleton<RequestLogImportIngest>();
         services.AddSupervisedHostedService<JsonlTailService>();
         services.AddHttpClient(nameof(ScrapeService));
         services.AddSupervisedHostedService<ScrapeService>();
@@ -87,6 +88,7 @@ public static class CollectorApplication
         LineProtocolIngest.Map(endpoints);
         OtlpMetricsIngest.Map(endpoints);
         RequestLogIngest.Map(endpoints);
+        RequestLogImportIngest.Map(endpoints);
         return endpoints;
     }
 

@@ -41,21 +41,7 @@ public sealed class RequestLogImport(ITimeSeriesStore store, RequestLogOptions o
     public async Task<RequestLogImportSummary> RunAsync(string path, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
-        ArgumentNullException.ThrowIfNull(options);
-        var aggregator = new InferenceWindowAggregator(options.Aggregation);
-        DateTimeOffset now = time.GetUtcNow();
-        if (aggregator.WindowStartOf(from) != from || aggregator.WindowStartOf(to) != to || to <= from)
-        {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"--from {from:O} and --to {to:O} must be window boundaries ({options.Aggregation.WindowLength}) with --from before --to"));
-        }
-
-        if (to > aggregator.WindowStartOf(now))
-        {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"--to {to:O} is after the start of the open window ({aggregator.WindowStartOf(now):O}); import closed windows only"));
-        }
-
+        CheckRange(from, to);
         long length = new FileInfo(path).Length; // throws FileNotFoundException (an IOException) when absent
         if (length > MaxFileBytes)
         {
@@ -63,12 +49,32 @@ public sealed class RequestLogImport(ITimeSeriesStore store, RequestLogOptions o
         }
 
         byte[] body = await File.ReadAllBytesAsync(path, cancellationToken);
-        RequestLogParseResult parsed = new RequestLogParser(options.Parser).Parse(body, now);
+        return await ImportAsync(body, RequestLogImportFormat.Detect, from, to, tenant: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Imports request logs already read (a file, or the body of <c>POST /api/v1/requests/import</c>) for
+    /// [<paramref name="from"/>, <paramref name="to"/>). A non-null <paramref name="tenant"/> (a tenant-bound ingest
+    /// token) sets the tenant of every record, as on the live path. Throws <see cref="ArgumentException"/> for a bad range.
+    /// </summary>
+    public async Task<RequestLogImportSummary> ImportAsync(ReadOnlyMemory<byte> body, RequestLogImportFormat format, DateTimeOffset from, DateTimeOffset to, string? tenant, CancellationToken cancellationToken = default)
+    {
+        InferenceWindowAggregator aggregator = CheckRange(from, to);
+        DateTimeOffset now = time.GetUtcNow();
+        var parser = new RequestLogParser(options.Parser);
+        RequestLogParseResult parsed = format switch
+        {
+            RequestLogImportFormat.Ndjson => parser.ParseNdjson(body.Span, now),
+            RequestLogImportFormat.JsonArray => parser.ParseArray(body.Span, now),
+            _ => parser.Parse(body.Span, now),
+        };
+        IReadOnlyList<InferenceRequest> requests = tenant is null ? parsed.Requests : [.. parsed.Requests.Select(r => r with { Tenant = tenant })];
+
         var refused = new List<RequestLogRejection>(parsed.Rejections);
         int imported = 0;
-        for (int i = 0; i < parsed.Requests.Count; i++)
+        for (int i = 0; i < requests.Count; i++)
         {
-            InferenceRequest request = parsed.Requests[i];
+            InferenceRequest request = requests[i];
             if (request.Timestamp < from || request.Timestamp >= to)
             {
                 refused.Add(parsed.Reject(i, RequestLogRejectionReason.OutsideImportRange, string.Create(CultureInfo.InvariantCulture,
@@ -118,4 +124,38 @@ public sealed class RequestLogImport(ITimeSeriesStore store, RequestLogOptions o
         refused.Sort(static (a, b) => (a.LineNumber ?? a.ArrayIndex ?? 0).CompareTo(b.LineNumber ?? b.ArrayIndex ?? 0));
         return new RequestLogImportSummary(parsed.Requests.Count + parsed.Rejections.Count, imported, written, models, refused);
     }
+
+    /// <summary>Checks that [from, to) is made of closed aggregation windows; returns the aggregator for them.</summary>
+    private InferenceWindowAggregator CheckRange(DateTimeOffset from, DateTimeOffset to)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var aggregator = new InferenceWindowAggregator(options.Aggregation);
+        DateTimeOffset now = time.GetUtcNow();
+        if (aggregator.WindowStartOf(from) != from || aggregator.WindowStartOf(to) != to || to <= from)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--from {from:O} and --to {to:O} must be window boundaries ({options.Aggregation.WindowLength}) with --from before --to"));
+        }
+
+        if (to > aggregator.WindowStartOf(now))
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--to {to:O} is after the start of the open window ({aggregator.WindowStartOf(now):O}); import closed windows only"));
+        }
+
+        return aggregator;
+    }
+}
+
+/// <summary>How <see cref="RequestLogImport.ImportAsync"/> reads a body.</summary>
+public enum RequestLogImportFormat
+{
+    /// <summary>A JSON array if the first non-blank byte is <c>[</c>, NDJSON otherwise (files).</summary>
+    Detect,
+
+    /// <summary>Newline-delimited JSON (<c>application/x-ndjson</c>).</summary>
+    Ndjson,
+
+    /// <summary>A JSON array (<c>application/json</c>).</summary>
+    JsonArray,
 }

@@ -36,16 +36,12 @@ public sealed partial class RequestLogIngest(
             return authError!.ToResult();
         }
 
-        string contentType = context.Request.ContentType ?? string.Empty;
-        bool json = contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
-        bool ndjson = contentType.StartsWith("application/x-ndjson", StringComparison.OrdinalIgnoreCase) ||
-                      contentType.StartsWith("application/jsonl", StringComparison.OrdinalIgnoreCase) ||
-                      contentType.StartsWith("application/jsonlines", StringComparison.OrdinalIgnoreCase) ||
-                      contentType.StartsWith("application/x-jsonlines", StringComparison.OrdinalIgnoreCase);
-        if (!json && !ndjson)
+        if (FormatOf(context.Request, out IngestError? mediaError) is not RequestLogImportFormat format)
         {
-            return IngestError.UnsupportedMedia($"content type '{contentType}' is not JSON: send application/x-ndjson or application/json").ToResult();
+            return mediaError!.ToResult();
         }
+
+        bool ndjson = format == RequestLogImportFormat.Ndjson;
 
         (RequestBody? body, IngestError? error) = await RequestBody.ReadAsync(context.Request, limits.Value.MaxBodyBytes, context.RequestAborted);
         if (body is null)
@@ -95,6 +91,32 @@ public sealed partial class RequestLogIngest(
         var response = new IngestResponse(accepted, rejected.Count, rejected.Take(limits.Value.MaxErrorsReported).ToList(), null);
         int status = accepted == 0 && rejected.Count > 0 ? StatusCodes.Status400BadRequest : StatusCodes.Status200OK;
         return Results.Json(response, IngestJsonContext.Default.IngestResponse, statusCode: status);
+    }
+
+    /// <summary>
+    /// The body format from the content type: NDJSON (<c>application/x-ndjson</c>, <c>application/jsonl</c>,
+    /// <c>application/jsonlines</c>, <c>application/x-jsonlines</c>) or a JSON array (<c>application/json</c>); null
+    /// with a 415 error otherwise. Shared by <c>/api/v1/requests</c> and <c>/api/v1/requests/import</c>.
+    /// </summary>
+    internal static RequestLogImportFormat? FormatOf(HttpRequest request, out IngestError? error)
+    {
+        string contentType = request.ContentType ?? string.Empty;
+        error = null;
+        if (contentType.StartsWith("application/x-ndjson", StringComparison.OrdinalIgnoreCase) ||
+            contentType.StartsWith("application/jsonl", StringComparison.OrdinalIgnoreCase) ||
+            contentType.StartsWith("application/jsonlines", StringComparison.OrdinalIgnoreCase) ||
+            contentType.StartsWith("application/x-jsonlines", StringComparison.OrdinalIgnoreCase))
+        {
+            return RequestLogImportFormat.Ndjson;
+        }
+
+        if (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return RequestLogImportFormat.Detect; // an array, as before: Parse reads an array when the body starts with '['
+        }
+
+        error = IngestError.UnsupportedMedia($"content type '{contentType}' is not JSON: send application/x-ndjson or application/json");
+        return null;
     }
 
     [LoggerMessage(EventId = 510, Level = LogLevel.Warning, Message = "Request logs from {Caller}: refused {Rejected}, kept {Accepted}; first reason: {Reason} ({Suppressed} similar warnings suppressed)")]

@@ -277,6 +277,7 @@ internal static class GpuPageMapper
         private string? _namespace;
         private string? _container;
         private string? _servedModel;
+        private string? _source;
         private string? _profile = profile;
 
         public int Index { get; } = index;
@@ -296,12 +297,14 @@ internal static class GpuPageMapper
                 _placed = true;
                 _model = labels.First(dialect.ModelLabels);
                 _node = labels.First(dialect.NodeLabels);
+                _source = labels.Get(Tags.Source);
                 SetPod(pod, dialect, labels);
                 return;
             }
 
             _model ??= labels.First(dialect.ModelLabels);
             _node ??= labels.First(dialect.NodeLabels);
+            _source ??= labels.Get(Tags.Source);
             _profile ??= dialect.Slice(labels).Profile;
             if (pod is null)
             {
@@ -376,6 +379,7 @@ internal static class GpuPageMapper
                 MemoryTotalBytes = ToBytes(total),
                 TemperatureCelsius = _values[(int)GpuField.TemperatureCelsius],
                 XidErrors = _values[(int)GpuField.XidErrors] is double xid ? (long)xid : null,
+                Source = _source,
             };
         }
 

@@ -62,6 +62,12 @@ public sealed record GpuSample : ILineProtocolPoint
     /// <summary>The last Xid error code reported (0: none).</summary>
     public long? XidErrors { get; init; }
 
+    /// <summary>
+    /// Where the reading comes from when it is not a real GPU: <c>simulated</c> for the fleet simulator (tag
+    /// <c>source</c>), so demo data can never be mistaken for a real fleet. Null for real sources.
+    /// </summary>
+    public string? Source { get; init; }
+
     public bool WriteTo(LineProtocolWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -78,6 +84,7 @@ public sealed record GpuSample : ILineProtocolPoint
             .Tag(Tags.Pod, Pod)
             .Tag(Tags.Pool, Pool)
             .Tag(Tags.ServedModel, ServedModel)
+            .Tag(Tags.Source, Source)
             .Tag(Tags.Tenant, Tenant)
             .Tag(Tags.GpuUuid, GpuUuid)
             .Field(Fields.EnergyJoules, EnergyJoules)
