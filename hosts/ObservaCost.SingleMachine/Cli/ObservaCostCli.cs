@@ -36,8 +36,24 @@ public static class ObservaCostCli
             return UsageExitCode;
         }
 
+        if (result.Action is HelpAction)
+        {
+            // The parser's help, with the configuration pairs named as what they are (it calls them additional arguments).
+            using var help = new StringWriter(CultureInfo.InvariantCulture);
+            int code = await result.InvokeAsync(new InvocationConfiguration { Output = help, Error = context.Errors }, cancellationToken);
+            await context.Output.WriteAsync(HelpText(help.ToString()));
+            return code;
+        }
+
         return await result.InvokeAsync(new InvocationConfiguration { Output = context.Output, Error = context.Errors, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cancellationToken);
     }
+
+    /// <summary>The configuration pairs in the help of the verbs that take them: a usage token and a section of their own.</summary>
+    public const string ConfigurationHelp = "Configuration:\n  --Key value  Any ASP.NET Core configuration key, e.g. --Storage:Embedded:Path data/x.db or --urls http://127.0.0.1:5080 (docs/cli.md).";
+
+    private static string HelpText(string help) => help
+        .Replace("[[--] <additional arguments>...]]", "[--Key value ...]", StringComparison.Ordinal)
+        .Replace("Additional Arguments:\n  Arguments passed to the application that is being run.", ConfigurationHelp, StringComparison.Ordinal);
 
     /// <summary>The command tree; every verb's action receives the configuration pairs left after its own options.</summary>
     public static Command Build(CliContext context)
@@ -67,7 +83,7 @@ public static class ObservaCostCli
     private static Command RunCommand(CliContext context)
     {
         var demo = new Option<bool>("--demo") { Description = "Also run the simulated demo fleet (source=simulated, its own store under data/demo): write its history, backfill it, then keep it running live." };
-        var history = DurationOption("--history", "How much demo history to write before going live (with --demo).", TimeSpan.FromDays(7));
+        var history = DurationOption("--history", "How much demo history to write before going live (with --demo; default 7d).");
         var seed = SeedOption();
         var command = new Command("run", "Run the single-machine host until Ctrl+C: collect (nvidia-smi on the PATH, scrape targets, ingest endpoints), compute costs on schedule, serve the API. --Key value pairs after the verb are configuration.")
         {
@@ -75,22 +91,22 @@ public static class ObservaCostCli
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction((result, ct) => WithConfigurationAsync(result, context, configuration => result.GetValue(demo)
-            ? DemoRun.RunAsync(result.GetValue(history), result.GetValue(seed), configuration, context, ct)
+            ? DemoRun.RunAsync(result.GetValue(history) ?? DefaultHistory, result.GetValue(seed) ?? DemoFleet.DefaultSeed, configuration, context, ct)
             : RunHostAsync(configuration, context, ct)));
         return command;
     }
 
     private static Command SimulateCommand(CliContext context)
     {
-        var collector = new Option<Uri>("--collector") { Description = "The collector's base URL, e.g. http://127.0.0.1:5080.", Required = true, CustomParser = ParseUri };
+        var collector = new Option<Uri>("--collector") { Description = "The collector's base URL, e.g. http://127.0.0.1:5080.", Required = true, HelpName = "URL", CustomParser = ParseUri };
         var seed = SeedOption();
-        var history = DurationOption("--history", "How much history to write before going live (0: none).", TimeSpan.FromDays(7));
-        var token = new Option<string?>("--token") { Description = "Bearer token for the collector's ingest endpoints (none: anonymous loopback)." };
+        var history = DurationOption("--history", "How much history to write before going live (0: none; default 7d).");
+        var token = new Option<string?>("--token") { HelpName = "TOKEN", Description = "Bearer token for the collector's ingest endpoints (none: anonymous loopback)." };
         var command = new Command("simulate", "Drive the simulated demo fleet against a running collector through its real interfaces: history to /write and /api/v1/requests/import, then live scrape pages and requests until Ctrl+C.")
         {
             collector, seed, history, token,
         };
-        command.SetAction((result, ct) => SimulateVerb.RunAsync(result.GetRequiredValue(collector), result.GetValue(seed), result.GetValue(history), result.GetValue(token), context, ct));
+        command.SetAction((result, ct) => SimulateVerb.RunAsync(result.GetRequiredValue(collector), result.GetValue(seed) ?? DemoFleet.DefaultSeed, result.GetValue(history) ?? DefaultHistory, result.GetValue(token), context, ct));
         return command;
     }
 
@@ -114,13 +130,13 @@ public static class ObservaCostCli
     private static Command EvaluateCommand(CliContext context)
     {
         var command = new Command("evaluate", "Score the anomaly detectors (NAB) or the forecasters (M4) on data laid out like the upstream corpora (docs/accuracy.md). Exit code 1 when a target is missed.");
-        var data = new Option<string>("--data") { Description = "The NAB checkout (data/, labels/, results/).", Required = true };
-        var files = new Option<string?>("--files") { Description = "Only the data files matching this glob." };
+        var data = new Option<string>("--data") { HelpName = "DIR", Description = "The NAB checkout (data/, labels/, results/).", Required = true };
+        var files = new Option<string?>("--files") { HelpName = "GLOB", Description = "Only the data files matching this glob." };
         var nab = new Command("nab", "Score the detectors on NAB.") { data, files };
         nab.SetAction((result, ct) => EvaluationCommand.RunAsync(
             result.GetValue(files) is { } glob ? ["nab", "--data", result.GetRequiredValue(data), "--files", glob] : ["nab", "--data", result.GetRequiredValue(data)], context.Output, ct));
-        var train = new Option<string>("--train") { Description = "The M4 training file (CSV).", Required = true };
-        var test = new Option<string>("--test") { Description = "The M4 test file (CSV).", Required = true };
+        var train = new Option<string>("--train") { HelpName = "FILE", Description = "The M4 training file (CSV).", Required = true };
+        var test = new Option<string>("--test") { HelpName = "FILE", Description = "The M4 test file (CSV).", Required = true };
         var m4 = new Command("m4", "Evaluate the forecasters on M4 (sMAPE, MASE; m = 24, h = 48).") { train, test };
         m4.SetAction((result, ct) => EvaluationCommand.RunAsync(["m4", "--train", result.GetRequiredValue(train), "--test", result.GetRequiredValue(test)], context.Output, ct));
         command.Subcommands.Add(nab);
@@ -246,17 +262,19 @@ public static class ObservaCostCli
             Time("--to", "End of the range (exclusive), after --from."));
     }
 
-    private static Option<long> SeedOption() => new("--seed")
+    /// <summary>The demo history when <c>--history</c> is not given.</summary>
+    public static readonly TimeSpan DefaultHistory = TimeSpan.FromDays(7);
+
+    private static Option<long?> SeedOption() => new("--seed")
     {
-        Description = "The simulator's seed: the same seed gives the same fleet and traffic.",
-        DefaultValueFactory = _ => DemoFleet.DefaultSeed,
+        Description = $"The simulator's seed: the same seed gives the same fleet and traffic (default {DemoFleet.DefaultSeed.ToString(CultureInfo.InvariantCulture)}).",
+        HelpName = "N",
     };
 
-    private static Option<TimeSpan> DurationOption(string name, string description, TimeSpan defaultValue) => new(name)
+    private static Option<TimeSpan?> DurationOption(string name, string description) => new(name)
     {
-        Description = description + " A number with d, h or m (7d, 12h, 90m).",
+        Description = description + " A number with d, h or m: 7d, 12h, 90m.",
         HelpName = "duration",
-        DefaultValueFactory = _ => defaultValue,
         CustomParser = argument =>
         {
             if (ParseDuration(argument.Tokens[0].Value) is TimeSpan duration)
@@ -265,7 +283,7 @@ public static class ObservaCostCli
             }
 
             argument.AddError($"'{argument.Tokens[0].Value}' is not a duration such as 7d, 12h or 90m");
-            return default;
+            return null;
         },
     };
 
