@@ -37,8 +37,9 @@ public static partial class DemoRun
 
     /// <summary>
     /// The demo's configuration, before the user's pairs (which win): its own store and spool under <c>data/demo</c>,
-    /// the jobs' first run looking back 15 minutes only (the backfill has the history), and one scrape target per
-    /// simulated node at the live step, each tagging its samples <c>source=simulated</c>.
+    /// the jobs' first run looking back 15 minutes only (the backfill has the history), logs from warnings up (the
+    /// demo's own output is the story), and one scrape target per simulated node at the live step, each tagging its
+    /// samples <c>source=simulated</c>.
     /// </summary>
     public static string[] Configuration(FleetSimulator simulator, Uri pages)
     {
@@ -48,6 +49,7 @@ public static partial class DemoRun
             "--Storage:Embedded:Path=" + Path.Combine("data", "demo", "observacost.db"),
             "--Collector:Spool:Directory=" + Path.Combine("data", "demo", "spool"),
             "--Analytics:Scheduler:InitialLookback=00:15:00",
+            "--Logging:LogLevel:Default=Warning",
         };
         pairs.AddRange(SimulatorDriver.ScrapeTargetConfiguration(simulator, pages, simulator.Options.LiveSampleStep).Select(p => $"--{p.Key}={p.Value}"));
         return [.. pairs];
