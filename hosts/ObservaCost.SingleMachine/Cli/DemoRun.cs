@@ -77,7 +77,7 @@ public static partial class DemoRun
         console.WriteLine(Invariant($"Writing {history.TotalDays:0.##} days of history [{from:yyyy-MM-ddTHH:mm}Z, {to:yyyy-MM-ddTHH:mm}Z) through {collector}write and {collector}api/v1/requests/import ..."));
 
         HistorySummary written = await WithProgressAsync(console, "history", (progress, ct) => driver.WriteHistoryAsync(collector, from, to, progress, ct), cancellationToken);
-        console.WriteLine(Invariant($"History written: {written.GpuSamplesWritten:N0} GPU samples, {written.RequestsImported:N0} requests ({written.RequestsRefused} refused) in {written.Elapsed.TotalSeconds:F1} s."));
+        console.WriteLine(Invariant($"History written: {written.GpuSamplesWritten:N0} GPU samples, {written.RequestsImported:N0} requests ({written.RequestsRefused} refused) in {written.Elapsed.TotalSeconds:F1} s (waiting on /write {written.WriteTime.TotalSeconds:F1} s, on the imports {written.ImportTime.TotalSeconds:F1} s)."));
         await WaitForStoreAsync(app.Services.GetRequiredService<ITimeSeriesStore>(), from, to, written.GpuSamplesWritten, context.Time, cancellationToken);
 
         console.WriteLine("Backfilling the history (rollup, cost windows, KPI days) ...");
