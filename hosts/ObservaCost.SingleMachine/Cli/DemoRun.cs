@@ -72,25 +72,41 @@ public static partial class DemoRun
         TimeSpan step = simulator.Options.HistorySampleStep;
         var to = new DateTimeOffset(simulator.Anchor.UtcTicks - (simulator.Anchor.UtcTicks % step.Ticks), TimeSpan.Zero);
         DateTimeOffset from = to - history;
+        TimeSpan newest = NewestHistory(app.Services.GetRequiredService<ForecastOptions>());
+        DateTimeOffset split = history > newest ? to - newest : from;
         IAnsiConsole console = context.Console;
         console.WriteLine($"Demo fleet: {simulator.Gpus.Count} simulated GPUs on {simulator.Nodes.Count} nodes (seed {seed}, source=simulated), store {app.Configuration["Storage:Embedded:Path"]}.");
-        console.WriteLine(Invariant($"Writing {history.TotalDays:0.##} days of history [{from:yyyy-MM-ddTHH:mm}Z, {to:yyyy-MM-ddTHH:mm}Z) through {collector}write and {collector}api/v1/requests/import ..."));
+        console.WriteLine(split > from
+            ? Invariant($"Writing the newest {newest.TotalHours:0.##} h of {history.TotalDays:0.##} days of history [{split:yyyy-MM-ddTHH:mm}Z, {to:yyyy-MM-ddTHH:mm}Z) through {collector}write and {collector}api/v1/requests/import; the older part [{from:yyyy-MM-ddTHH:mm}Z, {split:yyyy-MM-ddTHH:mm}Z) follows in the background once the API answers ...")
+            : Invariant($"Writing {history.TotalDays:0.##} days of history [{from:yyyy-MM-ddTHH:mm}Z, {to:yyyy-MM-ddTHH:mm}Z) through {collector}write and {collector}api/v1/requests/import ..."));
 
-        HistorySummary written = await WithProgressAsync(console, "history", (progress, ct) => driver.WriteHistoryAsync(collector, from, to, progress, ct), cancellationToken);
+        // The newest part is written by a simulator stepped through the older part first (no sends), so its energy
+        // counters are the ones a front-to-back write gives; the older part comes from a second simulator of the same
+        // seed and anchor (a simulator steps forward only, and the live phase steps the first one).
+        driver.SkipHistory(from, split);
+        HistorySummary written = await WithProgressAsync(console, "history", (progress, ct) => driver.WriteHistoryAsync(collector, split, to, progress, ct), cancellationToken);
         console.WriteLine(Invariant($"History written: {written.GpuSamplesWritten:N0} GPU samples, {written.RequestsImported:N0} requests ({written.RequestsRefused} refused) in {written.Elapsed.TotalSeconds:F1} s (waiting on /write {written.WriteTime.TotalSeconds:F1} s, on the imports {written.ImportTime.TotalSeconds:F1} s)."));
-        await WaitForStoreAsync(app.Services.GetRequiredService<ITimeSeriesStore>(), from, to, written.GpuSamplesWritten, context.Time, cancellationToken);
+        await WaitForStoreAsync(app.Services.GetRequiredService<ITimeSeriesStore>(), split, to, written.GpuSamplesWritten, context.Time, cancellationToken);
 
         console.WriteLine("Backfilling the history (rollup, cost windows, KPI days) ...");
         AnalyticsBackfill.Summary backfilled = await app.Services.GetRequiredService<AnalyticsBackfill>()
-            .RunAsync(from, to, new BackfillProgress(context.Output, redraw: context.IsTerminal, context.Time), cancellationToken);
+            .RunAsync(split, to, new BackfillProgress(context.Output, redraw: context.IsTerminal, context.Time), cancellationToken);
         int events = await DetectAnomaliesAsync(app.Services, to - (history < AnomalyHistory ? history : AnomalyHistory), to, cancellationToken);
         int forecast = (await app.Services.GetRequiredService<DemandForecastService>().ForecastAndWriteAsync(to, cancellationToken)).Count;
         console.WriteLine(Invariant($"Backfilled {backfilled.Windows} windows and {backfilled.Days} days in {backfilled.Elapsed.TotalSeconds:F1} s; {events} anomaly events in the last day; {forecast} forecast points."));
-        LogDemoReady(logger, from, to);
+        LogDemoReady(logger, split, to);
 
         WhereToLook(console, collector, from, to);
+        if (split > from)
+        {
+            console.WriteLine(Invariant($"Older history [{from:yyyy-MM-ddTHH:mm}Z, {split:yyyy-MM-ddTHH:mm}Z) is still filling in the background (progress below); until it is done, the figures cover [{split:yyyy-MM-ddTHH:mm}Z, {to:yyyy-MM-ddTHH:mm}Z) only."));
+        }
+
         using var live = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         Task liveRun = driver.RunLiveAsync(collector, live.Token);
+        Task olderRun = split > from
+            ? FillOlderAsync(app.Services, new SimulatorDriver(new FleetSimulator(simulator.Options, new FixedClock(simulator.Anchor)), http, context.Time, logger: driverLog), collector, from, split, to, context, logger, live.Token)
+            : Task.CompletedTask;
         try
         {
             await app.WaitForShutdownAsync(cancellationToken);
@@ -99,12 +115,77 @@ public static partial class DemoRun
         {
             await live.CancelAsync();
             await liveRun;
+            await olderRun;
             // The host's own shutdown stops the collector and flushes the spool: nothing written is lost.
             await app.StopAsync(CancellationToken.None);
         }
 
         console.WriteLine("Demo stopped.");
         return 0;
+    }
+
+    /// <summary>
+    /// How much of the history's end is written and backfilled before the API is announced: the forecast's minimum
+    /// history (<c>Analytics:Forecast:MinimumHistoryHours</c>) plus one hour (the forecast counts whole hours before
+    /// the hour it is issued in), and at least <see cref="AnomalyHistory"/>.
+    /// </summary>
+    public static TimeSpan NewestHistory(ForecastOptions forecast)
+    {
+        ArgumentNullException.ThrowIfNull(forecast);
+        TimeSpan forForecast = TimeSpan.FromHours(forecast.MinimumHistoryHours + 1);
+        return forForecast > AnomalyHistory ? forForecast : AnomalyHistory;
+    }
+
+    /// <summary>
+    /// The background fill of [<paramref name="from"/>, <paramref name="split"/>) while the fleet runs live: history
+    /// write and request import (through the collector, like the newest part), backfill, then the anomaly pass over the
+    /// last day again (its baselines now see the whole history; a recompute replaces). Progress is one line per tenth.
+    /// It does not fight the jobs: their cursors start at the live end and only move forward, the backfill replaces
+    /// what it computes (it runs past <paramref name="split"/> by the cost windows' look-around, so the windows at the
+    /// seam see both sides), and the imports carry their own range, apart from the live path's close watermark.
+    /// </summary>
+    private static async Task FillOlderAsync(IServiceProvider services, SimulatorDriver driver, Uri collector, DateTimeOffset from, DateTimeOffset split, DateTimeOffset to, CliContext context, ILogger logger, CancellationToken cancellationToken)
+    {
+        TextWriter output = context.Output;
+        try
+        {
+            long started = context.Time.GetTimestamp();
+            int lastTenth = 0;
+            var progress = new SynchronousProgress(report =>
+            {
+                int tenth = report.Total == 0 ? 10 : report.Done * 10 / report.Total;
+                if (tenth > lastTenth)
+                {
+                    lastTenth = tenth;
+                    WriteLine(output, Invariant($"Older history: {report.Done}/{report.Total} hours written ({tenth * 10} %)."));
+                }
+            });
+            HistorySummary written = await driver.WriteHistoryAsync(collector, from, split, progress, cancellationToken);
+            await WaitForStoreAsync(services.GetRequiredService<ITimeSeriesStore>(), from, split, written.GpuSamplesWritten, context.Time, cancellationToken);
+            TimeSpan window = services.GetRequiredService<AnalyticsWindowOptions>().WindowLength;
+            DateTimeOffset backfillTo = PeriodPlan.AlignUp(split + services.GetRequiredService<CostWindowService>().LookAround, window) + window;
+            WriteLine(output, "Older history: backfilling ...");
+            AnalyticsBackfill.Summary backfilled = await services.GetRequiredService<AnalyticsBackfill>()
+                .RunAsync(from, backfillTo < to ? backfillTo : to, new BackfillProgress(TextWriter.Null, redraw: false, context.Time), cancellationToken);
+            int events = await DetectAnomaliesAsync(services, to - AnomalyHistory, to, cancellationToken);
+            TimeSpan elapsed = context.Time.GetElapsedTime(started);
+            WriteLine(output, Invariant($"Older history complete: [{from:yyyy-MM-ddTHH:mm}Z, {split:yyyy-MM-ddTHH:mm}Z) written ({written.GpuSamplesWritten:N0} GPU samples, {written.RequestsImported:N0} requests) and backfilled ({backfilled.Windows} windows, {backfilled.Days} days), {events} anomaly events in the last day, in {elapsed.TotalSeconds:F1} s; the URLs above now cover the whole history."));
+            LogOlderHistoryDone(logger, from, split, elapsed.TotalSeconds);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            WriteLine(output, "Older history: stopped before it was complete (run the demo again to refill it).");
+        }
+    }
+
+    /// <summary>One whole line on the shared output (the live phase and the host write to it too).</summary>
+    private static void WriteLine(TextWriter output, string line)
+    {
+        lock (output)
+        {
+            output.WriteLine(line);
+            output.Flush();
+        }
     }
 
     /// <summary>Polls the store until it holds every history sample (the forwarder drains the spool asynchronously), for at most <see cref="MaxForwardWait"/>.</summary>
@@ -192,8 +273,17 @@ public static partial class DemoRun
             Target?.Log(logLevel, eventId, state, exception, formatter);
     }
 
+    /// <summary>A clock standing at one instant: the older part's simulator gets the live one's anchor, so both draw the same fleet and faults.</summary>
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Demo history [{From:o}, {To:o}) written and backfilled; the simulated fleet runs live")]
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Demo history [{From:o}, {To:o}) (the newest part) written and backfilled; the simulated fleet runs live")]
     private static partial void LogDemoReady(ILogger logger, DateTimeOffset from, DateTimeOffset to);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Demo older history [{From:o}, {To:o}) written and backfilled in the background in {ElapsedSeconds:F1} s")]
+    private static partial void LogOlderHistoryDone(ILogger logger, DateTimeOffset from, DateTimeOffset to, double elapsedSeconds);
 }

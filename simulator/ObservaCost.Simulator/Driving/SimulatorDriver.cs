@@ -87,10 +87,7 @@ public sealed partial class SimulatorDriver(FleetSimulator simulator, HttpClient
     {
         ArgumentNullException.ThrowIfNull(collector);
         TimeSpan step = simulator.Options.HistorySampleStep;
-        if (to <= from || from.UtcTicks % step.Ticks != 0 || to.UtcTicks % step.Ticks != 0)
-        {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the history [{from:O}, {to:O}) must be a non-empty range whose ends are multiples of {step}"), nameof(from));
-        }
+        CheckHistoryRange(from, to, step, allowEmpty: false);
 
         long startTimestamp = time.GetTimestamp();
         TimeSpan chunk = simulator.Options.HistoryImportChunk;
@@ -131,6 +128,22 @@ public sealed partial class SimulatorDriver(FleetSimulator simulator, HttpClient
         TimeSpan elapsed = time.GetElapsedTime(startTimestamp);
         LogHistoryWritten(_logger, from, to, samples, imported, refused, elapsed.TotalSeconds);
         return new HistorySummary(samples, imported, refused, elapsed, writeTime, importTime);
+    }
+
+    /// <summary>
+    /// Steps the fleet through [<paramref name="from"/>, <paramref name="to"/>) at <c>HistorySampleStep</c> without
+    /// sending anything, so that a history written from <paramref name="to"/> on carries the energy counters it would
+    /// carry had [from, to) been written first (<c>run --demo</c> writes the newest part first and the older part
+    /// later, through a second simulator of the same seed and anchor). Both ends must be multiples of the sample step.
+    /// </summary>
+    public void SkipHistory(DateTimeOffset from, DateTimeOffset to)
+    {
+        TimeSpan step = simulator.Options.HistorySampleStep;
+        CheckHistoryRange(from, to, step, allowEmpty: true);
+        for (DateTimeOffset t = from; t < to; t += step)
+        {
+            simulator.Step(t);
+        }
     }
 
     /// <summary>
@@ -180,6 +193,14 @@ public sealed partial class SimulatorDriver(FleetSimulator simulator, HttpClient
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Stopped: the live phase ends with the last post that went through.
+        }
+    }
+
+    private static void CheckHistoryRange(DateTimeOffset from, DateTimeOffset to, TimeSpan step, bool allowEmpty)
+    {
+        if (to < from || (to == from && !allowEmpty) || from.UtcTicks % step.Ticks != 0 || to.UtcTicks % step.Ticks != 0)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the history [{from:O}, {to:O}) must be a {(allowEmpty ? "" : "non-empty ")}range whose ends are multiples of {step}"), nameof(from));
         }
     }
 
