@@ -176,6 +176,12 @@ public static partial class DemoRun
         {
             WriteLine(output, "Older history: stopped before it was complete (run the demo again to refill it).");
         }
+        catch (HttpRequestException ex)
+        {
+            // The collector refused a whole body: the newest part and the live fleet go on; say what is missing.
+            WriteLine(output, Invariant($"Older history: failed, [{from:yyyy-MM-ddTHH:mm}Z, {split:yyyy-MM-ddTHH:mm}Z) is incomplete: {ex.Message}"));
+            LogOlderHistoryFailed(logger, ex, from, split);
+        }
     }
 
     /// <summary>One whole line on the shared output (the live phase and the host write to it too).</summary>
@@ -286,4 +292,7 @@ public static partial class DemoRun
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Demo older history [{From:o}, {To:o}) written and backfilled in the background in {ElapsedSeconds:F1} s")]
     private static partial void LogOlderHistoryDone(ILogger logger, DateTimeOffset from, DateTimeOffset to, double elapsedSeconds);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Demo older history [{From:o}, {To:o}) failed in the background; the newest part and the live fleet go on")]
+    private static partial void LogOlderHistoryFailed(ILogger logger, Exception exception, DateTimeOffset from, DateTimeOffset to);
 }
