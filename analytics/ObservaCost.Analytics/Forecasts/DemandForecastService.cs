@@ -19,7 +19,10 @@ public sealed class ForecastOptions
     /// <summary>Hours of tokens-per-hour history the forecaster is fitted on. Default 28 days.</summary>
     public TimeSpan History { get; set; } = TimeSpan.FromDays(28);
 
-    /// <summary>Hours ahead. Default 168 (7 days).</summary>
+    /// <summary>The longest <see cref="HorizonHours"/> the options accept: 90 days.</summary>
+    public const int MaxHorizonHours = 24 * 90;
+
+    /// <summary>Hours ahead, 1 to <see cref="MaxHorizonHours"/>. Default 168 (7 days).</summary>
     public int HorizonHours { get; set; } = 168;
 
     /// <summary>The share of a GPU's peak tokens/s that capacity is planned for. Default 0.7.</summary>
@@ -35,7 +38,10 @@ public sealed class ForecastOptions
 /// or more, seasonal naive (24 h) with less — and from the model's peak tokens/s per GPU at the target utilization,
 /// the GPUs needed per hour and the idle GPU-hours and dollars the current fleet would carry. Written as
 /// <see cref="ForecastPoint"/>s: <c>tokens_per_hour</c>, <c>gpus_needed</c> (upper bound: GPUs for the
-/// upper bound of the tokens), <c>idle_gpu_hours</c>, <c>idle_cost_usd</c>; a later forecast of the same hour overwrites an earlier one.
+/// upper bound of the tokens), <c>idle_gpu_hours</c>, <c>idle_cost_usd</c>. A forecast replaces every forecast point from its first hour on
+/// (to <see cref="ForecastOptions.MaxHorizonHours"/> later, the furthest any earlier forecast can reach): a model that
+/// lost its fleet or its traffic, or a shorter horizon, leaves no point of an earlier forecast behind. Hours before
+/// the first are kept: they are what earlier forecasts said about hours now past.
 /// </summary>
 public sealed partial class DemandForecastService(
     ITimeSeriesStore store,
@@ -102,7 +108,7 @@ public sealed partial class DemandForecastService(
             }
         }
 
-        await WindowWriter.WriteAsync(store, points, cancellationToken);
+        await WindowWriter.ReplaceRangeAsync(store, Measurements.ForecastPoint, firstHour, firstHour.AddHours(ForecastOptions.MaxHorizonHours), points, cancellationToken);
         LogForecast(logger, issuedAt, history.Count, points.Count);
         return points;
     }

@@ -97,7 +97,7 @@ public sealed class ForecastOptionsValidator : IValidateOptions<ForecastOptions>
         var errors = new List<string>();
         const string S = ForecastOptions.SectionName;
         OptionChecks.Positive(errors, S, nameof(options.History), options.History);
-        OptionChecks.Between(errors, S, nameof(options.HorizonHours), options.HorizonHours, 1, 24 * 90);
+        OptionChecks.Between(errors, S, nameof(options.HorizonHours), options.HorizonHours, 1, ForecastOptions.MaxHorizonHours);
         OptionChecks.Between(errors, S, nameof(options.TargetUtilization), options.TargetUtilization, 0.01, 1);
         OptionChecks.Between(errors, S, nameof(options.MinimumHistoryHours), options.MinimumHistoryHours, 24, 24 * 366);
         if (options.History.TotalHours < options.MinimumHistoryHours)

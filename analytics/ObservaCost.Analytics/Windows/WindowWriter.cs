@@ -33,6 +33,24 @@ public static class WindowWriter
         await WriteAsync(store, writer, cancellationToken);
     }
 
+    /// <summary>
+    /// Replaces what <paramref name="measurement"/> holds in [<paramref name="rangeStart"/>, <paramref name="rangeEnd"/>)
+    /// (every series, whatever its tags) with <paramref name="points"/>: delete the range, then write.
+    /// </summary>
+    public static async Task ReplaceRangeAsync(
+        ITimeSeriesStore store,
+        string measurement,
+        DateTimeOffset rangeStart,
+        DateTimeOffset rangeEnd,
+        IEnumerable<ILineProtocolPoint> points,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(points);
+        await store.DeleteAsync(measurement, rangeStart, rangeEnd, new Dictionary<string, string>(StringComparer.Ordinal), cancellationToken);
+        await WriteAsync(store, points, cancellationToken);
+    }
+
     /// <summary>Writes computed points in one batch; a point the store rejects is an error, never dropped silently.</summary>
     public static async Task WriteAsync(ITimeSeriesStore store, IEnumerable<ILineProtocolPoint> points, CancellationToken cancellationToken = default)
     {

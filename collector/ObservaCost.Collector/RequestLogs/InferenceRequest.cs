@@ -22,6 +22,9 @@ public sealed record InferenceRequest : ILineProtocolPoint
 
     public string? Node { get; init; }
 
+    /// <summary>The record's <c>dataset</c> (<see cref="Datasets.Simulated"/>, or null for a real fleet).</summary>
+    public string? Dataset { get; init; }
+
     /// <summary>The outcome as logged (<c>ok</c>, <c>success</c>, <c>200</c>, <c>error</c>, ...); null when not logged.</summary>
     public string? Status { get; init; }
 
@@ -43,6 +46,7 @@ public sealed record InferenceRequest : ILineProtocolPoint
     {
         ArgumentNullException.ThrowIfNull(writer);
         return writer.Begin(Measurements.InferenceRequest)
+            .Tag(Tags.Dataset, Dataset)
             .Tag(Tags.Model, Model)
             .Tag(Tags.Node, Node)
             .Tag(Tags.Pool, Pool)

@@ -220,7 +220,7 @@ public sealed class InferenceWindowAggregator
     }
 
     private static GroupKey KeyOf(long startTicks, InferenceRequest request) =>
-        new(startTicks, request.Model, request.Tenant, request.Pool, request.Node, RequestStatus.Normalize(request.Status));
+        new(startTicks, request.Model, request.Tenant, request.Pool, request.Node, RequestStatus.Normalize(request.Status), request.Dataset);
 
     /// <summary>
     /// Admits records before they are acknowledged: a record whose group is open or admitted is admitted; a record
@@ -280,7 +280,7 @@ public sealed class InferenceWindowAggregator
         return utcTicks - remainder;
     }
 
-    private readonly record struct GroupKey(long StartTicks, string Model, string? Tenant, string? Pool, string? Node, string? Status)
+    private readonly record struct GroupKey(long StartTicks, string Model, string? Tenant, string? Pool, string? Node, string? Status, string? Dataset)
         : IComparable<GroupKey>
     {
         public int CompareTo(GroupKey other)
@@ -290,7 +290,8 @@ public sealed class InferenceWindowAggregator
             c = c != 0 ? c : string.CompareOrdinal(Tenant, other.Tenant);
             c = c != 0 ? c : string.CompareOrdinal(Pool, other.Pool);
             c = c != 0 ? c : string.CompareOrdinal(Node, other.Node);
-            return c != 0 ? c : string.CompareOrdinal(Status, other.Status);
+            c = c != 0 ? c : string.CompareOrdinal(Status, other.Status);
+            return c != 0 ? c : string.CompareOrdinal(Dataset, other.Dataset);
         }
     }
 
@@ -339,6 +340,7 @@ public sealed class InferenceWindowAggregator
             Pool = key.Pool,
             Node = key.Node,
             Status = key.Status,
+            Dataset = key.Dataset,
             RequestCount = _requests,
             ErrorCount = _errors,
             PromptTokens = _promptTokens,

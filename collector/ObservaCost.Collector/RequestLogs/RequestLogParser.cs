@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.Extensions.Options;
 using ObservaCost.Storage.LineProtocol;
+using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Collector.RequestLogs;
 
@@ -118,6 +119,12 @@ public enum RequestLogRejectionReason
     /// </summary>
     UnencodableTag,
 
+    /// <summary>
+    /// <c>dataset</c> is not a known value (<see cref="Datasets.Known"/>: <c>simulated</c>); a record without it is a
+    /// real fleet's.
+    /// </summary>
+    UnknownDataset,
+
     /// <summary>The record's window was already closed (refused by <see cref="RequestLogPipeline"/>, not the parser).</summary>
     LateRecord,
 
@@ -187,6 +194,8 @@ public sealed class RequestLogParseResult
 /// 1973-03-03 on). Real request times since 1973 are therefore never ambiguous. Zero or negative numbers are rejected.</item>
 /// <item><c>model</c> (required), <c>tenant</c>, <c>pool</c>, <c>node</c>: strings. <c>status</c>: a string or an
 /// integer (HTTP code).</item>
+/// <item><c>dataset</c>: <c>"simulated"</c> for the fleet simulator's requests (stored as the <c>dataset</c> tag);
+/// absent for a real fleet; any other value is rejected.</item>
 /// <item>Tokens: flat <c>prompt_tokens</c>, <c>completion_tokens</c>, <c>total_tokens</c>, or an OpenAI-style
 /// <c>usage</c> object with the same names. When both forms give a count they must agree. A total must equal prompt +
 /// completion; with only one part given, the other is derived from the total; a total alone is rejected. No counts at
@@ -444,6 +453,16 @@ public sealed class RequestLogParser
                 reader.Read();
                 record.Node = ReadString(ref reader, "node", scratch.Strings, ref record);
             }
+            else if (reader.ValueTextEquals("dataset"u8))
+            {
+                Once(ref seen, KnownKeys.Dataset, "dataset", ref record);
+                reader.Read();
+                record.Dataset = ReadString(ref reader, "dataset", scratch.Strings, ref record);
+                if (record.Dataset is { } dataset && !Datasets.IsKnown(dataset))
+                {
+                    record.Fail(RequestLogRejectionReason.UnknownDataset, $"dataset \"{dataset}\" is not one of: {string.Join(", ", Datasets.Known)}");
+                }
+            }
             else if (reader.ValueTextEquals("status"u8))
             {
                 Once(ref seen, KnownKeys.Status, "status", ref record);
@@ -519,6 +538,7 @@ public sealed class RequestLogParser
         Usage = 1 << 9,
         Latency = 1 << 10,
         TimeToFirstToken = 1 << 11,
+        Dataset = 1 << 12,
     }
 
     private static void Once(ref KnownKeys seen, KnownKeys key, string name, ref RecordFields record)
@@ -873,6 +893,7 @@ public sealed class RequestLogParser
         public string? Tenant;
         public string? Pool;
         public string? Node;
+        public string? Dataset;
         public string? Status;
         public DateTimeOffset? Timestamp;
         public long? FlatPrompt;
@@ -951,6 +972,7 @@ public sealed class RequestLogParser
                     Tenant = Tenant,
                     Pool = Pool,
                     Node = Node,
+                    Dataset = Dataset,
                     Status = Status,
                     PromptTokens = prompt ?? 0,
                     CompletionTokens = completion ?? 0,

@@ -416,6 +416,7 @@ public sealed partial class RequestLogPipeline : BackgroundService
             WriteOptional(json, "pool", r.Pool);
             WriteOptional(json, "node", r.Node);
             WriteOptional(json, "status", r.Status);
+            WriteOptional(json, "dataset", r.Dataset);
             json.WriteNumber("prompt_tokens", r.PromptTokens);
             json.WriteNumber("completion_tokens", r.CompletionTokens);
             if (r.LatencyMs is { } latency)

@@ -119,6 +119,7 @@ public static class SimulatorEncoding
                 json.WriteString("pool"u8, r.Pool);
                 json.WriteString("node"u8, r.Node);
                 json.WriteString("status"u8, "ok");
+                json.WriteString("dataset"u8, Datasets.Simulated);
                 json.WriteNumber("prompt_tokens"u8, r.PromptTokens);
                 json.WriteNumber("completion_tokens"u8, r.CompletionTokens);
                 if (latency)

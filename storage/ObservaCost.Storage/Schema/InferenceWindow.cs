@@ -28,6 +28,9 @@ public sealed record InferenceWindow : ILineProtocolPoint
     /// </summary>
     public string? Source { get; init; }
 
+    /// <summary><see cref="Datasets.Simulated"/> for the demo's windows; null for a real fleet's.</summary>
+    public string? Dataset { get; init; }
+
     public required long RequestCount { get; init; }
 
     public long ErrorCount { get; init; }
@@ -56,6 +59,7 @@ public sealed record InferenceWindow : ILineProtocolPoint
     {
         ArgumentNullException.ThrowIfNull(writer);
         return writer.Begin(Measurements.InferenceWindow)
+            .Tag(Tags.Dataset, Dataset)
             .Tag(Tags.Model, Model)
             .Tag(Tags.Node, Node)
             .Tag(Tags.Pool, Pool)

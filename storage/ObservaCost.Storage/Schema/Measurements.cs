@@ -47,6 +47,12 @@ public static class Measurements
 public static class Tags
 {
     public const string Cluster = "cluster";
+
+    /// <summary>
+    /// Which data set a request window belongs to: absent for a real fleet, <see cref="Datasets.Simulated"/> for the
+    /// demo's. Not <see cref="Source"/>: on <c>inference_window</c> that tag names the ingest path the readers choose by.
+    /// </summary>
+    public const string Dataset = "dataset";
     public const string Container = "container";
     public const string Detector = "detector";
     public const string Entity = "entity";
@@ -83,6 +89,18 @@ public static class InferenceWindowSources
 
     /// <summary>Windows written by the <c>import-requests</c> verb from historical request logs.</summary>
     public const string RequestLogImport = "request_log_import";
+}
+
+/// <summary>The values of the <see cref="Tags.Dataset"/> tag; a request record naming any other is refused.</summary>
+public static class Datasets
+{
+    /// <summary>Made up by the fleet simulator (<c>observacost run --demo</c>, <c>observacost simulate</c>).</summary>
+    public const string Simulated = "simulated";
+
+    /// <summary>Every value the tag may take (absent: a real fleet).</summary>
+    public static IReadOnlyList<string> Known { get; } = [Simulated];
+
+    public static bool IsKnown(string value) => Known.Contains(value, StringComparer.Ordinal);
 }
 
 /// <summary>Field keys, with units in their names.</summary>

@@ -44,6 +44,12 @@ public sealed class SimulatorEndToEndTests(ITestOutputHelper output)
         ResultSeries sourceSeries = Assert.Single(bySource.Series);
         Assert.Equal(("simulated", 23_040L), (sourceSeries.Tags[Tags.Source], sourceSeries.Rows[0][0].Integer));
 
+        // Every stored inference window carries dataset=simulated: grouped by dataset, one group, the simulated one,
+        // with every imported request in it.
+        QueryResult byDataset = await host.Store.QueryAsync(TimeSeriesQueryBuilder.From(Measurements.InferenceWindow).Sum(Fields.RequestCount).GroupBy(Tags.Dataset).Between(from, to).Build());
+        ResultSeries datasetSeries = Assert.Single(byDataset.Series);
+        Assert.Equal((Datasets.Simulated, (double)summary.RequestsImported), (datasetSeries.Tags[Tags.Dataset], datasetSeries.Rows[0][0].Number));
+
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         await host.Services.GetRequiredService<AnalyticsBackfill>().RunAsync(from, to, new BackfillProgress(TextWriter.Null, redraw: false, TimeProvider.System));
         AnalyticsWindowOptions windows = host.Services.GetRequiredService<AnalyticsWindowOptions>();
