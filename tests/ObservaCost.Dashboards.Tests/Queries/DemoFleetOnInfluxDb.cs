@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Analytics.Anomalies;
 using ObservaCost.Analytics.Forecasts;
 using ObservaCost.Analytics.Scheduling;
@@ -38,8 +39,13 @@ public sealed class DemoFleetOnInfluxDb : IAsyncLifetime
 
     public CollectorHost Host => _host ?? throw new InvalidOperationException("Not started.");
 
-    /// <summary>The demo fleet, its history with temperature (the platform dashboard's temperature panel reads it).</summary>
-    public FleetSimulator Simulator { get; } = new(WithTemperature(DemoFleet.Default), TimeProvider.System);
+    /// <summary>
+    /// The demo fleet, its history with temperature (the platform dashboard's temperature panel reads it), anchored on
+    /// the latest Wednesday 15:00 UTC: the same weekday and hour on every run, so the faults fall on the same part of
+    /// the daily and weekly demand curve and the detectors see the same shapes; at most 7 days old, well inside the
+    /// collector's 30-day <c>MaxAge</c>.
+    /// </summary>
+    public FleetSimulator Simulator { get; } = new(WithTemperature(DemoFleet.Default), new FakeTimeProvider(LatestWednesdayAfternoon(TimeProvider.System.GetUtcNow())));
 
     /// <summary>The end of the history, where the dashboards' "now" is put.</summary>
     public DateTimeOffset Now => Simulator.Anchor;
@@ -99,6 +105,15 @@ public sealed class DemoFleetOnInfluxDb : IAsyncLifetime
         await services.GetRequiredService<DemandForecastService>().ForecastAndWriteAsync(Now);
         Timings = string.Create(CultureInfo.InvariantCulture,
             $"{written.GpuSamplesWritten} GPU samples and {written.RequestsImported} requests written in {write.TotalSeconds:F1} s; backfill {(backfill - write).TotalSeconds:F1} s; anomalies {(anomalyPass - backfill).TotalSeconds:F1} s; forecast {(clock.Elapsed - anomalyPass).TotalSeconds:F1} s");
+    }
+
+    /// <summary>The latest Wednesday 15:00 UTC at or before <paramref name="now"/>.</summary>
+    public static DateTimeOffset LatestWednesdayAfternoon(DateTimeOffset now)
+    {
+        DateTimeOffset today = new(now.UtcDateTime.Date.AddHours(15), TimeSpan.Zero);
+        int daysBack = ((int)today.DayOfWeek - (int)DayOfWeek.Wednesday + 7) % 7;
+        DateTimeOffset candidate = today.AddDays(-daysBack);
+        return candidate <= now ? candidate : candidate.AddDays(-7);
     }
 
     private static FleetOptions WithTemperature(FleetOptions options)

@@ -81,4 +81,12 @@ public sealed class GrafanaInterpolationTests
             intervalMs,
             model is null ? new Dictionary<string, VariableChoice>(StringComparer.Ordinal) : new Dictionary<string, VariableChoice>(StringComparer.Ordinal) { ["model"] = model },
             AllValues);
+
+    [Theory]
+    [InlineData("2026-11-30T13:37:00Z", "2026-11-25T15:00:00Z")] // a Monday: back to last Wednesday
+    [InlineData("2026-11-25T15:00:00Z", "2026-11-25T15:00:00Z")] // Wednesday 15:00 itself
+    [InlineData("2026-11-25T14:59:00Z", "2026-11-18T15:00:00Z")] // Wednesday before 15:00: the week before
+    [InlineData("2026-11-26T00:10:00Z", "2026-11-25T15:00:00Z")] // Thursday just after midnight
+    public void LatestWednesdayAfternoon_AnyNow_TheLatestOneNotInTheFuture(string now, string anchor) =>
+        Assert.Equal(DateTimeOffset.Parse(anchor, System.Globalization.CultureInfo.InvariantCulture), DemoFleetOnInfluxDb.LatestWednesdayAfternoon(DateTimeOffset.Parse(now, System.Globalization.CultureInfo.InvariantCulture)));
 }
