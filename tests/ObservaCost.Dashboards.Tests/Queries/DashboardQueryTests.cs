@@ -107,26 +107,15 @@ public sealed class DashboardQueryTests(DemoFleetOnInfluxDb fleet, ITestOutputHe
     [Fact]
     public async Task FinOpsCostPerMillionTokens_OneModelOneHour_EqualsTheApi()
     {
-        // The hour 3 h before the end of the history: whole, and served (llama runs all day in every pool it has).
         const string Model = "llama-3.1-70b";
-        DateTimeOffset hour = new DateTimeOffset(fleet.Now.UtcTicks - (fleet.Now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero).AddHours(-3);
-        var range = new TimeRange(hour, hour.AddHours(1));
-
-        GrafanaDashboard finops = GrafanaDashboard.Load("finops.json");
-        DashboardQuery panel = finops.Queries.Single(q => q.Panel is not null && GrafanaDashboard.Text(q.Panel, "title") == "Cost per 1M tokens by model");
-        Dictionary<string, VariableChoice> choices = AllChosen(finops);
+        DateTimeOffset hour = ComparedHour();
+        Dictionary<string, VariableChoice> choices = AllChosen(GrafanaDashboard.Load("finops.json"));
         choices["model"] = VariableChoice.Of(Model);
-        // Over a 1 h range the panel's interval is its min interval, 1h: one bucket per hour. Grafana's time filter
-        // includes its end, so the next hour's bucket can come too; the bucket at the hour's start is the hour.
-        string influxQl = GrafanaInterpolation.Interpolate(panel.Query, range, GrafanaInterpolation.IntervalMs(range, panel.Panel), choices, AllValues(finops));
-        Assert.Contains("GROUP BY time(1h)", influxQl, StringComparison.Ordinal);
-        using JsonDocument result = await fleet.QueryAsync(influxQl);
-        JsonElement series = Assert.Single(Series(result));
-        Assert.Equal(Model, series.GetProperty("tags").GetProperty("model").GetString());
-        double dashboardValue = series.GetProperty("values").EnumerateArray()
-            .Single(row => row[0].GetInt64() == hour.ToUnixTimeMilliseconds() * 1_000_000)[1].GetDouble();
+        Dictionary<string, double> dashboard = await FinOpsHourAsync("Cost per 1M tokens by model", hour, choices, "model");
+        double dashboardValue = Assert.Single(dashboard, kv => kv.Key == Model).Value;
+        Assert.Single(dashboard); // the chosen model only
 
-        using JsonDocument api = await GetJsonAsync(string.Create(CultureInfo.InvariantCulture, $"/api/v1/cost?from={hour:yyyy-MM-ddTHH:mm:ssZ}&to={hour.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}&groupBy=model"));
+        using JsonDocument api = await GetJsonAsync(CostPath(hour, "model"));
         JsonElement row = api.RootElement.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("model").GetString() == Model);
         double apiValue = row.GetProperty("costPerMillionTokensUsd").GetDouble();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{hour:u} {Model}: dashboard {dashboardValue:R} $/1M tokens, API {apiValue:R}"));
@@ -135,6 +124,66 @@ public sealed class DashboardQueryTests(DemoFleetOnInfluxDb fleet, ITestOutputHe
         // may differ: equal to 1e-9 relative.
         Assert.True(apiValue > 0, api.RootElement.ToString());
         Assert.Equal(apiValue, dashboardValue, apiValue * 1e-9);
+    }
+
+    [Fact]
+    public async Task FinOpsCostPerMillionTokensByTenant_OneHour_EqualsTheApiPerModelAndTenant()
+    {
+        // Every (model, tenant) row the API prices for the hour, against the panel's series with every variable at All:
+        // the three served models × the three tenants at least.
+        DateTimeOffset hour = ComparedHour();
+        Dictionary<string, double> dashboard = await FinOpsHourAsync("Cost per 1M tokens by model and tenant", hour, AllChosen(GrafanaDashboard.Load("finops.json")), "model", "tenant");
+        using JsonDocument api = await GetJsonAsync(CostPath(hour, "model,tenant"));
+        var compared = new List<string>();
+        foreach (JsonElement row in api.RootElement.GetProperty("rows").EnumerateArray())
+        {
+            string model = Tag(row, "model"), tenant = Tag(row, "tenant");
+            if (model.Length == 0 || !row.TryGetProperty("costPerMillionTokensUsd", out JsonElement value) || value.ValueKind != JsonValueKind.Number)
+            {
+                continue; // no model (idle, unallocated) or no tokens: the panel has no series for it either
+            }
+
+            string key = model + " / " + tenant;
+            Assert.True(dashboard.TryGetValue(key, out double panel), key + " is missing from the panel: " + string.Join(", ", dashboard.Keys));
+            Assert.Equal(value.GetDouble(), panel, value.GetDouble() * 1e-9);
+            compared.Add(key);
+        }
+
+        output.WriteLine(string.Join(", ", compared));
+        Assert.True(compared.Count >= 9, "compared only " + string.Join(", ", compared));
+    }
+
+    /// <summary>The hour 3 h before the end of the history: whole, and served (every model runs all day).</summary>
+    private DateTimeOffset ComparedHour() =>
+        new DateTimeOffset(fleet.Now.UtcTicks - (fleet.Now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero).AddHours(-3);
+
+    private static string CostPath(DateTimeOffset hour, string groupBy) =>
+        string.Create(CultureInfo.InvariantCulture, $"/api/v1/cost?from={hour:yyyy-MM-ddTHH:mm:ssZ}&to={hour.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}&groupBy={groupBy}");
+
+    private static string Tag(JsonElement row, string name) =>
+        row.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String ? value.GetString()! : string.Empty;
+
+    /// <summary>
+    /// A FinOps panel's values for one hour, by its series' tags joined with " / ". Over a 1 h range the panel's
+    /// interval is its min interval, 1h: one bucket per hour. Grafana's time filter includes its end, so the next
+    /// hour's bucket can come too; the bucket at the hour's start is the hour.
+    /// </summary>
+    private async Task<Dictionary<string, double>> FinOpsHourAsync(string title, DateTimeOffset hour, Dictionary<string, VariableChoice> choices, params string[] tags)
+    {
+        GrafanaDashboard finops = GrafanaDashboard.Load("finops.json");
+        DashboardQuery panel = finops.Queries.Single(q => q.Panel is not null && GrafanaDashboard.Text(q.Panel, "title") == title);
+        var range = new TimeRange(hour, hour.AddHours(1));
+        string influxQl = GrafanaInterpolation.Interpolate(panel.Query, range, GrafanaInterpolation.IntervalMs(range, panel.Panel), choices, AllValues(finops));
+        Assert.Contains("GROUP BY time(1h)", influxQl, StringComparison.Ordinal);
+        using JsonDocument result = await fleet.QueryAsync(influxQl);
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (JsonElement series in Series(result))
+        {
+            JsonElement row = series.GetProperty("values").EnumerateArray().Single(r => r[0].GetInt64() == hour.ToUnixTimeMilliseconds() * 1_000_000);
+            values.Add(string.Join(" / ", tags.Select(t => series.GetProperty("tags").GetProperty(t).GetString())), row[1].GetDouble());
+        }
+
+        return values;
     }
 
     [Fact]
