@@ -124,6 +124,12 @@ public sealed class FleetOptions
     /// <summary>GPU sample spacing of the written history.</summary>
     public TimeSpan HistorySampleStep { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Whether the written history's GPU samples carry <c>temperature_celsius</c> (the live pages always do). Off by
+    /// default: the demo's history stays lean; the dashboards' query tests turn it on for the temperature panel.
+    /// </summary>
+    public bool HistoryTemperature { get; set; }
+
     /// <summary>GPU sample spacing (and request post interval) of the live phase.</summary>
     public TimeSpan LiveSampleStep { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -101,7 +101,7 @@ public sealed partial class SimulatorDriver(FleetSimulator simulator, HttpClient
             DateTimeOffset end = start + chunk < to ? start + chunk : to;
             for (DateTimeOffset t = start; t < end; t += step)
             {
-                SimulatorEncoding.WriteGpuSamples(writer, simulator.Step(t), simulator.Options.Cluster);
+                SimulatorEncoding.WriteGpuSamples(writer, simulator.Step(t), simulator.Options.Cluster, simulator.Options.HistoryTemperature);
                 if (writer.PointCount >= simulator.Options.MaxLinesPerWrite)
                 {
                     long sent = time.GetTimestamp();

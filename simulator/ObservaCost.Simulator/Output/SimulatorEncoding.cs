@@ -68,9 +68,10 @@ public static class SimulatorEncoding
     /// The readings as <c>gpu_sample</c> points tagged <c>source=simulated</c> and the fleet's cluster, with the
     /// fields the analytics read (utilization, power, the energy counter in J, the last Xid code) and the GPU model's
     /// canonical name. The history is written this lean (no temperature, memory or engine activity: seven days of
-    /// them would double what the store must take); the live pages carry every dcgm-exporter field.
+    /// them would double what the store must take); the live pages carry every dcgm-exporter field. With
+    /// <paramref name="temperature"/> the points carry <c>temperature_celsius</c> too.
     /// </summary>
-    public static void WriteGpuSamples(LineProtocolWriter writer, IEnumerable<GpuReading> readings, string cluster)
+    public static void WriteGpuSamples(LineProtocolWriter writer, IEnumerable<GpuReading> readings, string cluster, bool temperature = false)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(readings);
@@ -93,6 +94,7 @@ public static class SimulatorEncoding
                 PowerWatts = r.PowerWatts,
                 EnergyJoules = r.EnergyMillijoules / 1000.0,
                 XidErrors = r.XidCode,
+                TemperatureCelsius = temperature ? r.TemperatureCelsius : null,
                 Source = FleetSimulator.SourceTag,
             }.WriteTo(writer);
         }

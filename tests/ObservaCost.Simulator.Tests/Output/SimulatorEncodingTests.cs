@@ -65,4 +65,21 @@ public sealed class SimulatorEncodingTests
         Assert.All(lines, l => Assert.Contains(",source=simulated,", l, StringComparison.Ordinal));
         Assert.All(lines, l => Assert.StartsWith("gpu_sample,cluster=simulated,", l, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void WriteGpuSamples_Temperature_OnlyWhenAsked()
+    {
+        // The history stays lean by default; the option adds temperature_celsius to every line (16 GPUs, one step).
+        FleetSimulator simulator = FleetSimulatorTests.Demo();
+        IReadOnlyList<GpuReading> readings = [.. simulator.Step(FleetSimulatorTests.Anchor)];
+        using var lean = new LineProtocolWriter();
+        SimulatorEncoding.WriteGpuSamples(lean, readings, simulator.Options.Cluster);
+        using var warm = new LineProtocolWriter();
+        SimulatorEncoding.WriteGpuSamples(warm, readings, simulator.Options.Cluster, temperature: true);
+
+        Assert.DoesNotContain("temperature_celsius=", lean.ToString(), StringComparison.Ordinal);
+        string[] lines = warm.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(16, lines.Length);
+        Assert.All(lines, l => Assert.Contains(" temperature_celsius=", l.Replace(",temperature_celsius=", " temperature_celsius=", StringComparison.Ordinal), StringComparison.Ordinal));
+    }
 }
