@@ -1,11 +1,17 @@
 using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using ObservaCost.Analytics.Service;
 using ObservaCost.Collector.NvidiaSmi;
 using ObservaCost.Deployment.Tests.Support;
 using ObservaCost.NodeCollector;
+using ObservaCost.Testing;
 
 namespace ObservaCost.Deployment.Tests.Chart;
 
@@ -36,18 +42,10 @@ public sealed partial class ConfigurationKeyTests
         int checkedKeys = 0;
         foreach (JsonElement container in Workloads.Of(objects).SelectMany(w => w.Containers()))
         {
-            Dictionary<string, string> env = container.Env().ToDictionary(e => e.Path("name")!, e => e.Path("value") ?? SecretStandIn(e.Path("name")!));
-            foreach ((string name, string value) in env)
+            foreach (string name in container.Env().Select(e => e.Path("name")!).Where(n => !NotOptions.Contains(n)))
             {
-                if (NotOptions.Contains(name))
-                {
-                    continue;
-                }
-
                 Assert.True(name.Contains("__", StringComparison.Ordinal), $"{name} is neither a Section__Key configuration key nor one of {string.Join(", ", NotOptions)}");
-                string key = name.Replace("__", ":", StringComparison.Ordinal);
-                string resolved = DependentVariable().Replace(value, m => StandIn(m.Groups[1].Value));
-                Assert.True(Binds(key, resolved, out string why), $"{values}: {name}={value}: {why}");
+                Assert.True(Binds(name.Replace("__", ":", StringComparison.Ordinal), Value(container, name), out string why), $"{values}: {name}: {why}");
                 checkedKeys++;
             }
         }
@@ -55,6 +53,58 @@ public sealed partial class ConfigurationKeyTests
         // The store's keys at least, in every values file.
         Assert.True(checkedKeys >= 5, $"only {checkedKeys} keys checked");
     }
+
+    [Theory]
+    [MemberData(nameof(ValuesFiles))]
+    public async Task ChartEnvironment_EachWorkload_PassesItsHostsStartupValidation(string values)
+    {
+        // Each rendered workload's configuration, given to the host it runs (node collector or analytics service) as
+        // --Key=value pairs, passes that host's options validation at start (what stops a pod with a one-line
+        // "configuration error: KEY ..."). Only the paths inside the pod move to this machine: the spool into a temp
+        // folder, the mounted pricing file to the example it is rendered from.
+        IReadOnlyList<RenderedObject> workloads = [.. Workloads.Of(await ChartTools.RenderAsync(values))];
+        string temp = Directory.CreateTempSubdirectory("observacost-chart-config-").FullName;
+        try
+        {
+            foreach (RenderedObject workload in workloads)
+            {
+                bool analytics = workload.Name.EndsWith("-analytics", StringComparison.Ordinal);
+                Dictionary<string, string> config = Configuration(workload.Containers().Single());
+                if (config.ContainsKey("Collector:Spool:Directory"))
+                {
+                    config["Collector:Spool:Directory"] = Path.Combine(temp, workload.Name);
+                }
+
+                if (config.ContainsKey("Analytics:PricingFile"))
+                {
+                    config["Analytics:PricingFile"] = Path.Combine(RepoPaths.Root, "docs", "pricing.example.json");
+                }
+
+                string[] args = [.. config.Select(kv => $"--{kv.Key}={kv.Value}")];
+                await using WebApplication app = analytics ? AnalyticsApplication.Build(args) : NodeCollectorApplication.Build(args);
+                try
+                {
+                    app.Services.GetRequiredService<IStartupValidator>().Validate();
+                }
+                catch (OptionsValidationException ex)
+                {
+                    Assert.Fail($"{values}: {workload.Kind} {workload.Name}: {string.Join(" | ", ex.Failures)}");
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(temp, recursive: true);
+        }
+    }
+
+    /// <summary>A container's configuration keys (<c>Section:Key</c>) with their values as the pod would see them.</summary>
+    private static Dictionary<string, string> Configuration(JsonElement container) =>
+        container.Env().Select(e => e.Path("name")!).Where(n => !NotOptions.Contains(n))
+            .ToDictionary(n => n.Replace("__", ":", StringComparison.Ordinal), n => Value(container, n));
+
+    private static string Value(JsonElement container, string name) =>
+        DependentVariable().Replace(container.EnvVar(name)!.Value.Path("value") ?? SecretStandIn(name), m => StandIn(m.Groups[1].Value));
 
     [Theory]
     [InlineData("Collector:Spool:MaxByte", "1073741824")]
@@ -131,9 +181,9 @@ public sealed partial class ConfigurationKeyTests
         return sections;
     }
 
-    /// <summary>A value of the right shape for a key whose value comes from a Secret (a token hash is 64 hex digits).</summary>
+    /// <summary>A value of the right shape for a key whose value comes from a Secret (a token hash: 64 hex digits, one per key).</summary>
     private static string SecretStandIn(string name) =>
-        name.EndsWith("__Sha256", StringComparison.Ordinal) ? new string('a', 64)
+        name.EndsWith("__Sha256", StringComparison.Ordinal) ? Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))
         : name.EndsWith("__PostgresConnectionString", StringComparison.Ordinal) ? "Host=postgres;Database=quartz;Username=observacost;Password=secret"
         : name is "HOST_IP" or "NODE_NAME" ? StandIn(name)
         : "from-secret";

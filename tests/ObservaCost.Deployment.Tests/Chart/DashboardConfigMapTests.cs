@@ -23,6 +23,7 @@ public sealed class DashboardConfigMapTests
         RenderedObject[] maps = [.. DashboardConfigMaps(await ChartTools.RenderAsync("default"))];
 
         Assert.Equal(files.Length, maps.Length);
+        Assert.Equal(maps.Length, maps.Select(m => m.Name).Distinct(StringComparer.Ordinal).Count());
         foreach (string file in files)
         {
             string name = Path.GetFileName(file);
