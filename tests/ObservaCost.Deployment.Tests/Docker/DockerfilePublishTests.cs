@@ -83,8 +83,15 @@ public sealed class DockerfilePublishTests(DockerContextFixture context) : IClas
         await context.PublishLock.WaitAsync();
         try
         {
-            ToolResult publishRun = await ToolRun.RunAsync("dotnet", publish, context.Source, TimeSpan.FromMinutes(9),
-                new Dictionary<string, string> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_NOLOGO"] = "1" });
+            // No build server, compiler server or reused MSBuild node outlives the publish (as in a container build).
+            ToolResult publishRun = await ToolRun.RunAsync("dotnet", publish, context.Source, TimeSpan.FromMinutes(9), new Dictionary<string, string>
+            {
+                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+                ["DOTNET_NOLOGO"] = "1",
+                ["MSBUILDDISABLENODEREUSE"] = "1",
+                ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
+                ["UseSharedCompilation"] = "false",
+            });
             Assert.True(publishRun.ExitCode == 0, publishRun.ToString());
         }
         finally
