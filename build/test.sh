@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every ObservaCost test on a fresh machine with the .NET SDK: installs the real servers the tests start
-# (InfluxDB 1.x, VictoriaMetrics and PostgreSQL 15 from Debian), builds the solution and runs all tests, then prints one summary line.
+# (InfluxDB 1.x, VictoriaMetrics and PostgreSQL 15 from Debian) and the chart tools (npm), builds the solution and runs all tests, then prints one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,12 +11,17 @@ need=()
 command -v influxd >/dev/null 2>&1 || need+=(influxdb influxdb-client)
 [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
+# node and npm: the chart tests' tools (build/install-tools.sh) come from the npm registry and run under node.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing: ${need[*]}"
   $SUDO apt-get update -qq
   # The packages' own services are not needed: tests start their servers on free loopback ports.
   DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# helm, kubernetes-models and yaml for tests/ObservaCost.Deployment.Tests, into build/.tools (idempotent).
+bash build/install-tools.sh
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 dotnet build ObservaCost.sln -c Release -nologo -v quiet -clp:ErrorsOnly
