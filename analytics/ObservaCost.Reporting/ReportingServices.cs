@@ -15,12 +15,17 @@ public static class ReportingServices
     /// Registers the efficiency report: <see cref="ReportOptions"/> (validated at start-up), the builder, the
     /// software version of the entry assembly, the JSON, CSV and Markdown writers as <see cref="IReportWriter"/>s and
     /// the <see cref="ReportWriters"/> lookup. Another format is one more <c>services.AddSingleton&lt;IReportWriter, …&gt;()</c>.
-    /// Needs the analytics domain (<c>AddAnalyticsDomain</c>) and the store.
+    /// Registers once however often it is called. Needs the analytics domain (<c>AddAnalyticsDomain</c>) and the store.
     /// </summary>
     public static IServiceCollection AddReporting(this IServiceCollection services, IConfiguration config)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(config);
+        if (services.Any(d => d.ServiceType == typeof(ReportWriters)))
+        {
+            return services; // registered already (the API and the scheduled jobs both ask for it)
+        }
+
         services.AddValidatedOptions<ReportOptions, ReportOptionsValidator>(config, ReportOptions.SectionName);
         services.TryAddSingleton(_ => ReportSoftware.Of(Assembly.GetEntryAssembly()));
         services.TryAddSingleton<EfficiencyReportBuilder>();
