@@ -51,7 +51,7 @@ public static class EfficiencyView
         foreach (Kpi kpi in shown)
         {
             double? a = now is null ? null : kpi.Value(now), b = before is null ? null : kpi.Value(before);
-            summary.Add(kpi.Name, kpi.Unit, a, b, a is double x && b is double y && y != 0 ? (x - y) / Math.Abs(y) * 100 : (double?)null);
+            summary.Add(kpi.Name, kpi.Unit, WebCell.Of(a, kpi.Format), WebCell.Of(b, kpi.Format), a is double x && b is double y && y != 0 ? (x - y) / Math.Abs(y) * 100 : (double?)null);
         }
 
         var trendTable = new WebTable("trend", "KPI trend per bucket (fleet)", [
@@ -102,10 +102,12 @@ public static class EfficiencyView
                 RightAxisLabel: "utilization (%)");
             WebLayout.ChartWithTable(page, request, chart, trendTable);
             page.Element("h2", "Per model");
-            ChartSpec? modelChart = perModel.Count == 0 ? null : new BarChart(
+            // Models that served no token (a zombie, a canary no request reached) have no $/1M tokens: no bar.
+            KpiRow[] served = [.. perModel.Where(k => k.CostPerMillionTokensUsd is not null).OrderBy(k => k.Key, StringComparer.Ordinal)];
+            ChartSpec? modelChart = served.Length == 0 ? null : new BarChart(
                 "$ per 1M tokens by model", "USD per 1M tokens",
-                [.. perModel.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => k.Key)],
-                [new BarGroup("this period", [.. perModel.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => k.CostPerMillionTokensUsd ?? double.NaN)])]);
+                [.. served.Select(k => k.Key)],
+                [new BarGroup("this period", [.. served.Select(k => k.CostPerMillionTokensUsd!.Value)])]);
             WebLayout.ChartWithTable(page, request, modelChart, models);
             html.Constant(WebLayout.End(page));
         });

@@ -6,7 +6,8 @@ namespace ObservaCost.Analytics.Web;
 /// <summary>
 /// The period a view shows, [From, To) in UTC, and its bucket: from the query's <c>from</c> and <c>to</c> (RFC 3339
 /// with a zone, <c>yyyy-MM-ddTHH:mm</c> or <c>yyyy-MM-dd</c> read as UTC), else the last <c>last</c> hours or days
-/// (24h, 7d, 30d) up to the end of the current hour. Up to 3 days is shown hour by hour, longer day by day.
+/// (24h, 7d, 30d) up to the start of the current hour (the current hour's windows are not computed until it ends).
+/// Up to 3 days is shown hour by hour, longer day by day.
 /// </summary>
 public sealed record WebPeriod(DateTimeOffset From, DateTimeOffset To, TimeSpan Step, string? Last)
 {
@@ -36,7 +37,7 @@ public sealed record WebPeriod(DateTimeOffset From, DateTimeOffset To, TimeSpan 
         ArgumentNullException.ThrowIfNull(query);
         problem = null;
         string? fromText = NullIfEmpty(query["from"]), toText = NullIfEmpty(query["to"]), lastText = NullIfEmpty(query["last"]);
-        DateTimeOffset endOfHour = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero).AddHours(1);
+        var startOfHour = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero);
         DateTimeOffset from, to;
         string? last = null;
         if (fromText is null && toText is null)
@@ -49,7 +50,7 @@ public sealed record WebPeriod(DateTimeOffset From, DateTimeOffset To, TimeSpan 
             }
 
             last = lastText ?? "24h";
-            to = endOfHour;
+            to = startOfHour;
             from = to - length;
         }
         else if (!TryParseTime(fromText, out from) || !TryParseTime(toText, out to))

@@ -12,12 +12,15 @@ public sealed record WebColumn(string Heading, string? Format = null)
     public bool IsNumber => Format is not null;
 }
 
-/// <summary>A cell: a number (null: not measured, shown as —) or a text, with an optional link.</summary>
-public readonly record struct WebCell(string? Text, double? Number, string? Href = null)
+/// <summary>
+/// A cell: a number (null: not measured, shown as —) or a text, with an optional link; <paramref name="Format"/>
+/// overrides the column's format (a column of KPIs with different units).
+/// </summary>
+public readonly record struct WebCell(string? Text, double? Number, string? Href = null, string? Format = null)
 {
     public static WebCell Of(string? text, string? href = null) => new(text ?? string.Empty, null, href);
 
-    public static WebCell Of(double? number) => new(null, number is double n && double.IsFinite(n) ? n : null);
+    public static WebCell Of(double? number, string? format = null) => new(null, number is double n && double.IsFinite(n) ? n : null, null, format);
 
     public static implicit operator WebCell(string? text) => Of(text);
 
@@ -73,7 +76,7 @@ public sealed class WebTable(string id, string caption, IReadOnlyList<WebColumn>
     /// <summary>How a cell shows on the page.</summary>
     public string Display(int column, WebCell cell) =>
         Columns[column].IsNumber
-            ? cell.Number is double n ? n.ToString(Columns[column].Format, CultureInfo.InvariantCulture) : "—"
+            ? cell.Number is double n ? n.ToString(cell.Format ?? Columns[column].Format, CultureInfo.InvariantCulture) : "—"
             : cell.Text ?? string.Empty;
 
     /// <summary>The table as HTML: a caption, a horizontally scrolling wrapper, a CSV link with the view's query.</summary>

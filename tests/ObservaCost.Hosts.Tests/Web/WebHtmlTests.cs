@@ -53,9 +53,9 @@ public sealed class WebHtmlTests
     }
 
     [Theory]
-    // The last 24 h up to the end of the current hour (10:20 → 11:00), hourly.
-    [InlineData("last=24h", "2026-11-29T11:00:00Z", "2026-11-30T11:00:00Z", 1)]
-    // Longer than 3 days: daily buckets, the ends widened to whole UTC days.
+    // The last 24 h up to the start of the current hour (10:20 → 10:00), hourly.
+    [InlineData("last=24h", "2026-11-29T10:00:00Z", "2026-11-30T10:00:00Z", 1)]
+    // Longer than 3 days: daily buckets, the ends widened to whole UTC days (11-23 10:00 → 11-23, 11-30 10:00 → 12-01).
     [InlineData("last=7d", "2026-11-23T00:00:00Z", "2026-12-01T00:00:00Z", 24)]
     [InlineData("from=2026-11-28&to=2026-11-29T06:30", "2026-11-28T00:00:00Z", "2026-11-29T07:00:00Z", 1)]
     [InlineData("from=2026-11-28T01:00:00%2B01:00&to=2026-11-28T02:00:00Z", "2026-11-28T00:00:00Z", "2026-11-28T02:00:00Z", 1)]
