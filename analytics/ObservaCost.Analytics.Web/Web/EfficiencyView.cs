@@ -1,15 +1,13 @@
-using System.Globalization;
-using ObservaCost.Analytics.Api;
-using ObservaCost.Reporting.Charts;
-using ObservaCost.Storage.Schema;
+using Microsoft.Extensions.DependencyInjection;
+using ObservaCost.Reporting.Reports;
 
 namespace ObservaCost.Analytics.Web;
 
 /// <summary>
-/// <c>/efficiency</c>, for investors: the fleet's efficiency KPIs over the period beside the previous period of the
-/// same length with the change, their trend bucket by bucket, the KPIs per model, and the report downloads
-/// (<c>/api/v1/reports</c> in each format). The KPIs are <see cref="ObservaCost.Analytics.Kpi.KpiCalculator"/>'s, read through the API's
-/// KPI reader as the caller (a tenant's cover its own rows, without idle figures).
+/// <c>/efficiency</c>, for investors (admin tokens, as <c>/api/v1/reports</c>): the efficiency report of the period
+/// built by <see cref="EfficiencyReportBuilder"/> — the same report the PDF, CSV, JSON and Markdown downloads hold —
+/// shown as its executive summary, its KPIs beside the previous period with the change, its five charts from
+/// <see cref="ReportCharts"/> each with its numbers in a table, what was not measured, and the downloads.
 /// </summary>
 public static class EfficiencyView
 {
@@ -18,72 +16,124 @@ public static class EfficiencyView
     /// <summary>The report formats offered for download.</summary>
     public static readonly IReadOnlyList<string> ReportFormats = ["pdf", "csv", "json", "md"];
 
-    /// <summary>A KPI: its name, unit, display format, and how to read it from a row.</summary>
-    private sealed record Kpi(string Name, string Unit, string Format, Func<KpiRow, double?> Value, bool AdminOnly = false);
+    /// <summary>A fleet KPI of the report: its name, unit, display format and figure.</summary>
+    private sealed record Kpi(string Name, string Unit, string Format, Func<FleetFigures, ReportFigure> Figure);
 
     private static readonly Kpi[] Kpis =
     [
-        new("Cost per 1M tokens", "USD", "N3", k => k.CostPerMillionTokensUsd),
-        new("Utilization", "%", "N1", k => k.UtilizationPercent),
-        new("Capacity utilization", "% of peak tokens", "N1", k => k.CapacityUtilizationRatio * 100),
-        new("Tokens per kWh", "tokens/kWh", "N0", k => k.TokensPerKilowattHour),
-        new("Energy per token", "J/token", "N2", k => k.JoulesPerToken),
-        new("Idle share", "% of GPU-hours", "N1", k => k.IdleShare * 100, AdminOnly: true),
-        new("Idle cost", "USD", "N2", k => k.IdleCostUsd, AdminOnly: true),
-        new("Spend", "USD", "N2", k => k.CostUsd),
-        new("Tokens served", "tokens", "N0", k => k.Tokens),
-        new("PUE", "ratio", "N2", k => k.Pue),
-        new("ROI", "ratio", "N3", k => k.RoiRatio),
+        new("Cost per 1M tokens", "USD", "N3", f => f.CostPerMillionTokensUsd),
+        new("Utilization", "% of GPU-hours", "N1", f => f.UtilizationPercent),
+        new("Capacity utilization", "% of peak tokens", "N1", f => f.CapacityUtilizationPercent),
+        new("Idle share", "% of GPU-hours", "N1", f => f.IdleSharePercent),
+        new("Tokens per kWh", "tokens/kWh", "N0", f => f.TokensPerKilowattHour),
+        new("Energy per token", "J/token", "N2", f => f.JoulesPerToken),
+        new("Idle GPU-hours", "GPU-h", "N1", f => f.IdleGpuHours),
+        new("Idle cost", "USD", "N2", f => f.IdleCostUsd),
+        new("Spend", "USD", "N2", f => f.CostUsd),
+        new("Energy cost share", "% of spend", "N1", f => f.EnergyCostSharePercent),
+        new("Facility energy", "kWh", "N1", f => f.FacilityEnergyKilowattHours),
+        new("PUE", "ratio", "N2", f => f.Pue),
+        new("Tokens served", "tokens", "N0", f => f.Tokens),
+        new("Throughput", "tokens/s", "N1", f => f.ThroughputTokensPerSecond),
+        new("Latency p50", "ms", "N0", f => f.LatencyP50Ms),
+        new("Latency p95", "ms", "N0", f => f.LatencyP95Ms),
+        new("ROI", "%", "N1", f => f.RoiPercent),
+        new("Margin per 1M tokens", "USD", "N3", f => f.MarginPerMillionTokensUsd),
     ];
 
     public static async Task<WebViewContent> BuildAsync(WebRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        WebPeriod period = request.Period, previous = period.Previous();
-        KpiRow? now = Fleet(await WebData.KpisAsync(request, period, null, Tags.Model));
-        KpiRow? before = Fleet(await WebData.KpisAsync(request, previous, null, Tags.Model));
-        IReadOnlyList<KpiRow> perModel = (await WebData.KpisAsync(request, period, null, Tags.Model)).Where(k => k.Scope == "model").ToList();
-        KpiRow[] trend = [.. (await WebData.KpisAsync(request, period, period.Step, Tags.Model)).Where(k => k.Scope == "fleet").OrderBy(k => k.WindowStart)];
-        Kpi[] shown = [.. Kpis.Where(k => request.Caller.IsAdmin || !k.AdminOnly)];
+        WebPeriod period = request.Period;
+        EfficiencyReportBuilder builder = request.Services.GetRequiredService<EfficiencyReportBuilder>();
+        var ask = new ReportRequest(period.From, period.To, ComparePrevious: true);
+        if (builder.Check(ask) is string problem)
+        {
+            throw new WebProblemException(new Api.ApiProblem(400, "Period too long for a report", problem));
+        }
 
-        var summary = new WebTable("kpis", "Efficiency KPIs, this period against the previous one", [
+        EfficiencyReport report = await builder.BuildAsync(ask, request.Context.RequestAborted);
+
+        var kpis = new WebTable("kpis", "Efficiency KPIs, this period against the previous one", [
             new("KPI"), new("Unit"), new("This period", "N3"), new("Previous period", "N3"), new("Change (%)", "N1")]);
-        foreach (Kpi kpi in shown)
+        foreach (Kpi kpi in Kpis)
         {
-            double? a = now is null ? null : kpi.Value(now), b = before is null ? null : kpi.Value(before);
-            summary.Add(kpi.Name, kpi.Unit, WebCell.Of(a, kpi.Format), WebCell.Of(b, kpi.Format), a is double x && b is double y && y != 0 ? (x - y) / Math.Abs(y) * 100 : (double?)null);
+            ReportFigure figure = kpi.Figure(report.Fleet);
+            kpis.Add(kpi.Name, kpi.Unit, WebCell.Of(figure.Current, kpi.Format), WebCell.Of(figure.Previous, kpi.Format), figure.ChangePercent);
         }
 
-        var trendTable = new WebTable("trend", "KPI trend per bucket (fleet)", [
-            new("Bucket start (UTC)"), new("$ per 1M tokens", "N3"), new("Utilization (%)", "N1"), new("Tokens per kWh", "N0"), new("Spend ($)", "N2")]);
-        foreach (KpiRow k in trend)
+        string stepName = report.TimelineStep == TimeSpan.FromDays(1) ? "day" : "hour";
+        var timeline = new WebTable("timeline", "Utilization and idle per " + stepName, [
+            new("Bucket start (UTC)"), new("GPU-hours", "N1"), new("Utilization (%)", "N1"), new("Idle GPU-hours", "N2"), new("Idle cost ($)", "N2"), new("Cost ($)", "N2")]);
+        var energy = new WebTable("energy", "Energy and tokens per kWh per " + stepName, [
+            new("Bucket start (UTC)"), new("Facility energy (kWh)", "N2"), new("Tokens", "N0"), new("Tokens per kWh", "N0")]);
+        foreach (TimelinePoint p in report.Timeline)
         {
-            trendTable.Add(WebData.Bucket(k.WindowStart), k.CostPerMillionTokensUsd, k.UtilizationPercent, k.TokensPerKilowattHour, k.CostUsd);
+            timeline.Add(WebData.Bucket(p.Start), p.GpuHours, p.UtilizationPercent, p.IdleGpuHours, p.IdleCostUsd, p.CostUsd);
+            energy.Add(WebData.Bucket(p.Start), p.FacilityEnergyKilowattHours, p.Tokens, p.TokensPerKilowattHour);
         }
 
-        var models = new WebTable("models", "KPIs per model over the period", [
-            new("Model"), new("$ per 1M tokens", "N3"), new("Tokens", "N0"), new("Tokens per kWh", "N0"), new("Energy per token (J)", "N2"), new("Capacity utilization (%)", "N1")]);
-        foreach (KpiRow k in perModel.OrderBy(k => k.Key, StringComparer.Ordinal))
+        var models = new WebTable("models", "Cost per 1M tokens per model", [
+            new("Model"), new("$ per 1M tokens", "N3"), new("Previous ($ per 1M)", "N3"), new("$ per 1M prompt", "N3"), new("$ per 1M completion", "N3"),
+            new("Tokens", "N0"), new("Tokens per kWh", "N0"), new("Energy per token (J)", "N2")]);
+        foreach (ModelFigures m in report.Models)
         {
-            models.Add(WebCell.Of(k.Key, FleetView.LinkTo(request, "/cost", ("model", k.Key))), k.CostPerMillionTokensUsd, k.Tokens, k.TokensPerKilowattHour, k.JoulesPerToken, k.CapacityUtilizationRatio * 100);
+            models.Add(WebCell.Of(m.Model, FleetView.LinkTo(request, "/cost", ("model", m.Model))), m.CostPerMillionTokensUsd.Current, m.CostPerMillionTokensUsd.Previous,
+                m.CostPerMillionPromptTokensUsd.Current, m.CostPerMillionCompletionTokensUsd.Current, m.Tokens.Current, m.TokensPerKilowattHour.Current, m.JoulesPerToken.Current);
         }
 
-        return new WebViewContent([summary, trendTable, models], html =>
+        var spend = new WebTable("spend", "Spend by component", [
+            new("Component"), new("This period ($)", "N2"), new("Previous period ($)", "N2"), new("Change (%)", "N1")]);
+        foreach ((string name, ReportFigure figure) in new[]
         {
-            Html page = WebLayout.Begin("Efficiency", Path, request.Caller, period.Describe() + "; compared with " + previous.Describe(),
-                "cost in USD, utilization as % of GPU-hours busy, energy as facility energy (PUE included), tokens = prompt + completion.");
-            WebLayout.Filters(page, request, Path, []);
-            WebLayout.Cards(page, shown.Take(6).Select(kpi =>
+            ("capex", report.Fleet.CapexUsd), (report.Fleet.RentalUsd.Current is null ? "opex (incl. rental)" : "opex", report.Fleet.OpexUsd),
+            ("energy", report.Fleet.EnergyCostUsd), ("rental", report.Fleet.RentalUsd), ("total", report.Fleet.CostUsd),
+        })
+        {
+            spend.Add(name, figure.Current, figure.Previous, figure.ChangePercent);
+        }
+
+        var pools = new WebTable("pools", "Idle capacity per pool", [
+            new("Pool"), new("GPU-hours", "N1"), new("Utilization (%)", "N1"), new("Idle GPU-hours", "N1"), new("Idle cost ($)", "N2"), new("Idle share (%)", "N1"), new("Cost ($)", "N2")]);
+        foreach (PoolFigures p in report.Pools)
+        {
+            pools.Add(WebCell.Of(p.Pool, FleetView.LinkTo(request, "/fleet", ("pool", p.Pool))), p.GpuHours.Current, p.UtilizationPercent.Current, p.IdleGpuHours.Current, p.IdleCostUsd.Current, p.IdleSharePercent.Current, p.CostUsd.Current);
+        }
+
+        var forecast = new WebTable("forecast", "Forecast demand against capacity", [
+            new("Hour (UTC)"), new("Model"), new("Forecast tokens", "N0"), new("Capacity tokens", "N0"), new("GPUs needed", "N0"), new("Projected idle cost ($)", "N2")]);
+        foreach (ModelForecast m in report.Forecast.Models)
+        {
+            foreach (ForecastHour h in m.Hours)
             {
-                double? a = now is null ? null : kpi.Value(now), b = before is null ? null : kpi.Value(before);
-                string change = a is double x && b is double y && y != 0
-                    ? ((x - y) / Math.Abs(y) * 100).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) + " % vs previous"
-                    : "no previous figure";
-                return (kpi.Name + " (" + kpi.Unit + ")", WebData.Number(a, kpi.Format), (string?)change);
-            }));
+                forecast.Add(WebData.Bucket(h.Hour), m.Model, h.ForecastTokens, h.CapacityTokens, h.GpusNeeded, h.ProjectedIdleCostUsd);
+            }
+        }
 
+        return new WebViewContent([kpis, timeline, models, spend, energy, pools, forecast], html =>
+        {
+            Html page = WebLayout.Begin("Efficiency", Path, request.Caller,
+                period.Describe() + "; compared with " + WebData.Bucket(report.PreviousPeriod!.From) + " – " + WebData.Bucket(report.PreviousPeriod.To) + " UTC",
+                "cost in USD, utilization as % of GPU-hours busy, energy as facility energy (PUE included) in kWh, tokens = prompt + completion; the definitions are in the report's method notes.");
+            WebLayout.Filters(page, request, Path, []);
+            WebLayout.Cards(page, Kpis.Take(6).Select(kpi =>
+            {
+                ReportFigure figure = kpi.Figure(report.Fleet);
+                string change = figure.ChangePercent is double c
+                    ? c.ToString("+0.0;-0.0;0.0", System.Globalization.CultureInfo.InvariantCulture) + " % vs previous"
+                    : "no previous figure";
+                return (kpi.Name + " (" + kpi.Unit + ")", WebData.Number(figure.Current, kpi.Format), (string?)change);
+            }));
+            page.Element("h2", "Executive summary");
+            page.Open("ul", ("class", "summary"));
+            foreach (string sentence in report.Summary)
+            {
+                page.Element("li", sentence);
+            }
+
+            page.Close("ul");
             page.Element("h2", "Report downloads");
-            page.Element("p", "The efficiency report of this period from /api/v1/reports (admin tokens), in each format.", ("class", "note"));
+            page.Element("p", "The efficiency report of this period from /api/v1/reports, the same figures as this page, in each format.", ("class", "note"));
             page.Open("div", ("class", "downloads"));
             foreach (string format in ReportFormats)
             {
@@ -92,26 +142,32 @@ public static class EfficiencyView
 
             page.Close("div");
             page.Element("h2", "KPIs against the previous period");
-            summary.WriteHtml(page, request.CsvHref(summary.Id));
-            page.Element("h2", "Trend");
-            DateTimeOffset[] times = [.. trend.Select(k => k.WindowStart)];
-            ChartSpec? chart = trend.Length == 0 ? null : new TimeChart(
-                "Cost per 1M tokens and utilization", "USD per 1M tokens",
-                [new LineSeries("$ per 1M tokens", times, [.. trend.Select(k => k.CostPerMillionTokensUsd ?? double.NaN)]),
-                 new LineSeries("utilization %", times, [.. trend.Select(k => k.UtilizationPercent)], ChartAxis.Right, Dashed: true)],
-                RightAxisLabel: "utilization (%)");
-            WebLayout.ChartWithTable(page, request, chart, trendTable);
-            page.Element("h2", "Per model");
-            // Models that served no token (a zombie, a canary no request reached) have no $/1M tokens: no bar.
-            KpiRow[] served = [.. perModel.Where(k => k.CostPerMillionTokensUsd is not null).OrderBy(k => k.Key, StringComparer.Ordinal)];
-            ChartSpec? modelChart = served.Length == 0 ? null : new BarChart(
-                "$ per 1M tokens by model", "USD per 1M tokens",
-                [.. served.Select(k => k.Key)],
-                [new BarGroup("this period", [.. served.Select(k => k.CostPerMillionTokensUsd!.Value)])]);
-            WebLayout.ChartWithTable(page, request, modelChart, models);
+            kpis.WriteHtml(page, request.CsvHref(kpis.Id));
+            page.Element("h2", "Utilization and idle over time");
+            WebLayout.ChartWithTable(page, request, report.Timeline.Count == 0 ? null : ReportCharts.UtilizationAndIdle(report), timeline);
+            page.Element("h2", "Cost per 1M tokens per model");
+            WebLayout.ChartWithTable(page, request, report.Models.Count == 0 ? null : ReportCharts.CostPerMillionTokens(report), models);
+            page.Element("h2", "Spend by component");
+            WebLayout.ChartWithTable(page, request, ReportCharts.SpendByComponent(report), spend);
+            page.Element("h2", "Energy and tokens per kWh");
+            WebLayout.ChartWithTable(page, request, report.Timeline.Count == 0 ? null : ReportCharts.Energy(report), energy);
+            page.Element("h2", "Idle capacity per pool");
+            pools.WriteHtml(page, request.CsvHref(pools.Id));
+            page.Element("h2", "Forecast demand against capacity");
+            WebLayout.ChartWithTable(page, request, report.Forecast.Available && report.Forecast.Models.Count > 0 ? ReportCharts.ForecastAgainstCapacity(report) : null, forecast);
+            if (report.Method.NotMeasured.Count > 0)
+            {
+                page.Element("h2", "Not measured");
+                page.Open("ul", ("class", "summary"));
+                foreach (string sentence in report.Method.NotMeasured)
+                {
+                    page.Element("li", sentence);
+                }
+
+                page.Close("ul");
+            }
+
             html.Constant(WebLayout.End(page));
         });
     }
-
-    private static KpiRow? Fleet(IReadOnlyList<KpiRow> rows) => rows.FirstOrDefault(k => k.Scope == "fleet");
 }

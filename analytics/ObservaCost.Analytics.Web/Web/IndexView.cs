@@ -17,7 +17,10 @@ public static class IndexView
             }
 
             View(page, "/cost", "Cost", "For FinOps: $ per 1M tokens per model and tenant over time, spend by component, idle share and the top idle pools, with filters and CSV.");
-            View(page, "/efficiency", "Efficiency", "For investors: the efficiency KPIs against the previous period, their trends, and the report downloads.");
+            if (request.Caller.IsAdmin)
+            {
+                View(page, "/efficiency", "Efficiency", "For investors: the efficiency report's summary and KPIs against the previous period, its charts and tables, and the report downloads.");
+            }
             page.Close("div");
             html.Constant(WebLayout.End(page));
         });

@@ -58,7 +58,7 @@ public sealed record WebRequest(HttpContext Context, ApiCaller Caller, WebPeriod
 
 /// <summary>
 /// The web overview: <c>/</c> (the three views), <c>/fleet</c> (platform engineers, admin only), <c>/cost</c>
-/// (FinOps), <c>/efficiency</c> (investors), and <c>/signin</c>, <c>/signout</c>. Pages are HTML written on the
+/// (FinOps), <c>/efficiency</c> (investors, admin only), and <c>/signin</c>, <c>/signout</c>. Pages are HTML written on the
 /// server by <see cref="Html"/> (encoded by construction, no script); charts are inline SVG from the report's chart
 /// code. Every view reads through the API's readers as the caller, so a tenant token sees its own rows only, and
 /// authenticates like the API: a read token as a Bearer header, or the sign-in cookie, or anonymous from loopback
@@ -88,7 +88,7 @@ public static partial class WebEndpoints
         endpoints.MapGet("/", View(request => Task.FromResult(IndexView.Build(request)), adminOnly: false)).ExcludeFromDescription();
         endpoints.MapGet("/fleet", View(FleetView.BuildAsync, adminOnly: true)).ExcludeFromDescription();
         endpoints.MapGet("/cost", View(CostView.BuildAsync, adminOnly: false)).ExcludeFromDescription();
-        endpoints.MapGet("/efficiency", View(EfficiencyView.BuildAsync, adminOnly: false)).ExcludeFromDescription();
+        endpoints.MapGet("/efficiency", View(EfficiencyView.BuildAsync, adminOnly: true)).ExcludeFromDescription();
         endpoints.MapGet(SignInPath, (HttpContext context) => SignInPage(context, StatusCodes.Status200OK, null, LocalPath(context.Request.Query["return"]) ?? "/")).ExcludeFromDescription();
         endpoints.MapPost(SignInPath, SignInAsync).ExcludeFromDescription();
         endpoints.MapPost(SignOutPath, SignOut).ExcludeFromDescription();
@@ -115,8 +115,8 @@ public static partial class WebEndpoints
 
         if (adminOnly && !caller.IsAdmin)
         {
-            return Message(StatusCodes.Status403Forbidden, "Fleet is for admin tokens", caller,
-                "The fleet view shows shared GPUs, pools and their idle capacity, which belong to no tenant: a tenant token reads the Cost and Efficiency views of its own rows.");
+            return Message(StatusCodes.Status403Forbidden, "This view is for admin tokens", caller,
+                "The fleet and efficiency views show shared GPUs, pools, their idle capacity and the fleet's report, which belong to no tenant (as /api/v1/idle, /anomalies and /reports): a tenant token reads the Cost view of its own rows.");
         }
 
         // "Now" is the clock's, or the at= a CSV link pinned (the moment its page was drawn), to the second.

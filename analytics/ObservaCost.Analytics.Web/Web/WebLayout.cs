@@ -68,6 +68,8 @@ public static class WebLayout
         form.signin input{font:inherit;padding:7px 9px;border:1px solid #c3ccd6;border-radius:6px}
         .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600}
         .badge.idle{background:#fff1e0;color:var(--warn)} .badge.busy{background:#e3f4ea;color:var(--ok)}
+        ul.summary{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px 12px 32px;margin:0}
+        ul.summary li{margin:3px 0}
         .downloads{display:flex;gap:10px;flex-wrap:wrap}
         .downloads a{background:var(--accent);color:#fff;text-decoration:none;padding:8px 16px;border-radius:6px;font-weight:600}
         @media (max-width:720px){
