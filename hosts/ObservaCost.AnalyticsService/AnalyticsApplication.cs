@@ -2,6 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ObservaCost.Analytics.Api;
 using ObservaCost.Analytics.Hosting;
 using ObservaCost.Analytics.Scheduling;
+using ObservaCost.Analytics.Web;
 using ObservaCost.Analytics.TimeSeries.Evaluation;
 using ObservaCost.Hosting;
 using ObservaCost.Storage;
@@ -9,7 +10,7 @@ using ObservaCost.Storage;
 namespace ObservaCost.Analytics.Service;
 
 /// <summary>
-/// The analytics service's composition root: storage, the analytics domain, its Quartz jobs, the HTTP API, health.
+/// The analytics service's composition root: storage, the analytics domain, its Quartz jobs, the HTTP API, the web overview, health.
 /// Command line: no verb runs the service; <c>backfill --from &lt;ISO time&gt; --to &lt;ISO time&gt;</c> recomputes a
 /// range and exits; <c>evaluate nab --data DIR</c> or <c>evaluate m4 --train FILE --test FILE</c> scores the anomaly
 /// detectors or forecasters and prints the figures (docs/accuracy.md). Any other <c>--Key value</c> pair is configuration, as for every ASP.NET Core host.
@@ -27,9 +28,14 @@ public static class AnalyticsApplication
                 services.AddAnalyticsDomain(config);
                 services.AddAnalyticsScheduling(config);
                 services.AddAnalyticsApi(config);
+                services.AddAnalyticsWeb();
                 services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [HealthEndpoints.ReadyTag]);
             },
-            app => app.MapAnalyticsApi(),
+            app =>
+            {
+                app.MapAnalyticsApi();
+                app.MapAnalyticsWeb();
+            },
             configure);
 
     /// <summary>Runs the verb in <paramref name="args"/>; returns the process exit code (2: bad command line or configuration).</summary>

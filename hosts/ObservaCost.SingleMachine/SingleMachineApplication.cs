@@ -1,6 +1,7 @@
 using ObservaCost.Analytics.Api;
 using ObservaCost.Analytics.Hosting;
 using ObservaCost.Analytics.Scheduling;
+using ObservaCost.Analytics.Web;
 using ObservaCost.Collector;
 using ObservaCost.Hosting;
 using ObservaCost.SingleMachine.Cli;
@@ -9,7 +10,7 @@ namespace ObservaCost.SingleMachine;
 
 /// <summary>
 /// The single-machine host's composition root (<c>observacost</c>, the README's first command): the collector, the
-/// analytics domain with its Quartz jobs and the HTTP API in one process, on the configured store (the embedded one by
+/// analytics domain with its Quartz jobs, the HTTP API and the web overview in one process, on the configured store (the embedded one by
 /// default). Its command line is the <c>observacost</c> CLI (<see cref="ObservaCostCli"/>, docs/cli.md).
 /// </summary>
 public static class SingleMachineApplication
@@ -23,11 +24,13 @@ public static class SingleMachineApplication
                 services.AddAnalyticsDomain(config);
                 services.AddAnalyticsScheduling(config);
                 services.AddAnalyticsApi(config);
+                services.AddAnalyticsWeb();
             },
             app =>
             {
                 app.MapCollectorEndpoints();
                 app.MapAnalyticsApi();
+                app.MapAnalyticsWeb();
             },
             configure);
 

@@ -15,6 +15,7 @@ using ObservaCost.Benchmarks;
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- ingest-memory [body MiB]   (build the collector in Release first)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- timeseries
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- poison [batches] [rounds]
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- web [history, e.g. 2d] [rounds]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- evaluate nab --data DIR [--files GLOB] | evaluate m4 --train FILE --test FILE
 string command = args.Length > 0 ? args[0] : "encode";
 switch (command)
@@ -57,10 +58,12 @@ switch (command)
         int poisonBatches = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40;
         int poisonRounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
         return await PoisonIsolationHarness.RunAsync(poisonBatches, poisonRounds);
+    case "web":
+        return await WebPageHarness.RunAsync(args.Length > 1 ? args[1] : "2d", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 20);
     case "ingest-memory":
         return await IngestMemoryHarness.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode, request-logs, influx-write, collector-push, scrape, cost-window, ingest-memory, timeseries, poison or evaluate.");
+        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode, request-logs, influx-write, collector-push, scrape, cost-window, ingest-memory, timeseries, poison, web or evaluate.");
         return 2;
 }
 

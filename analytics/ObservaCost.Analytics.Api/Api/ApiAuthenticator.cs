@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using ObservaCost.Storage.Security;
 
 namespace ObservaCost.Analytics.Api;
@@ -13,14 +14,18 @@ public sealed record ApiCaller(string Name, string? Tenant)
 }
 
 /// <summary>
-/// Checks <c>Authorization: Bearer &lt;token&gt;</c> against the configured SHA-256 hashes with the shared
+/// Checks <c>Authorization: Bearer &lt;token&gt;</c> (or, from a browser signed in to the web overview, the
+/// <see cref="CookieName"/> cookie: HttpOnly, SameSite=Strict, never a query string) against the configured SHA-256 hashes with the shared
 /// <see cref="TokenAuthenticator{TCaller}"/>: every hash is compared in constant time; any other scheme, an empty
 /// Bearer or an unknown token is 401 (never anonymous, even from loopback); failures are rate-limited per client
 /// address (429 with Retry-After).
 /// </summary>
 public sealed partial class ApiAuthenticator
 {
-    private const string HowTo = "send a read token as 'Authorization: Bearer <token>'";
+    /// <summary>The cookie the web overview's sign-in form sets to the read token (HttpOnly, SameSite=Strict).</summary>
+    public const string CookieName = "observacost_token";
+
+    private const string HowTo = "send a read token as 'Authorization: Bearer <token>' (or sign in at /signin in a browser)";
     private static readonly ApiCaller AnonymousLoopback = new("anonymous-loopback", null);
     private readonly TokenAuthenticator<ApiCaller> _tokens;
     private readonly AuthFailureLimitOptions _limit;
@@ -47,8 +52,14 @@ public sealed partial class ApiAuthenticator
     public ApiCaller? Authenticate(HttpRequest request, out ApiProblem? problem)
     {
         ArgumentNullException.ThrowIfNull(request);
+        StringValues authorization = request.Headers.Authorization;
+        if (StringValues.IsNullOrEmpty(authorization) && request.Cookies.TryGetValue(CookieName, out string? cookie) && !string.IsNullOrEmpty(cookie))
+        {
+            authorization = "Bearer " + cookie;
+        }
+
         AuthenticationOutcome<ApiCaller> outcome = _tokens.Authenticate(
-            request.Headers.Authorization, default, request.HttpContext.Connection.RemoteIpAddress, HowTo);
+            authorization, default, request.HttpContext.Connection.RemoteIpAddress, HowTo);
         if (outcome.LimitReached)
         {
             LogLimited(_logger, request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown", _limit.MaxFailures, _limit.Window);
