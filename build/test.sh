@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every ObservaCost test on a fresh machine with the .NET SDK: installs the real servers the tests start
-# (InfluxDB 1.x, VictoriaMetrics and PostgreSQL 15 from Debian), builds the solution and runs all tests, then prints one summary line.
+# (InfluxDB 1.x, VictoriaMetrics and PostgreSQL 15 from Debian) and the PDF report's font and page renderer, builds the solution and runs all tests, then prints one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,9 @@ need=()
 command -v influxd >/dev/null 2>&1 || need+=(influxdb influxdb-client)
 [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
+# The PDF report: its font (DejaVu Sans) and pdftoppm/pdftotext, which the report tests render and read pages with.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing: ${need[*]}"
   $SUDO apt-get update -qq
