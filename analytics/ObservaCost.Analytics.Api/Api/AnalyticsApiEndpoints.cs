@@ -8,6 +8,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ObservaCost.Analytics.Windows;
+using ObservaCost.Reporting;
+using ObservaCost.Reporting.Output;
+using ObservaCost.Reporting.Reports;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Configuration;
 using ObservaCost.Storage.Schema;
@@ -82,6 +85,26 @@ public sealed class ForecastParameters
     public string? Series { get; set; }
 }
 
+/// <summary>The parameters of <c>/reports</c>: a required range and a format.</summary>
+public sealed class ReportParameters
+{
+    [FromQuery(Name = "from")]
+    [Description("Required. Start of the report's period, inclusive: an RFC 3339 time with a zone (2026-11-16T00:00:00Z) or Unix seconds.")]
+    public string? From { get; set; }
+
+    [FromQuery(Name = "to")]
+    [Description("Required. End of the period, exclusive, after 'from' and at most Analytics:Api:MaxRange (and Reports:MaxRange) after it.")]
+    public string? To { get; set; }
+
+    [FromQuery(Name = "format")]
+    [Description("Optional output format: json (the default), csv or md; any other registered report format. An unknown format gets 400 listing the formats available.")]
+    public string? Format { get; set; }
+
+    [FromQuery(Name = "comparePrevious")]
+    [Description("Optional: true (the default) to set the previous period of the same length beside the period, false for the period alone.")]
+    public string? ComparePrevious { get; set; }
+}
+
 /// <summary>
 /// The analytics read API: <c>/api/v1/cost</c>, <c>/api/v1/idle</c>, <c>/api/v1/kpis</c>, <c>/api/v1/anomalies</c>,
 /// <c>/api/v1/forecast</c> and their OpenAPI document.
@@ -115,6 +138,7 @@ public static class AnalyticsApiEndpoints
         services.AddSingleton<AnalyticsApiReader>();
         services.AddSingleton<AnomalyForecastReader>();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddReporting(config);
         services.AddOpenApi(DocumentName, AnalyticsApiOpenApi.Configure);
         return services;
     }
@@ -161,6 +185,13 @@ public static class AnalyticsApiEndpoints
             .WithSummary("The latest issued forecast per model and series, hour by hour (admin only)")
             .WithDescription("For each (model, series) with stored forecast points in [from, to) (by default from now to the end of the stored forecasts), the points of its latest issued forecast (the greatest issuedAt): hour by hour with value and bounds, the method and when it was issued. Forecasts describe shared models and pools: a tenant token gets 403.")
             .Produces<ForecastResponse>()
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+
+        api.MapGet("/reports", GetReportAsync)
+            .WithName("GetReport")
+            .WithSummary("The efficiency report of a period, as a file (admin only)")
+            .WithDescription("The efficiency report (docs/reports.md) of [from, to) beside the previous period of the same length: executive summary, utilization and capacity, idle capacity per pool, cost per 1M tokens per model, energy, spend split, revenue where configured, latency, anomalies, the demand forecast against capacity, method notes and the reproducibility footer (SHA-256 of the pricing file and of the stored rows read). Answered as a file in the requested format with Content-Disposition: attachment and the period in the file name. The report covers the whole fleet: a tenant token gets 403.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json", additionalContentTypes: ["text/csv", "text/markdown"])
             .ProducesProblem(StatusCodes.Status403Forbidden);
 
         endpoints.MapOpenApi(OpenApiPath);
@@ -231,6 +262,52 @@ public static class AnalyticsApiEndpoints
 
         var query = new ForecastQuery(range, NullIfEmpty(parameters.Model), NullIfEmpty(parameters.Series));
         return Answer(await reader.ForecastAsync(query, Caller(context), cancellationToken), ApiJsonContext.Default.ForecastResponse);
+    }
+
+    private static readonly ApiProblem ReportForbidden = ApiProblems.AdminOnly(
+        "Reports are admin-only",
+        "The efficiency report covers the whole fleet (idle capacity, every model and pool), not one tenant's use of it, so a tenant-scoped token cannot read /api/v1/reports.");
+
+    private static async Task<IResult> GetReportAsync(
+        HttpContext context,
+        [AsParameters] ReportParameters parameters,
+        AnalyticsApiReader analytics,
+        EfficiencyReportBuilder builder,
+        ReportWriters writers,
+        CancellationToken cancellationToken)
+    {
+        if (!Caller(context).IsAdmin)
+        {
+            return Problem(ReportForbidden);
+        }
+
+        if (ApiQueryParser.ParseRange(parameters.From, parameters.To, analytics.Limits, out ApiProblem? invalid) is not ApiRange range)
+        {
+            return Problem(invalid!);
+        }
+
+        string format = string.IsNullOrEmpty(parameters.Format) ? "json" : parameters.Format;
+        if (!writers.TryGet(format, out IReportWriter? writer))
+        {
+            return Problem(new ApiProblem(StatusCodes.Status400BadRequest, "Unknown report format", writers.UnknownFormatMessage(format) + "."));
+        }
+
+        bool comparePrevious = true;
+        if (!string.IsNullOrEmpty(parameters.ComparePrevious) && !bool.TryParse(parameters.ComparePrevious, out comparePrevious))
+        {
+            return Problem(new ApiProblem(StatusCodes.Status400BadRequest, "Invalid comparePrevious", $"'comparePrevious' must be true or false; got '{parameters.ComparePrevious}'."));
+        }
+
+        var request = new ReportRequest(range.From, range.To, comparePrevious);
+        if (builder.Check(request) is string tooLong)
+        {
+            return Problem(new ApiProblem(StatusCodes.Status400BadRequest, "Invalid range", tooLong + "."));
+        }
+
+        EfficiencyReport report = await builder.BuildAsync(request, cancellationToken);
+        using var body = new MemoryStream();
+        await writer.WriteAsync(report, body, cancellationToken);
+        return TypedResults.File(body.ToArray(), writer.ContentType, ReportWriters.FileName(range.From, range.To, writer));
     }
 
     /// <summary>One path for every windowed endpoint: parse, read as the caller, answer JSON or problem details.</summary>

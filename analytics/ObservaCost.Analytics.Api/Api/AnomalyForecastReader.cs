@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
+using ObservaCost.Analytics.Reading;
 using ObservaCost.Storage;
-using ObservaCost.Storage.Query;
 using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Analytics.Api;
@@ -13,7 +13,7 @@ public sealed record ForecastQuery(ApiRange Range, string? Model, string? Series
 
 /// <summary>
 /// Answers <c>/anomalies</c> and <c>/forecast</c> from the stored <c>anomaly_event</c> and <c>forecast_point</c>
-/// points (raw fields grouped by their tags, on InfluxDB or the embedded store). Both are admin-only: anomalies and
+/// points, read by <see cref="StoredEventReader"/> (shared with the efficiency report). Both are admin-only: anomalies and
 /// forecasts describe shared GPUs and models, not one tenant's use of them.
 /// </summary>
 public sealed class AnomalyForecastReader
@@ -44,7 +44,7 @@ public sealed class AnomalyForecastReader
     }
 
     /// <summary>The tag value of a severity: <c>info</c>, <c>warning</c>, <c>critical</c>.</summary>
-    public static string SeverityTag(AnomalySeverity severity) => severity.ToString().ToLowerInvariant();
+    public static string SeverityTag(AnomalySeverity severity) => StoredEventReader.SeverityTag(severity);
 
     /// <summary>The events in [from, to) at or above the minimum severity that match the filters, newest first.</summary>
     public async Task<ApiOutcome<AnomalyResponse>> AnomaliesAsync(AnomalyQuery query, ApiCaller caller, CancellationToken cancellationToken)
@@ -56,57 +56,28 @@ public sealed class AnomalyForecastReader
             return new(null, AnomaliesForbidden);
         }
 
-        TimeSeriesQueryBuilder builder = TimeSeriesQueryBuilder.From(Measurements.AnomalyEvent)
-            .Field(Fields.Score).Field(Fields.Value).Field(Fields.ExpectedValue).Field(Fields.LowerBound).Field(Fields.UpperBound).Field(Fields.Magnitude)
-            .Between(query.From, query.To)
-            .GroupBy(Tags.Detector, Tags.Entity, Tags.EntityKind, Tags.Series, Tags.Severity);
-        if (query.MinimumSeverity > AnomalySeverity.Info)
-        {
-            builder.WhereTagIn(Tags.Severity, [.. Enum.GetValues<AnomalySeverity>().Where(s => s >= query.MinimumSeverity).Select(SeverityTag)]);
-        }
-
-        Filter(builder, Tags.EntityKind, query.EntityKind);
-        Filter(builder, Tags.Entity, query.Entity);
-        Filter(builder, Tags.Detector, query.Detector);
-        Filter(builder, Tags.Series, query.Series);
-        QueryResult result = await _store.QueryAsync(builder.Build(), cancellationToken);
-        var events = new List<AnomalyRow>();
-        foreach (ResultSeries series in result.Series)
-        {
-            foreach (ResultRow row in series.Rows)
-            {
-                if (Number(series, row, Fields.Value) is not double value || Number(series, row, Fields.Score) is not double score)
-                {
-                    continue; // not an anomaly event: the schema always writes both
-                }
-
-                events.Add(new AnomalyRow
-                {
-                    Time = row.Time,
-                    Severity = Tag(series, Tags.Severity) ?? string.Empty,
-                    Detector = Tag(series, Tags.Detector) ?? string.Empty,
-                    EntityKind = Tag(series, Tags.EntityKind) ?? string.Empty,
-                    Entity = Tag(series, Tags.Entity) ?? string.Empty,
-                    Series = Tag(series, Tags.Series) ?? string.Empty,
-                    Value = value,
-                    Score = score,
-                    ExpectedValue = Number(series, row, Fields.ExpectedValue),
-                    LowerBound = Number(series, row, Fields.LowerBound),
-                    UpperBound = Number(series, row, Fields.UpperBound),
-                    Magnitude = Number(series, row, Fields.Magnitude),
-                });
-            }
-        }
-
+        IReadOnlyList<AnomalyEvent> events = await StoredEventReader.ReadAnomaliesAsync(
+            _store, new AnomalySelection(query.From, query.To, query.MinimumSeverity, query.EntityKind, query.Entity, query.Detector, query.Series), cancellationToken);
         if (TooMany(events.Count, "Ask for a shorter range, a higher severity or a filter (entityKind, entity, detector, series).") is ApiProblem tooMany)
         {
             return new(null, tooMany);
         }
 
-        AnomalyRow[] newestFirst = [.. events
-            .OrderByDescending(e => e.Time)
-            .ThenBy(e => e.EntityKind, StringComparer.Ordinal).ThenBy(e => e.Entity, StringComparer.Ordinal)
-            .ThenBy(e => e.Series, StringComparer.Ordinal).ThenBy(e => e.Detector, StringComparer.Ordinal)];
+        AnomalyRow[] newestFirst = [.. events.Select(e => new AnomalyRow
+        {
+            Time = e.Time,
+            Severity = SeverityTag(e.Severity),
+            Detector = e.Detector,
+            EntityKind = e.EntityKind,
+            Entity = e.Entity,
+            Series = e.Series,
+            Value = e.Value,
+            Score = e.Score,
+            ExpectedValue = e.ExpectedValue,
+            LowerBound = e.LowerBound,
+            UpperBound = e.UpperBound,
+            Magnitude = e.Magnitude,
+        })];
         return new(
             new AnomalyResponse
             {
@@ -124,8 +95,7 @@ public sealed class AnomalyForecastReader
     }
 
     /// <summary>
-    /// The latest issued forecast of each (model, series) with points in the range: its points are those with the
-    /// greatest <c>issued_at_unix_s</c> among the (model, series)'s points in the range; older issues are left out.
+    /// The latest issued forecast of each (model, series) with points in the range (<see cref="StoredEventReader.ReadLatestForecastsAsync"/>).
     /// </summary>
     public async Task<ApiOutcome<ForecastResponse>> ForecastAsync(ForecastQuery query, ApiCaller caller, CancellationToken cancellationToken)
     {
@@ -136,60 +106,22 @@ public sealed class AnomalyForecastReader
             return new(null, ForecastForbidden);
         }
 
-        TimeSeriesQueryBuilder builder = TimeSeriesQueryBuilder.From(Measurements.ForecastPoint)
-            .Field(Fields.IssuedAtUnixSeconds).Field(Fields.Value).Field(Fields.LowerBound).Field(Fields.UpperBound)
-            .Between(query.Range.From, query.Range.To)
-            .GroupBy(Tags.Model, Tags.Series, Tags.Method, Tags.Pool);
-        Filter(builder, Tags.Model, query.Model);
-        Filter(builder, Tags.Series, query.Series);
-        QueryResult result = await _store.QueryAsync(builder.Build(), cancellationToken);
-
-        var points = new List<(string? Model, string Series, string? Pool, string Method, long IssuedAt, ForecastValue Point)>();
-        foreach (ResultSeries series in result.Series)
+        IReadOnlyList<StoredForecast> stored = await StoredEventReader.ReadLatestForecastsAsync(_store, query.Range.From, query.Range.To, query.Model, query.Series, cancellationToken);
+        int count = stored.Sum(f => f.Points.Count);
+        if (TooMany(count, "Ask for a shorter range, one model or one series.") is ApiProblem tooMany)
         {
-            foreach (ResultRow row in series.Rows)
-            {
-                if (Number(series, row, Fields.IssuedAtUnixSeconds) is not double issuedAt || Number(series, row, Fields.Value) is not double value)
-                {
-                    continue; // not a forecast point: the schema always writes both
-                }
-
-                points.Add((Tag(series, Tags.Model), Tag(series, Tags.Series) ?? string.Empty, Tag(series, Tags.Pool), Tag(series, Tags.Method) ?? string.Empty, (long)issuedAt, new ForecastValue
-                {
-                    Time = row.Time,
-                    Value = value,
-                    LowerBound = Number(series, row, Fields.LowerBound),
-                    UpperBound = Number(series, row, Fields.UpperBound),
-                }));
-            }
+            return new(null, tooMany);
         }
 
-        var forecasts = new List<ForecastRow>();
-        int count = 0;
-        foreach (var modelSeries in points.GroupBy(p => (p.Model, p.Series)).OrderBy(g => g.Key.Model, StringComparer.Ordinal).ThenBy(g => g.Key.Series, StringComparer.Ordinal))
+        ForecastRow[] forecasts = [.. stored.Select(f => new ForecastRow
         {
-            long latest = modelSeries.Max(p => p.IssuedAt);
-            foreach (var issue in modelSeries.Where(p => p.IssuedAt == latest).GroupBy(p => (p.Method, p.Pool)).OrderBy(g => g.Key.Method, StringComparer.Ordinal).ThenBy(g => g.Key.Pool, StringComparer.Ordinal))
-            {
-                ForecastValue[] hours = [.. issue.Select(p => p.Point).OrderBy(p => p.Time)];
-                count += hours.Length;
-                if (TooMany(count, "Ask for a shorter range, one model or one series.") is ApiProblem tooMany)
-                {
-                    return new(null, tooMany);
-                }
-
-                forecasts.Add(new ForecastRow
-                {
-                    Model = modelSeries.Key.Model,
-                    Series = modelSeries.Key.Series,
-                    Pool = issue.Key.Pool,
-                    Method = issue.Key.Method,
-                    IssuedAt = DateTimeOffset.FromUnixTimeSeconds(latest),
-                    Points = hours,
-                });
-            }
-        }
-
+            Model = f.Model,
+            Series = f.Series,
+            Pool = f.Pool,
+            Method = f.Method,
+            IssuedAt = f.IssuedAt,
+            Points = [.. f.Points.Select(p => new ForecastValue { Time = p.Time, Value = p.Value, LowerBound = p.LowerBound, UpperBound = p.UpperBound })],
+        })];
         return new(
             new ForecastResponse
             {
@@ -204,17 +136,4 @@ public sealed class AnomalyForecastReader
     }
 
     private ApiProblem? TooMany(int rows, string advice) => ApiProblems.TooMany(rows, _options.MaxRows, advice);
-
-    private static void Filter(TimeSeriesQueryBuilder builder, string tag, string? value)
-    {
-        if (value is not null)
-        {
-            builder.WhereTag(tag, value);
-        }
-    }
-
-    private static string? Tag(ResultSeries series, string key) =>
-        series.Tags.TryGetValue(key, out string? value) && value.Length > 0 ? value : null;
-
-    private static double? Number(ResultSeries series, ResultRow row, string field) => row[series.ColumnIndex(field)].AsDouble();
 }

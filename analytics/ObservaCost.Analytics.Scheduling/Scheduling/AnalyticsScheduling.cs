@@ -1,6 +1,8 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using ObservaCost.Analytics.Scheduling.Reports;
+using ObservaCost.Reporting;
 using ObservaCost.Storage.Configuration;
 using Quartz;
 
@@ -9,7 +11,8 @@ namespace ObservaCost.Analytics.Scheduling;
 public static class AnalyticsScheduling
 {
     /// <summary>
-    /// Registers the backfill and Quartz with the analytics jobs (rollup, cost window, KPI day, anomaly, forecast):
+    /// Registers the backfill and Quartz with the analytics jobs (rollup, cost window, KPI day, anomaly, forecast, and
+    /// the weekly and monthly report jobs when <c>Reports:Schedule</c> enables them):
     /// clustered on PostgreSQL when <c>Analytics:Scheduler:PostgresConnectionString</c> is set, in memory otherwise,
     /// and the <c>analytics-scheduler</c> readiness check. The jobs call the domain's services, which the caller
     /// registers: <c>services.AddAnalyticsDomain(config)</c> (and the store, <c>AddObservaCostStorage</c>).
@@ -25,6 +28,12 @@ public static class AnalyticsScheduling
         services.AddTransient<KpiDayJob>();
         services.AddTransient<AnomalyJob>();
         services.AddTransient<ForecastJob>();
+        services.AddReporting(config);
+        services.AddValidatedOptions<ReportScheduleOptions, ReportScheduleOptionsValidator>(config, ReportScheduleOptions.SectionName);
+        services.AddHttpClient(ScheduledReportService.HttpClientName);
+        services.AddSingleton<ScheduledReportService>();
+        services.AddTransient<WeeklyReportJob>();
+        services.AddTransient<MonthlyReportJob>();
 
         SchedulerOptions scheduler = config.GetSection(SchedulerOptions.SectionName).Get<SchedulerOptions>() ?? new SchedulerOptions();
         services.AddQuartz(q =>

@@ -1,17 +1,19 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ObservaCost.Analytics.Scheduling.Reports;
 using Quartz;
 
 namespace ObservaCost.Analytics.Scheduling;
 
 /// <summary>
-/// Puts the five jobs and their cron triggers in the scheduler before Quartz's hosted service starts it. A job
+/// Puts the five jobs (and the enabled report jobs) and their cron triggers in the scheduler before Quartz's hosted service starts it. A job
 /// already stored (the clustered store, another node, an earlier run) is kept as it is, so its cursor survives
 /// restarts; a stored trigger is replaced only when its cron expression or misfire policy changed in configuration.
 /// Quartz's declarative AddJob would overwrite the job, and its cursor with it, at every start.
 /// </summary>
-public sealed partial class ScheduleRegistrar(ISchedulerFactory factory, IOptions<SchedulerOptions> options, TimeProvider clock, ILogger<ScheduleRegistrar> logger) : IHostedService
+public sealed partial class ScheduleRegistrar(
+    ISchedulerFactory factory, IOptions<SchedulerOptions> options, IOptions<ReportScheduleOptions> reports, TimeProvider clock, ILogger<ScheduleRegistrar> logger) : IHostedService
 {
     /// <summary>
     /// A misfired window trigger fires once as soon as it can, then resumes its schedule: the cursor, not the number
@@ -28,11 +30,27 @@ public sealed partial class ScheduleRegistrar(ISchedulerFactory factory, IOption
         await EnsureAsync<KpiDayJob>(scheduler, KpiDayJob.Key, settings.KpiCron, cancellationToken);
         await EnsureAsync<AnomalyJob>(scheduler, AnomalyJob.Key, settings.AnomalyCron, cancellationToken);
         await EnsureAsync<ForecastJob>(scheduler, ForecastJob.Key, settings.ForecastCron, cancellationToken);
+        await ReportAsync<WeeklyReportJob>(scheduler, WeeklyReportJob.Key, reports.Value.Weekly, cancellationToken);
+        await ReportAsync<MonthlyReportJob>(scheduler, MonthlyReportJob.Key, reports.Value.Monthly, cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public static TriggerKey TriggerFor(JobKey job) => new(job.Name, job.Group);
+
+    /// <summary>A report job when enabled; when disabled, a job stored by an earlier configuration is removed.</summary>
+    private async Task ReportAsync<TJob>(IScheduler scheduler, JobKey key, ScheduledReportOptions report, CancellationToken cancellationToken)
+        where TJob : IJob
+    {
+        if (report.Enabled)
+        {
+            await EnsureAsync<TJob>(scheduler, key, report.Cron, cancellationToken);
+        }
+        else if (await scheduler.DeleteJob(key, cancellationToken))
+        {
+            LogScheduled(logger, key.Name, report.Cron, "unscheduled (disabled)");
+        }
+    }
 
     private async Task EnsureAsync<TJob>(IScheduler scheduler, JobKey key, string cron, CancellationToken cancellationToken)
         where TJob : IJob

@@ -60,19 +60,7 @@ public sealed partial class DemandForecastService(
     {
         var firstHour = new DateTimeOffset(issuedAt.UtcTicks - (issuedAt.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero);
         Dictionary<string, double[]> history = await ReadHourlyTokensAsync(firstHour - options.History, firstHour, cancellationToken);
-        IReadOnlyList<CostWindow> fleet = await StoredWindowReader.ReadCostAsync(store, new WindowSelection
-        {
-            From = firstHour - windows.WindowLength,
-            To = firstHour,
-            GroupBy = [Tags.Model],
-            SourceWindow = windows.WindowLength,
-        }, cancellationToken);
-        Dictionary<string, double> peaks = await CapacityReader.ReadObservedPeaksAsync(store, firstHour, pricing.CapacityLookback, windows.WindowLength, cancellationToken);
-        foreach (KeyValuePair<string, double> configured in pricing.MaxTokensPerSecondPerGpu)
-        {
-            peaks[configured.Key] = configured.Value;
-        }
-
+        IReadOnlyDictionary<string, ModelFleet> fleets = await ReadModelFleetsAsync(store, pricing, windows.WindowLength, firstHour, cancellationToken);
         var points = new List<ForecastPoint>();
         foreach ((string model, double[] hours) in history)
         {
@@ -91,15 +79,13 @@ public sealed partial class DemandForecastService(
                 points.Add(Point(model, forecaster.Name, TokensPerHour, firstHour.AddHours(h), issuedAt, Math.Max(0, forecast.Point[h]), Math.Max(0, forecast.LowerBound[h]), Math.Max(0, forecast.UpperBound[h])));
             }
 
-            CostWindow? current = fleet.FirstOrDefault(c => c.Model == model);
-            if (current is null || current.GpuHours <= 0 || !peaks.TryGetValue(model, out double rate) || rate <= 0)
+            if (!fleets.TryGetValue(model, out ModelFleet? modelFleet))
             {
                 LogNoFleet(logger, model);
                 continue;
             }
 
             var demand = new DemandForecast(model, firstHour, forecast.Point, forecast.LowerBound, forecast.UpperBound);
-            var modelFleet = new ModelFleet(model, (int)Math.Round(current.GpuHours / windows.WindowLength.TotalHours), rate, current.CostUsd / current.GpuHours);
             foreach (CapacityHour hour in CapacityPlanner.Plan(demand, modelFleet, options.TargetUtilization))
             {
                 points.Add(Point(model, forecaster.Name, GpusNeeded, hour.Hour, issuedAt, hour.GpusNeeded, null, hour.GpusNeededAtUpperBound));
@@ -111,6 +97,42 @@ public sealed partial class DemandForecastService(
         await WindowWriter.ReplaceRangeAsync(store, Measurements.ForecastPoint, firstHour, firstHour.AddHours(ForecastOptions.MaxHorizonHours), points, cancellationToken);
         LogForecast(logger, issuedAt, history.Count, points.Count);
         return points;
+    }
+
+    /// <summary>
+    /// Each model's fleet at <paramref name="at"/>: the GPUs of its last window before <paramref name="at"/> (GPU-hours /
+    /// window hours, rounded), its peak sustained tokens/s per GPU (configured in the pricing file, else the highest
+    /// observed over the pricing file's capacity lookback) and its cost per GPU-hour in that window. Models without
+    /// GPU-hours in that window or without a peak are left out: there is no capacity to plan with.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, ModelFleet>> ReadModelFleetsAsync(
+        ITimeSeriesStore store, PricingFile pricing, TimeSpan windowLength, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(pricing);
+        IReadOnlyList<CostWindow> fleet = await StoredWindowReader.ReadCostAsync(store, new WindowSelection
+        {
+            From = at - windowLength,
+            To = at,
+            GroupBy = [Tags.Model],
+            SourceWindow = windowLength,
+        }, cancellationToken);
+        Dictionary<string, double> peaks = await CapacityReader.ReadObservedPeaksAsync(store, at, pricing.CapacityLookback, windowLength, cancellationToken);
+        foreach (KeyValuePair<string, double> configured in pricing.MaxTokensPerSecondPerGpu)
+        {
+            peaks[configured.Key] = configured.Value;
+        }
+
+        var fleets = new Dictionary<string, ModelFleet>(StringComparer.Ordinal);
+        foreach (CostWindow current in fleet)
+        {
+            if (current.Model is string model && current.GpuHours > 0 && peaks.TryGetValue(model, out double rate) && rate > 0)
+            {
+                fleets[model] = new ModelFleet(model, (int)Math.Round(current.GpuHours / windowLength.TotalHours), rate, current.CostUsd / current.GpuHours);
+            }
+        }
+
+        return fleets;
     }
 
     /// <summary>

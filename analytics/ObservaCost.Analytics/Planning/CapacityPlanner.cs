@@ -39,7 +39,7 @@ public static class CapacityPlanner
             throw new ArgumentException($"Model '{fleet.Model}' has no measured tokens/s per GPU to plan with.", nameof(fleet));
         }
 
-        double tokensPerGpuHour = fleet.TokensPerSecondPerGpu * 3600 * targetUtilization;
+        double tokensPerGpuHour = TokensPerGpuHour(fleet, targetUtilization);
         var hours = new List<CapacityHour>(forecast.TokensPerHour.Count);
         for (int h = 0; h < forecast.TokensPerHour.Count; h++)
         {
@@ -60,6 +60,13 @@ public static class CapacityPlanner
         }
 
         return hours;
+    }
+
+    /// <summary>The tokens one GPU of the fleet is planned to serve in an hour: peak tokens/s per GPU × 3,600 × target utilization.</summary>
+    public static double TokensPerGpuHour(ModelFleet fleet, double targetUtilization)
+    {
+        ArgumentNullException.ThrowIfNull(fleet);
+        return fleet.TokensPerSecondPerGpu * 3600 * targetUtilization;
     }
 
     /// <summary>⌈tokens / per-GPU⌉, with the quotient's last-bit rounding forgiven (0.7 × 10,800,000 is not exact).</summary>

@@ -39,6 +39,13 @@ public sealed class PricingFile
 
     public PriceEntry? Default { get; }
 
+    /// <summary>Every hardware entry: the pools', then the GPU models', then the default (for listing the prices in force).</summary>
+    public IReadOnlyList<PriceEntry> Entries =>
+        [.. _pools.Values.OrderBy(e => e.Key, StringComparer.Ordinal), .. _gpus.Values.OrderBy(e => e.Key, StringComparer.Ordinal), .. Default is null ? [] : new[] { Default }];
+
+    /// <summary>The configured revenue per 1M tokens, by model.</summary>
+    public IReadOnlyDictionary<string, double> RevenueUsdPerMillionTokensByModel => _revenue;
+
     /// <summary>Idle thresholds for pools without their own override.</summary>
     public IdleThresholds Idle { get; }
 
