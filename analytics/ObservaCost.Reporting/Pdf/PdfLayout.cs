@@ -20,8 +20,11 @@ public sealed class PdfLayout : IDisposable
     private const double MarginRight = 56;
     private const double MarginTop = 56;
     private const double MarginBottom = 64;
-    private const double CellPaddingX = 4;
+    private const double CellPaddingX = 6;
     private const double CellPaddingY = 3;
+
+    /// <summary>The table font sizes tried in turn until a table's columns fit the text width.</summary>
+    private static readonly double[] TableFontSizes = [8.5, 7.5, 6.5];
 
     private static readonly XColor Ink = XColor.FromArgb(0x22, 0x22, 0x22);
     private static readonly XColor Accent = XColor.FromArgb(0x1F, 0x2A, 0x44);
@@ -141,8 +144,10 @@ public sealed class PdfLayout : IDisposable
     }
 
     /// <summary>
-    /// A table across the text width: a bold header row on a tinted band, thin rules between rows, cells wrapped in their
-    /// column, right-aligned columns for numbers. A row that does not fit starts a new page, which repeats the header row.
+    /// A table across the text width: a bold header row on a tinted band, thin rules between rows, right-aligned columns
+    /// for numbers. Columns are sized by their content (a number is never broken; text wraps at spaces), in the table
+    /// font or, when the columns do not fit, a smaller one. A row that does not fit starts a new page, which repeats the
+    /// header row.
     /// </summary>
     public void Table(PdfTable table)
     {
@@ -157,28 +162,92 @@ public sealed class PdfLayout : IDisposable
             }
         }
 
-        double totalWeight = table.Columns.Sum(c => c.Weight);
-        double[] widths = [.. table.Columns.Select(c => TextWidthPoints * c.Weight / totalWeight)];
-        string[] header = [.. table.Columns.Select(c => c.Header)];
-        double lineHeight = _table.GetHeight();
+        XGraphics graphics = Graphics();
+        XFont font = _table;
+        XFont bold = _tableBold;
+        double[]? widths = null;
+        foreach (double size in TableFontSizes)
+        {
+            font = new XFont(DejaVuFontResolver.FamilyName, size, XFontStyleEx.Regular);
+            bold = new XFont(DejaVuFontResolver.FamilyName, size, XFontStyleEx.Bold);
+            widths = ColumnWidths(graphics, table, font, bold);
+            if (widths is not null)
+            {
+                break;
+            }
+        }
 
-        XGraphics graphics = Reserve(RowHeight(Graphics(), header, widths, _tableBold, lineHeight) + lineHeight + (2 * CellPaddingY) + 4);
+        // Even the smallest font does not fit every word: share the width by weight and let words break.
+        double totalWeight = table.Columns.Sum(c => c.Weight);
+        widths ??= [.. table.Columns.Select(c => TextWidthPoints * c.Weight / totalWeight)];
+        string[] header = [.. table.Columns.Select(c => c.Header)];
+        double lineHeight = font.GetHeight();
+
+        graphics = Reserve(RowHeight(graphics, header, widths, bold, lineHeight) + lineHeight + (2 * CellPaddingY) + 4);
         _y += 2;
-        DrawRow(graphics, header, table.Columns, widths, _tableBold, lineHeight, isHeader: true);
+        DrawRow(graphics, header, table.Columns, widths, bold, lineHeight, isHeader: true);
         foreach (IReadOnlyList<string> row in table.Rows)
         {
-            double height = RowHeight(graphics, row, widths, _table, lineHeight);
+            double height = RowHeight(graphics, row, widths, font, lineHeight);
             if (_y + height > ContentBottom)
             {
                 graphics = NewPage();
-                DrawRow(graphics, header, table.Columns, widths, _tableBold, lineHeight, isHeader: true);
+                DrawRow(graphics, header, table.Columns, widths, bold, lineHeight, isHeader: true);
             }
 
-            DrawRow(graphics, row, table.Columns, widths, _table, lineHeight, isHeader: false);
+            DrawRow(graphics, row, table.Columns, widths, font, lineHeight, isHeader: false);
         }
 
         _y += 8;
     }
+
+    /// <summary>
+    /// Column widths that fit the text width, or null when the table does not fit in this font. Each column wants its
+    /// widest cell on one line; when all do not fit, each gets at least its widest unbreakable piece (a right-aligned
+    /// cell whole, else its longest word) and the rest of the width goes to the columns that wrap, in proportion to what
+    /// they lack. Width left over when everything fits is shared by the columns' weights.
+    /// </summary>
+    private static double[]? ColumnWidths(XGraphics graphics, PdfTable table, XFont font, XFont bold)
+    {
+        int columns = table.Columns.Count;
+        var preferred = new double[columns];
+        var minimum = new double[columns];
+        for (int c = 0; c < columns; c++)
+        {
+            bool whole = table.Columns[c].Align == PdfAlign.Right;
+            preferred[c] = graphics.MeasureString(table.Columns[c].Header, bold).Width;
+            minimum[c] = LongestWord(graphics, table.Columns[c].Header, bold);
+            foreach (IReadOnlyList<string> row in table.Rows)
+            {
+                double cell = graphics.MeasureString(row[c], font).Width;
+                preferred[c] = Math.Max(preferred[c], cell);
+                minimum[c] = Math.Max(minimum[c], whole ? cell : LongestWord(graphics, row[c], font));
+            }
+
+            preferred[c] += 2 * CellPaddingX;
+            minimum[c] += 2 * CellPaddingX;
+        }
+
+        double width = TextWidthPoints;
+        if (preferred.Sum() <= width)
+        {
+            double extra = width - preferred.Sum();
+            double totalWeight = table.Columns.Sum(c => c.Weight);
+            return [.. preferred.Select((p, c) => p + (extra * table.Columns[c].Weight / totalWeight))];
+        }
+
+        if (minimum.Sum() > width)
+        {
+            return null;
+        }
+
+        double lacking = preferred.Sum() - minimum.Sum();
+        double spare = width - minimum.Sum();
+        return [.. minimum.Select((m, c) => m + (spare * (preferred[c] - m) / lacking))];
+    }
+
+    private static double LongestWord(XGraphics graphics, string text, XFont font) =>
+        text.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Select(w => graphics.MeasureString(w, font).Width).DefaultIfEmpty(0).Max();
 
     /// <summary>
     /// A PNG image scaled to the text width (keeping its aspect ratio, never taller than a page's content area), on a new
