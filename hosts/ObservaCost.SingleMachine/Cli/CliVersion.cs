@@ -1,4 +1,5 @@
 using System.Reflection;
+using ObservaCost.Reporting.Reports;
 
 namespace ObservaCost.SingleMachine.Cli;
 
@@ -8,7 +9,7 @@ namespace ObservaCost.SingleMachine.Cli;
 /// </summary>
 public static class CliVersion
 {
-    public const string UnknownCommit = "unknown";
+    public const string UnknownCommit = ReportSoftware.UnknownCommit;
 
     /// <summary>The line printed: <c>observacost 0.11.0 (commit 0123…)</c>.</summary>
     public static string Line => Describe(typeof(CliVersion).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion);
@@ -16,10 +17,8 @@ public static class CliVersion
     /// <summary>The line for an informational version such as <c>0.11.0+0123abcd…</c>.</summary>
     public static string Describe(string? informationalVersion)
     {
-        string text = informationalVersion ?? "0.0.0";
-        int plus = text.IndexOf('+', StringComparison.Ordinal);
-        string version = plus < 0 ? text : text[..plus];
-        string commit = plus < 0 || plus == text.Length - 1 ? UnknownCommit : text[(plus + 1)..];
-        return $"{ObservaCostCli.Name} {version} (commit {commit})";
+        // One parser for the CLI line and the reports' reproducibility footer.
+        ReportSoftware software = ReportSoftware.Parse(informationalVersion);
+        return $"{ObservaCostCli.Name} {software.Version} (commit {software.Commit})";
     }
 }

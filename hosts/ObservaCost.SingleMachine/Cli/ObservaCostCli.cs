@@ -12,7 +12,7 @@ namespace ObservaCost.SingleMachine.Cli;
 
 /// <summary>
 /// The <c>observacost</c> command line (docs/cli.md): <c>run [--demo]</c> (also with no verb), <c>simulate</c>,
-/// <c>backfill</c>, <c>evaluate nab|m4</c>, <c>import-requests</c>, <c>pricing check</c>, <c>config check</c>,
+/// <c>backfill</c>, <c>evaluate nab|m4</c>, <c>import-requests</c>, <c>report</c>, <c>pricing check</c>, <c>config check</c>,
 /// <c>--help</c> on every verb and <c>--version</c>. <c>--Key value</c> pairs after a verb are ASP.NET Core
 /// configuration (<see cref="ConfigurationArguments"/>). Exit codes: 0 done, 1 failed (a missed evaluation target, a
 /// collector that refuses), 2 bad command line or configuration, each error one line on the error output.
@@ -75,6 +75,7 @@ public static class ObservaCostCli
         root.Subcommands.Add(BackfillCommandLine(context));
         root.Subcommands.Add(EvaluateCommand(context));
         root.Subcommands.Add(ImportRequestsCommand(context));
+        root.Subcommands.Add(ReportCommand(context));
         root.Subcommands.Add(PricingCommand(context));
         root.Subcommands.Add(ConfigCommand(context));
         return root;
@@ -160,6 +161,22 @@ public static class ObservaCostCli
             app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
             return await RequestLogImportCommand.RunAsync(app.Services, result.GetRequiredValue(file), start, end, context.Output, context.Errors, ct);
         }, context.Errors)));
+        return command;
+    }
+
+    private static Command ReportCommand(CliContext context)
+    {
+        (Option<DateTimeOffset> from, Option<DateTimeOffset> to) = RangeOptions(ReportVerb.Verb);
+        var compare = new Option<bool>("--compare-previous") { Description = "Set the previous period of the same length beside the period, with the change.", Arity = ArgumentArity.Zero };
+        var format = new Option<string>("--format") { Description = "The output format: json, csv or md (pdf once its writer is registered); an unknown one lists those available.", Required = true, HelpName = "FORMAT" };
+        var output = new Option<string>("--out") { Description = "The file to write (its directory is created).", Required = true, HelpName = "PATH" };
+        var command = new Command(ReportVerb.Verb, "Write the efficiency report of [--from, --to) from the configured store (docs/reports.md): summary, utilization, idle, cost per token, energy, spend, anomalies, forecast, method notes, reproducibility hashes. --Key value pairs are configuration.")
+        {
+            from, to, compare, format, output,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction((result, ct) => WithRangeAsync(result, context, from, to, (configuration, start, end) =>
+            ReportVerb.RunAsync(configuration, start, end, result.GetValue(compare), result.GetRequiredValue(format), result.GetRequiredValue(output), context, ct)));
         return command;
     }
 
