@@ -21,6 +21,9 @@ public sealed class PdfReportWriter : IReportWriter
 
     public const int ChartHeightPixels = 360;
 
+    /// <summary>The most anomaly events the PDF lists (the counts cover them all).</summary>
+    public const int ListedAnomalies = 20;
+
     /// <summary>The fleet KPIs of each section, by key (<see cref="ReportDefinitions"/>); a key in no section is listed under "Other figures".</summary>
     private static readonly (string Section, string[] Keys)[] FleetSections =
     [
@@ -200,14 +203,16 @@ public sealed class PdfReportWriter : IReportWriter
                 .Select(s => Row([s.Item1, Count(s.Item2.Current), .. compared ? new[] { Count(s.Item2.Previous) } : []]))]));
         if (a.Events.Count > 0)
         {
-            if (a.Total.Current > a.Events.Count)
-            {
-                pdf.Paragraph(string.Create(CultureInfo.InvariantCulture, $"The {a.Events.Count} most recent of {a.Total.Current:0} events:"), italic: true);
-            }
-
+            // The most severe first, then the newest: a reader of the PDF sees what matters; the JSON and CSV list them all.
+            ReportAnomaly[] listed = [.. a.Events.OrderBy(e => SeverityRank(e.Severity)).ThenByDescending(e => e.Time).Take(ListedAnomalies)];
+            pdf.Paragraph(
+                listed.Length < a.Events.Count || a.Total.Current > a.Events.Count
+                    ? string.Create(CultureInfo.InvariantCulture, $"The {listed.Length} most severe and most recent of {a.Total.Current:0} events (the JSON and CSV list {a.Events.Count}):")
+                    : "The events:",
+                italic: true);
             pdf.Table(new PdfTable(
-                [Text("Time (UTC)", 2), Text("Severity"), Text("Entity", 2), Text("Series", 2), Text("Detector", 1.5), Number("Value"), Number("Expected")],
-                [.. a.Events.Select(e => Row(ReportText.Time(e.Time), e.Severity, $"{e.EntityKind} {e.Entity}", e.Series, e.Detector, ReportText.Number(e.Value, 4), e.ExpectedValue is double x ? ReportText.Number(x, 4) : string.Empty))]));
+                [Text("Time (UTC)", 1.5), Text("Severity"), Text("Entity", 2.5), Text("Series", 1.5), Text("Detector", 1.5), Number("Value"), Number("Expected")],
+                [.. listed.Select(e => Row(ReportText.Time(e.Time), e.Severity, $"{e.EntityKind} {e.Entity}", e.Series, e.Detector, ReportText.Number(e.Value, 4), e.ExpectedValue is double x ? ReportText.Number(x, 4) : string.Empty))]));
         }
 
         // The demand forecast against capacity.
@@ -272,6 +277,13 @@ public sealed class PdfReportWriter : IReportWriter
 
         return new PdfReportRendering(pdf.Save(), placed);
     }
+
+    private static int SeverityRank(string severity) => severity switch
+    {
+        "critical" => 0,
+        "warning" => 1,
+        _ => 2,
+    };
 
     /// <summary>True when a chart has at least one measured value to draw (a chart without one is stated, not drawn empty).</summary>
     public static bool HasData(ChartSpec chart) => chart switch

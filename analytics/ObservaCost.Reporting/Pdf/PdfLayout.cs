@@ -26,6 +26,9 @@ public sealed class PdfLayout : IDisposable
     /// <summary>The table font sizes tried in turn until a table's columns fit the text width.</summary>
     private static readonly double[] TableFontSizes = [8.5, 7.5, 6.5];
 
+    /// <summary>Where a word wider than its column may break: after these.</summary>
+    private static readonly System.Buffers.SearchValues<char> BreakAfter = System.Buffers.SearchValues.Create("/-_.:");
+
     private static readonly XColor Ink = XColor.FromArgb(0x22, 0x22, 0x22);
     private static readonly XColor Accent = XColor.FromArgb(0x1F, 0x2A, 0x44);
     private static readonly XColor Muted = XColor.FromArgb(0x66, 0x6B, 0x75);
@@ -406,6 +409,13 @@ public sealed class PdfLayout : IDisposable
                     while (fit > 1 && graphics.MeasureString(current[..fit], font).Width > width)
                     {
                         fit--;
+                    }
+
+                    // A word too wide for its column (an identifier, a path) breaks after a separator when one fits.
+                    int separator = current.AsSpan(0, fit).LastIndexOfAny(BreakAfter);
+                    if (separator > 0)
+                    {
+                        fit = separator + 1;
                     }
 
                     lines.Add(current[..fit]);

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using ObservaCost.Reporting.Output;
 using ObservaCost.Reporting.Reports;
 using ObservaCost.Reporting.Tests.Pdf;
@@ -7,7 +6,7 @@ using SkiaSharp;
 
 namespace ObservaCost.Reporting.Tests.Output;
 
-public sealed partial class PdfReportWriterTests
+public sealed class PdfReportWriterTests
 {
     private const int Dpi = 60;
 
@@ -20,28 +19,12 @@ public sealed partial class PdfReportWriterTests
     {
         EfficiencyReport report = SampleReport.Create();
         using JsonDocument json = JsonDocument.Parse(await WriteAsync(new JsonReportWriter(), report));
-        List<string[]> rows = Rows(PdfReportWriter.Render(report).Pdf);
+        List<string[]> rows = ReportPdfChecks.Rows(PdfReportWriter.Render(report).Pdf);
 
-        JsonElement fleet = json.RootElement.GetProperty("fleet");
-        int checkedFigures = 0;
-        foreach (KpiDefinition kpi in ReportDefinitions.All)
-        {
-            JsonElement figure = fleet.GetProperty(kpi.Key);
-            string current = ReportText.Figure(Number(figure.GetProperty("current")), kpi.Unit);
-            string previous = ReportText.Figure(Number(figure.GetProperty("previous")), kpi.Unit);
-            double? change = Number(figure.GetProperty("current")) - Number(figure.GetProperty("previous"));
-            string[] expected = change is null ? [kpi.Name, kpi.Unit, current, previous] : [kpi.Name, kpi.Unit, current, previous, ReportText.Change(change, kpi.Unit)];
-
-            // Every row of the KPI tables that names the figure (its section's, and the cover's for a headline KPI)
-            // carries the JSON's values; there is at least one.
-            string[][] found = [.. rows.Where(r => r.Length >= 2 && r[0] == kpi.Name && r[1] == kpi.Unit)];
-            Assert.True(found.Length > 0, $"no row for {kpi.Name}");
-            Assert.All(found, row => Assert.Equal(expected, row));
-            checkedFigures++;
-        }
-
-        // 35 fleet KPIs in the report's definitions.
-        Assert.Equal(35, checkedFigures);
+        // 35 fleet KPIs in the report's definitions, every one found in its row.
+        Assert.Equal(35, ReportPdfChecks.AssertFleetFiguresInRows(json.RootElement, rows));
+        // The cover's and the section's row of one figure, worked by hand: idle cost $1,432.17 against $1,640.02, a change of −$207.85.
+        Assert.Equal(2, rows.Count(r => r.SequenceEqual(["Idle cost", "USD", "$1,432.17", "$1,640.02", "-$207.85"])));
     }
 
     [Fact]
@@ -49,29 +32,17 @@ public sealed partial class PdfReportWriterTests
     {
         EfficiencyReport report = SampleReport.Create();
         using JsonDocument json = JsonDocument.Parse(await WriteAsync(new JsonReportWriter(), report));
-        List<string[]> rows = Rows(PdfReportWriter.Render(report).Pdf);
+        List<string[]> rows = ReportPdfChecks.Rows(PdfReportWriter.Render(report).Pdf);
 
-        foreach (JsonElement pool in json.RootElement.GetProperty("pools").EnumerateArray())
-        {
-            string C(string key, string unit) => ReportText.Figure(Number(pool.GetProperty(key).GetProperty("current")), unit);
-            string P(string key, string unit) => ReportText.Figure(Number(pool.GetProperty(key).GetProperty("previous")), unit);
-            string[] expected = [pool.GetProperty("pool").GetString()!, C("gpuHours", "GPU-h"), C("utilizationPercent", "%"), C("idleGpuHours", "GPU-h"),
-                C("idleCostUsd", "USD"), C("idleSharePercent", "%"), C("costUsd", "USD"), P("idleCostUsd", "USD"), P("idleSharePercent", "%")];
-            Assert.Contains(expected, rows);
-        }
+        ReportPdfChecks.AssertPoolAndModelRows(json.RootElement, rows);
 
         // The first pool worked by hand: a100-train, 1,344 GPU-h, 61.25 %, 201.5 idle GPU-h, $512.34, 14.9926 %, $3,902.11;
         // previously $601.20 and 17.3 %.
         Assert.Contains(["a100-train", "1,344", "61.25", "201.5", "$512.34", "14.9926", "$3,902.11", "$601.20", "17.3"], rows);
 
-        foreach (JsonElement model in json.RootElement.GetProperty("models").EnumerateArray())
-        {
-            string C(string key) => ReportText.Figure(Number(model.GetProperty(key).GetProperty("current")), ReportDefinitions.Of(key).Unit);
-            string[] expected = [model.GetProperty("model").GetString()!, ReportText.Figure(Number(model.GetProperty("tokens").GetProperty("current")), "tokens"), C("costUsd"),
-                C("costPerMillionTokensUsd"), C("costPerMillionPromptTokensUsd"), C("costPerMillionCompletionTokensUsd"),
-                ReportText.Figure(Number(model.GetProperty("costPerMillionTokensUsd").GetProperty("previous")), "USD/1M tokens")];
-            Assert.Contains(expected, rows);
-        }
+        // And the first model: llama-3-70b, 6.1e9 tokens, $5,104.22, $/1M 0.8367 (prompt × 0.8 = 0.66936 → 0.6694,
+        // completion × 1.9 = 1.58973 → 1.5897), previously 0.8512.
+        Assert.Contains(["llama-3-70b", "6,100,000,000", "$5,104.22", "0.8367", "0.6694", "1.5897", "0.8512"], rows);
     }
 
     [Fact]
@@ -160,24 +131,10 @@ public sealed partial class PdfReportWriterTests
         Assert.StartsWith("%PDF-", start, StringComparison.Ordinal);
     }
 
-    /// <summary>The table rows of the PDF before the method notes (whose KPI table repeats names and units with definitions), each split into its cells.</summary>
-    private static List<string[]> Rows(byte[] pdf)
-    {
-        string text = PdfPages.LayoutText(pdf);
-        int notes = text.IndexOf("Method notes", StringComparison.Ordinal);
-        return [.. text[..notes].Split('\n').Select(l => ColumnGap().Split(l.Trim())).Where(cells => cells.Length > 1)];
-    }
-
-    private static double? Number(JsonElement element) => element.ValueKind == JsonValueKind.Null ? null : element.GetDouble();
-
     private static async Task<string> WriteAsync(IReportWriter writer, EfficiencyReport report)
     {
         using var stream = new MemoryStream();
         await writer.WriteAsync(report, stream, CancellationToken.None);
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
-
-    // pdftotext -layout separates table columns by two or more spaces; a cell's own words by one.
-    [GeneratedRegex(" {2,}")]
-    private static partial Regex ColumnGap();
 }
