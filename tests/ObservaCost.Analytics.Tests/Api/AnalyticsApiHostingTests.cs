@@ -34,6 +34,7 @@ public sealed class AnalyticsApiHostingTests(ApiFixture fixture) : IClassFixture
             ["/api/v1/forecast"] = ["from", "model", "series", "to"],
             ["/api/v1/idle"] = windowed,
             ["/api/v1/kpis"] = windowed,
+            ["/api/v1/reports"] = ["comparePrevious", "format", "from", "to"],
         };
         Assert.Equal(expectedParameters.Keys, paths.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
         foreach (JsonProperty path in paths.EnumerateObject())
@@ -60,7 +61,7 @@ public sealed class AnalyticsApiHostingTests(ApiFixture fixture) : IClassFixture
             Assert.True(responses.GetProperty("400").GetProperty("content").TryGetProperty("application/problem+json", out _));
         }
 
-        foreach (string adminOnly in new[] { "/api/v1/idle", "/api/v1/anomalies", "/api/v1/forecast" })
+        foreach (string adminOnly in new[] { "/api/v1/idle", "/api/v1/anomalies", "/api/v1/forecast", "/api/v1/reports" })
         {
             Assert.True(paths.GetProperty(adminOnly).GetProperty("get").GetProperty("responses").TryGetProperty("403", out _), $"{adminOnly} documents 403");
         }

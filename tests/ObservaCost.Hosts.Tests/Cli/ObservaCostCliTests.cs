@@ -17,6 +17,7 @@ public sealed partial class ObservaCostCliTests
         { "evaluate nab", "observacost evaluate nab [options]", ["--data <DIR> (REQUIRED)", "--files <GLOB>", "--help"] },
         { "evaluate m4", "observacost evaluate m4 [options]", ["--train <FILE> (REQUIRED)", "--test <FILE> (REQUIRED)", "--help"] },
         { "import-requests", "observacost import-requests <FILE> [options] [--Key value ...]", ["<FILE>", "--from <ISO time> (REQUIRED)", "--to <ISO time> (REQUIRED)", "--help"] },
+        { "report", "observacost report [options] [--Key value ...]", ["--from <ISO time> (REQUIRED)", "--to <ISO time> (REQUIRED)", "--compare-previous", "--format <FORMAT> (REQUIRED)", "--out <PATH> (REQUIRED)", "--help"] },
         { "pricing", "observacost pricing [command] [options]", ["check <FILE>", "--help"] },
         { "pricing check", "observacost pricing check <FILE> [options]", ["<FILE>", "--help"] },
         { "config", "observacost config [command] [options]", ["check", "--help"] },
@@ -62,7 +63,7 @@ public sealed partial class ObservaCostCliTests
         Assert.Equal(expected, CliVersion.Describe(informational));
 
     [Theory]
-    [InlineData(new[] { "runn" }, "observacost: 'runn' is not a verb (run, simulate, backfill, evaluate, import-requests, pricing, config) (see observacost --help)")]
+    [InlineData(new[] { "runn" }, "observacost: 'runn' is not a verb (run, simulate, backfill, evaluate, import-requests, report, pricing, config) (see observacost --help)")]
     [InlineData(new[] { "run", "--deom" }, "observacost run: unknown option '--deom' (configuration keys name a section: --Section:Key value) (see observacost run --help)")]
     [InlineData(new[] { "run", "--Storage:Backend" }, "observacost run: configuration key '--Storage:Backend' has no value (see observacost run --help)")]
     [InlineData(new[] { "simulate", "--collector", "http://127.0.0.1:1", "--history", "7x" }, "observacost simulate: '7x' is not a duration such as 7d, 12h or 90m (see observacost simulate --help)")]

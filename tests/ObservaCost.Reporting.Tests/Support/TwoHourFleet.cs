@@ -50,6 +50,9 @@ public sealed class TwoHourFleet : IAsyncDisposable
     /// <summary>The pricing file without revenue.</summary>
     public static string PricingWithoutRevenue => Pricing.Replace("\"revenueUsdPerMillionTokens\": { \"llama\": 10 },", string.Empty, StringComparison.Ordinal);
 
+    public const string TenantApiToken = "report-tenant-acme";
+    public const string AdminApiToken = "report-admin";
+
     private readonly ShiftedTimeProvider _clock;
 
     private TwoHourFleet(CollectorHost host, ShiftedTimeProvider clock, string directory, string pricingPath)
@@ -66,6 +69,9 @@ public sealed class TwoHourFleet : IAsyncDisposable
 
     public string PricingPath { get; }
 
+    /// <summary>The embedded store's file.</summary>
+    public string StorePath => Path.Combine(Host.Directory, "store.db");
+
     public IServiceProvider Services => Host.Services;
 
     public static async Task<TwoHourFleet> StartAsync(string pricing = Pricing)
@@ -77,7 +83,11 @@ public sealed class TwoHourFleet : IAsyncDisposable
         var clock = new ShiftedTimeProvider(PeriodEnd);
         CollectorHost host = await CollectorHost.StartWithAnalyticsOnDemandAsync(
             builder => builder.Services.AddSingleton<TimeProvider>(clock),
-            "--Collector:RequestLogs:Aggregation:AllowedLateness", "03:00:00", "--Analytics:PricingFile", pricingPath);
+            "--Collector:RequestLogs:Aggregation:AllowedLateness", "03:00:00", "--Analytics:PricingFile", pricingPath,
+            "--Analytics:Api:Tokens:0:Name", "acme", "--Analytics:Api:Tokens:0:Tenant", "acme",
+            "--Analytics:Api:Tokens:0:Sha256", ObservaCost.Analytics.Api.ApiAuthenticator.HashToken(TenantApiToken),
+            "--Analytics:Api:Tokens:1:Name", "admin", "--Analytics:Api:Tokens:1:Admin", "true",
+            "--Analytics:Api:Tokens:1:Sha256", ObservaCost.Analytics.Api.ApiAuthenticator.HashToken(AdminApiToken));
         var fleet = new TwoHourFleet(host, clock, dir, pricingPath);
         await fleet.PushAndBackfillAsync();
         return fleet;
