@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every ObservaCost test on a fresh machine with the .NET SDK: installs the real servers the tests start
-# (InfluxDB 1.x, VictoriaMetrics and PostgreSQL 15 from Debian), the chart tools (npm) and the browser the web tests drive (chromium),
-# builds the solution and runs all tests, then prints one summary line.
+# (InfluxDB 1.x, VictoriaMetrics and PostgreSQL 15 from Debian), the chart tools (npm), the browser the web tests drive (chromium)
+# and the PDF report's font and page renderer, builds the solution and runs all tests, then prints one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,9 @@ command -v influxd >/dev/null 2>&1 || need+=(influxdb influxdb-client)
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 # The web overview's browser tests drive Debian's chromium through Playwright (never a downloaded browser).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The PDF report: its font (DejaVu Sans) and pdftoppm/pdftotext, which the report tests render and read pages with.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing: ${need[*]}"
   $SUDO apt-get update -qq

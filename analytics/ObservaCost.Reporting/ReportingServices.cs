@@ -13,7 +13,7 @@ public static class ReportingServices
 {
     /// <summary>
     /// Registers the efficiency report: <see cref="ReportOptions"/> (validated at start-up), the builder, the
-    /// software version of the entry assembly, the JSON, CSV and Markdown writers as <see cref="IReportWriter"/>s and
+    /// software version of the entry assembly, the JSON, CSV, Markdown and PDF writers as <see cref="IReportWriter"/>s and
     /// the <see cref="ReportWriters"/> lookup. Another format is one more <c>services.AddSingleton&lt;IReportWriter, …&gt;()</c>.
     /// Registers once however often it is called. Needs the analytics domain (<c>AddAnalyticsDomain</c>) and the store.
     /// </summary>
@@ -32,6 +32,7 @@ public static class ReportingServices
         services.AddSingleton<IReportWriter, JsonReportWriter>();
         services.AddSingleton<IReportWriter, CsvReportWriter>();
         services.AddSingleton<IReportWriter, MarkdownReportWriter>();
+        services.AddSingleton<IReportWriter, PdfReportWriter>();
         services.TryAddSingleton<ReportWriters>();
         return services;
     }

@@ -168,7 +168,7 @@ public static class ObservaCostCli
     {
         (Option<DateTimeOffset> from, Option<DateTimeOffset> to) = RangeOptions(ReportVerb.Verb);
         var compare = new Option<bool>("--compare-previous") { Description = "Set the previous period of the same length beside the period, with the change.", Arity = ArgumentArity.Zero };
-        var format = new Option<string>("--format") { Description = "The output format: json, csv or md (pdf once its writer is registered); an unknown one lists those available.", Required = true, HelpName = "FORMAT" };
+        var format = new Option<string>("--format") { Description = "The output format: json, csv, md or pdf; an unknown one lists those available.", Required = true, HelpName = "FORMAT" };
         var output = new Option<string>("--out") { Description = "The file to write (its directory is created).", Required = true, HelpName = "PATH" };
         var command = new Command(ReportVerb.Verb, "Write the efficiency report of [--from, --to) from the configured store (docs/reports.md): summary, utilization, idle, cost per token, energy, spend, anomalies, forecast, method notes, reproducibility hashes. --Key value pairs are configuration.")
         {
