@@ -86,5 +86,51 @@ public static class NabDetectors
             return scores;
         });
 
-    public static IReadOnlyList<NabDetector> All() => [IidSpike(), SrCnn(), SrCnnSuppressed(), ChangePoint()];
+    /// <summary>−ln p of the IID spike detector that maps to a calibrated score of 1 in the ensemble.</summary>
+    public const double EnsembleSpikeLogPScale = 10;
+
+    /// <summary>Bins of the ensemble's contextual member (chosen on nab-dev-wide: 16 beat 8 and 32 held out).</summary>
+    public const int EnsembleLevels = 16;
+
+    /// <summary>The contextual novelty detector (in the manner of CAD OSE) with one alert per day.</summary>
+    public static NabDetector Contextual(int levels = ContextualNoveltyDetector.DefaultLevels, int order = ContextualNoveltyDetector.DefaultOrder) => new(
+        Invariant($"contextual(levels={levels}, order={order}, suppress={SuppressionRows})"),
+        values =>
+        {
+            var detector = new ContextualNoveltyDetector(levels, order);
+            var suppression = new ScoreSuppression(SuppressionRows);
+            var scores = new double[values.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                scores[i] = suppression.Next(detector.Add(values[i]));
+            }
+
+            return scores;
+        });
+
+    /// <summary>
+    /// The ensemble: the mean (or the larger) of the contextual novelty (in [0, 1]) and the IID spike score calibrated
+    /// to [0, 1] as min(1, −ln p / <see cref="EnsembleSpikeLogPScale"/>), with one alert per day.
+    /// </summary>
+    public static NabDetector Ensemble(double scale = EnsembleSpikeLogPScale, bool mean = true, int levels = EnsembleLevels) => new(
+        Invariant($"ensemble({(mean ? "mean" : "max")} of contextual L{levels}, iid-spike/{scale}; suppress={SuppressionRows})"),
+        values =>
+        {
+            var contextual = new ContextualNoveltyDetector(levels);
+            var spike = new IidSpikeDetector(confidence: 99, pvalueHistoryLength: PValueHistoryRows, side: AnomalySide.TwoSided);
+            var suppression = new ScoreSuppression(SuppressionRows);
+            var scores = new double[values.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                double spikeScore = Math.Min(1, -spike.Add(values[i]).LogPValue / scale);
+                double novelty = contextual.Add(values[i]);
+                scores[i] = suppression.Next(mean ? (novelty + spikeScore) / 2 : Math.Max(novelty, spikeScore));
+            }
+
+            return scores;
+        });
+
+    public static IReadOnlyList<NabDetector> All() => [IidSpike(), SrCnn(), SrCnnSuppressed(), ChangePoint(), Contextual(), Ensemble()];
+
+    private static string Invariant(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
