@@ -38,7 +38,8 @@ public sealed record GlobalTreeOptions
 /// same hour 1 and 2 weeks before, rolling mean/std/min/max of the last 24 hours, the change of the daily mean, the
 /// step k, the target's position modulo 24 and 168 (hour of day and hour of week counted from the start of the
 /// series: M4 Hourly has no timestamps, so the phase is relative to each series' first point) and the log of the
-/// scale. The label is the scaled value k steps ahead (direct multi-step, no recursion).
+/// scale. The label is the scaled value k steps ahead minus the scaled seasonal-naive value for that hour, so the
+/// trees learn corrections to seasonal naive (direct multi-step, no recursion).
 /// </summary>
 public static class GlobalTreeForecaster
 {
@@ -48,6 +49,9 @@ public static class GlobalTreeForecaster
     public const int MinimumHistory = (2 * Week) + 1;
 
     public const int FeatureCount = 42;
+
+    /// <summary>The feature the label is relative to: the same hour on the latest known day (seasonal naive, scaled).</summary>
+    internal const int BaselineFeature = 24;
 
     public const string Name = "global boosted trees (FastTree)";
 
@@ -74,7 +78,7 @@ public static class GlobalTreeForecaster
                 {
                     var features = new float[FeatureCount];
                     double scale = Featurise(history, k, features);
-                    rows.Add(new TrainingRow { Label = (float)(series[n - 1 + k] / scale), Features = features });
+                    rows.Add(new TrainingRow { Label = (float)(series[n - 1 + k] / scale) - features[BaselineFeature], Features = features });
                 }
             }
         }
@@ -196,6 +200,7 @@ public sealed class GlobalTreeModel
         ArgumentNullException.ThrowIfNull(histories);
         var rows = new List<GlobalTreeForecaster.TrainingRow>(histories.Count * Horizon);
         var scales = new double[histories.Count];
+        var baselines = new float[histories.Count * Horizon];
         for (int s = 0; s < histories.Count; s++)
         {
             if (histories[s].Length < GlobalTreeForecaster.MinimumHistory)
@@ -207,6 +212,7 @@ public sealed class GlobalTreeModel
             {
                 var features = new float[GlobalTreeForecaster.FeatureCount];
                 scales[s] = GlobalTreeForecaster.Featurise(histories[s], k, features);
+                baselines[rows.Count] = features[GlobalTreeForecaster.BaselineFeature];
                 rows.Add(new GlobalTreeForecaster.TrainingRow { Features = features });
             }
         }
@@ -218,7 +224,7 @@ public sealed class GlobalTreeModel
         {
             int s = at / Horizon;
             forecasts[s] ??= new double[Horizon];
-            forecasts[s][at % Horizon] = row.Score * scales[s];
+            forecasts[s][at % Horizon] = (row.Score + baselines[at]) * scales[s];
             at++;
         }
 
