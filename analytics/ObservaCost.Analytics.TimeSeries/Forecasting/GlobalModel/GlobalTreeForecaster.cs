@@ -22,10 +22,10 @@ public sealed record GlobalTreeOptions
     public int MinimumExampleCountPerLeaf { get; init; } = 20;
 
     /// <summary>Hours between two training origins of a series (origins go back from the end of its history).</summary>
-    public int OriginStepHours { get; init; } = 24;
+    public int OriginStepHours { get; init; } = 12;
 
     /// <summary>Training origins per series: a series contributes at most this many × <see cref="Horizon"/> rows.</summary>
-    public int MaxOriginsPerSeries { get; init; } = 12;
+    public int MaxOriginsPerSeries { get; init; } = 24;
 
     /// <summary>Trainer threads (1: deterministic and polite on a shared machine).</summary>
     public int Threads { get; init; } = 1;
