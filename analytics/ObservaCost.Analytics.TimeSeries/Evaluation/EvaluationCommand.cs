@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ObservaCost.Analytics.TimeSeries.Forecasting;
+using ObservaCost.Analytics.TimeSeries.Forecasting.GlobalModel;
 
 namespace ObservaCost.Analytics.TimeSeries.Evaluation;
 
@@ -16,7 +17,8 @@ public static class EvaluationCommand
     public const string Usage = "usage: evaluate nab --data DIR [--files GLOB] | evaluate m4 --train FILE --test FILE";
 
     private const double ScorerTolerance = 1e-9;
-    private const double RequiredM4Improvement = 0.10;
+    private const double RequiredM4Improvement = 0.30;
+    private const double M4Moonshot = 0.35;
 
     public static Task<int> RunAsync(string[] args, TextWriter output, CancellationToken ct)
     {
@@ -267,14 +269,29 @@ public static class EvaluationCommand
             output.WriteLine(Invariant($"  {result.Method,-40} sMAPE {result.Smape,7:F3}  MASE {result.Mase,6:F3}  [{result.Elapsed.TotalSeconds:F2} s]"));
         }
 
-        output.WriteLine(Invariant($"All methods: {seconds:F1} s wall, {cpuSeconds:F1} s CPU for {series.Count} series on one thread ({cpuSeconds / series.Count * 1000:F1} ms CPU per series; 414 series ≈ {cpuSeconds / series.Count * 414:F0} s CPU)."));
+        output.WriteLine(Invariant($"Local methods: {seconds:F1} s wall, {cpuSeconds:F1} s CPU for {series.Count} series on one thread ({cpuSeconds / series.Count * 1000:F1} ms CPU per series; 414 series ≈ {cpuSeconds / series.Count * 414:F0} s CPU)."));
+        ct.ThrowIfCancellationRequested();
+
+        // Global model (ML.NET FastTree across all series) and its ensemble with the local singles: weights and
+        // interval quantiles chosen on the last 48 points of each training series, never on the test horizon.
+        total.Restart();
+        cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        M4GlobalResult global = M4GlobalEvaluation.Evaluate(series, HourlyForecasters.Singles(), new GlobalTreeOptions());
+        cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+        output.WriteLine(Invariant($"  {global.Global.Method,-40} sMAPE {global.Global.Smape,7:F3}  MASE {global.Global.Mase,6:F3}"));
+        output.WriteLine(Invariant($"  {global.Ensemble.Method,-40} sMAPE {global.Ensemble.Smape,7:F3}  MASE {global.Ensemble.Mase,6:F3}"));
+        output.WriteLine("  weights (validation split): " + string.Join(", ", global.Fit.MemberNames.Select((name, i) => Invariant($"{name} {global.Fit.Weights[i]:F1}"))));
+        output.WriteLine(Invariant($"Global training (validation + final fit, one thread): {global.Fit.TrainingTime.TotalSeconds:F1} s; whole global evaluation {total.Elapsed.TotalSeconds:F1} s wall, {cpuSeconds:F1} s CPU; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):F0} MiB."));
+        output.WriteLine(Invariant($"80 % interval (validation residual quantiles per step) covers {global.IntervalCoverage:P1} of the test points (target 75–85 %)."));
+
         M4MethodResult naive = results[0];
-        M4MethodResult best = results.Skip(1).MinBy(r => r.Smape + (r.Mase * 10))!;
+        M4MethodResult best = results.Skip(1).Append(global.Global).Append(global.Ensemble).MinBy(r => r.Smape + (r.Mase * 10))!;
         double smapeGain = 1 - (best.Smape / naive.Smape);
         double maseGain = 1 - (best.Mase / naive.Mase);
         bool met = smapeGain >= RequiredM4Improvement && maseGain >= RequiredM4Improvement;
-        output.WriteLine(Invariant($"Best: {best.Method}: sMAPE {smapeGain:P1} and MASE {maseGain:P1} better than seasonal naive."));
-        output.WriteLine(Invariant($"Target: best forecaster at least 10 % better than seasonal naive on both sMAPE and MASE: {(met ? "MET" : "MISSED")}"));
+        bool moonshot = smapeGain >= M4Moonshot && maseGain >= M4Moonshot;
+        output.WriteLine(Invariant($"Chosen: {best.Method}: sMAPE {smapeGain:P1} and MASE {maseGain:P1} better than seasonal naive."));
+        output.WriteLine(Invariant($"Target: best forecaster at least {RequiredM4Improvement:P0} better than seasonal naive on both sMAPE and MASE: {(met ? "MET" : "MISSED")}; moonshot {M4Moonshot:P0}: {(moonshot ? "MET" : "missed")}"));
         return met ? 0 : 1;
     }
 
