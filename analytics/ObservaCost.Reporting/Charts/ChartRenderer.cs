@@ -73,7 +73,8 @@ public static class ChartRenderer
 
     private static void DrawTime(Plot plot, TimeChart chart)
     {
-        int colour = 0;
+        // Bands are shades of grey, so the lines keep the palette's first colours whether or not a band is drawn.
+        int bandIndex = 0;
         foreach (BandSeries band in chart.Bands ?? [])
         {
             if (band.Times.Count != band.Lower.Count || band.Times.Count != band.Upper.Count)
@@ -87,11 +88,13 @@ public static class ChartRenderer
             }
 
             var fill = plot.Add.FillY(ToOaDates(band.Times), [.. band.Lower], [.. band.Upper]);
-            fill.FillColor = Palette[colour % Palette.Length].WithAlpha(0.25);
+            fill.FillColor = Colors.Black.WithAlpha(0.12 + (0.08 * (bandIndex % 3)));
             fill.LineColor = Colors.Transparent;
             fill.LegendText = band.Name;
-            colour++;
+            bandIndex++;
         }
+
+        int colour = 0;
 
         bool right = false;
         foreach (LineSeries line in chart.Lines)
@@ -126,6 +129,7 @@ public static class ChartRenderer
         }
 
         plot.Axes.DateTimeTicksBottom();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.DateTimeAutomatic { LabelFormatter = FormatTick };
         plot.YLabel(chart.LeftAxisLabel);
         if (right)
         {
@@ -186,6 +190,12 @@ public static class ChartRenderer
             plot.ShowLegend(legend, Alignment.UpperRight);
         }
     }
+
+    /// <summary>A time axis label in ISO order (UTC): the date at midnight, else month-day and the time.</summary>
+    private static string FormatTick(DateTime time) =>
+        time.TimeOfDay == TimeSpan.Zero
+            ? time.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)
+            : time.ToString("MM-dd HH:mm", CultureInfo.InvariantCulture);
 
     private static double[] ToOaDates(IReadOnlyList<DateTimeOffset> times)
     {
