@@ -58,4 +58,5 @@ for (const document of documents) {
   console.log(JSON.stringify({ apiVersion, kind, name, errors, object }));
 }
 
-process.exit(failed ? 1 : 0);
+// exitCode, not process.exit(): exit() can cut off stdout still being written to a pipe (seen: a line cut at 4096 bytes).
+process.exitCode = failed ? 1 : 0;
