@@ -7,6 +7,7 @@ using ObservaCost.Analytics.Hosting;
 using ObservaCost.Analytics.Scheduling;
 using ObservaCost.Collector;
 using ObservaCost.Collector.NvidiaSmi;
+using ObservaCost.Reporting.Configuration;
 using ObservaCost.Storage.Configuration;
 using ObservaCost.Testing;
 
@@ -32,7 +33,7 @@ public sealed partial class ReadmeConfigurationTableTests
         Assembly[] assemblies =
         [
             typeof(StorageOptions).Assembly, typeof(CollectorApplication).Assembly, typeof(AnalyticsOptions).Assembly,
-            typeof(AnalyticsApiOptions).Assembly, typeof(SchedulerOptions).Assembly,
+            typeof(AnalyticsApiOptions).Assembly, typeof(SchedulerOptions).Assembly, typeof(ReportOptions).Assembly,
         ];
         var types = assemblies.SelectMany(a => a.GetExportedTypes())
             .Select(t => (Type: t, Field: t.GetField("SectionName", BindingFlags.Public | BindingFlags.Static)))
