@@ -51,31 +51,20 @@ public sealed class RentalSplitTests
         // H100 (pool own, owned, llama/acme at 60 %): capex 1.00 + opex 0.25 + rental 0 + energy 0.12 = $1.37.
         CostWindow h100 = report.Costs.Single(c => c.GpuUuid == "GPU-H100");
         Assert.Equal(("llama", "acme", "own"), (h100.Model, h100.Tenant, h100.Pool));
-        Precision.Close(1.00, h100.CapexUsd);
-        Precision.Close(0.25, h100.OpexUsd);
-        Precision.Close(0, h100.RentalUsd!.Value);
-        Precision.Close(0.12, h100.EnergyCostUsd);
-        Precision.Close(1.37, h100.CostUsd);
+        AssertComponents(h100, capex: 1.00, opex: 0.25, rental: 0, energy: 0.12, cost: 1.37);
 
         // A100 (pool rent, rented at $2.00/GPU-h, energy billed apart; unallocated at 1 %): rental 2.00 + energy 0.12
         // = $2.12, all of it idle (the whole hour under 5 %).
         CostWindow a100 = report.Costs.Single(c => c.GpuUuid == "GPU-A100");
         Assert.Equal((null, "rent"), (a100.Model, a100.Pool));
-        Precision.Close(0, a100.CapexUsd);
-        Precision.Close(0, a100.OpexUsd);
-        Precision.Close(2.00, a100.RentalUsd!.Value);
-        Precision.Close(0.12, a100.EnergyCostUsd);
-        Precision.Close(2.12, a100.CostUsd);
+        AssertComponents(a100, capex: 0, opex: 0, rental: 2.00, energy: 0.12, cost: 2.12);
 
         // L40S (pool rent, rented at $1.50/GPU-h with energy included; llama/acme at 60 %): rental 1.50, energy $0
         // though its 2.16 MJ of facility energy is still counted.
         CostWindow l40s = report.Costs.Single(c => c.GpuUuid == "GPU-L40S");
         Assert.Equal(("llama", "rent"), (l40s.Model, l40s.Pool));
-        Precision.Close(1.50, l40s.RentalUsd!.Value);
-        Precision.Close(0, l40s.OpexUsd);
-        Precision.Close(0, l40s.EnergyCostUsd);
+        AssertComponents(l40s, capex: 0, opex: 0, rental: 1.50, energy: 0, cost: 1.50);
         Precision.Close(2_160_000, l40s.FacilityEnergyJoules);
-        Precision.Close(1.50, l40s.CostUsd);
 
         // Fleet: 1.37 + 2.12 + 1.50 = $4.99 = capex 1.00 + opex 0.25 + rental 3.50 + energy 0.24.
         // Attributed (llama) 1.37 + 1.50 = 2.87; idle 2.12 (the A100); 2.87 + 2.12 = 4.99.
@@ -99,13 +88,18 @@ public sealed class RentalSplitTests
 
         // Read back from the store, summed per pool: the same components.
         IReadOnlyList<CostWindow> stored = await StoredWindowReader.ReadCostAsync(store, Hour(Tags.Pool));
-        CostWindow storedRent = stored.Single(c => c.Pool == "rent");
-        Precision.Close(3.50, storedRent.RentalUsd!.Value);
-        Precision.Close(0, storedRent.OpexUsd);
-        Precision.Close(3.62, storedRent.CostUsd);
-        CostWindow storedOwn = stored.Single(c => c.Pool == "own");
-        Precision.Close(0, storedOwn.RentalUsd!.Value);
-        Precision.Close(0.25, storedOwn.OpexUsd);
+        AssertComponents(stored.Single(c => c.Pool == "rent"), capex: 0, opex: 0, rental: 3.50, energy: 0.12, cost: 3.62);
+        AssertComponents(stored.Single(c => c.Pool == "own"), capex: 1.00, opex: 0.25, rental: 0, energy: 0.12, cost: 1.37);
+    }
+
+    private static void AssertComponents(CostWindow row, double capex, double opex, double rental, double energy, double cost)
+    {
+        Assert.NotNull(row.RentalUsd);
+        Precision.Close(capex, row.CapexUsd);
+        Precision.Close(opex, row.OpexUsd);
+        Precision.Close(rental, row.RentalUsd.Value);
+        Precision.Close(energy, row.EnergyCostUsd);
+        Precision.Close(cost, row.CostUsd);
     }
 
     [Fact]
