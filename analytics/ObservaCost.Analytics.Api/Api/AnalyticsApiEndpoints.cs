@@ -160,7 +160,7 @@ public static class AnalyticsApiEndpoints
         api.MapGet("/cost", GetCostAsync)
             .WithName("GetCost")
             .WithSummary("Cost per bucket and group")
-            .WithDescription("Sums of the stored cost windows (GPU-hours, capex, opex, energy, tokens, requests) per step bucket and groupBy tags, with per-token and per-energy ratios re-derived from the sums, and the totals over all rows. A tenant token reads only its tenant's rows, and gets 403 for groupBy=gpu (one row per physical GPU, to reconcile a GPU's cost: admin only).")
+            .WithDescription("Sums of the stored cost windows (GPU-hours, capex, opex, rental, energy, tokens, requests) per step bucket and groupBy tags, with per-token and per-energy ratios re-derived from the sums, and the totals over all rows. A tenant token reads only its tenant's rows, and gets 403 for groupBy=gpu (one row per physical GPU, to reconcile a GPU's cost: admin only).")
             .Produces<ApiResponse<CostRow>>()
             .ProducesProblem(StatusCodes.Status403Forbidden);
         api.MapGet("/idle", GetIdleAsync)

@@ -66,7 +66,11 @@ public sealed record CostRow
 
     public required double CapexUsd { get; init; }
 
+    [Description("Owned hardware's opex; includes the rental price when rentalUsd is null.")]
     public required double OpexUsd { get; init; }
+
+    [Description("Rented GPU-hours × the rental price (0 for owned hardware); null when a window read was computed before rental was split from opex, its rental then being inside opexUsd (recompute with backfill to split).")]
+    public double? RentalUsd { get; init; }
 
     public required double EnergyCostUsd { get; init; }
 
@@ -130,6 +134,7 @@ public sealed record CostRow
         CostUsd = w.CostUsd,
         CapexUsd = w.CapexUsd,
         OpexUsd = w.OpexUsd,
+        RentalUsd = w.RentalUsd,
         EnergyCostUsd = w.EnergyCostUsd,
         PromptCostUsd = w.PromptCostUsd,
         CompletionCostUsd = w.CompletionCostUsd,
@@ -156,6 +161,7 @@ public sealed record CostRow
     internal static CostRow Total(DateTimeOffset from, DateTimeOffset to, IReadOnlyList<CostWindow> rows)
     {
         bool anyRevenue = rows.Any(r => r.RevenueUsd is not null);
+        (double opex, double? rental) = CostFigures.OpexAndRental(rows.Sum(r => r.OpexUsd), rows.Sum(r => r.RentalUsd ?? 0), rows.All(r => r.RentalUsd is not null));
         CostWindow sum = CostFigures.WithRatios(new CostWindow
         {
             WindowStart = from,
@@ -166,7 +172,8 @@ public sealed record CostRow
             NodeEnergyJoules = rows.Sum(r => r.NodeEnergyJoules),
             FacilityEnergyJoules = rows.Sum(r => r.FacilityEnergyJoules),
             CapexUsd = rows.Sum(r => r.CapexUsd),
-            OpexUsd = rows.Sum(r => r.OpexUsd),
+            OpexUsd = opex,
+            RentalUsd = rental,
             EnergyCostUsd = rows.Sum(r => r.EnergyCostUsd),
             CostUsd = rows.Sum(r => r.CostUsd),
             PromptCostUsd = rows.Sum(r => r.PromptCostUsd),
@@ -262,7 +269,11 @@ public sealed record KpiRow
 
     public required double CapexUsd { get; init; }
 
+    [Description("Owned hardware's opex; includes the rental price when rentalUsd is null.")]
     public required double OpexUsd { get; init; }
+
+    [Description("Rental dollars; null when a window summed was computed before rental was split from opex (its rental inside opexUsd).")]
+    public double? RentalUsd { get; init; }
 
     public required double EnergyCostUsd { get; init; }
 
@@ -315,6 +326,7 @@ public sealed record KpiRow
         CostUsd = k.CostUsd,
         CapexUsd = k.CapexUsd,
         OpexUsd = k.OpexUsd,
+        RentalUsd = k.RentalUsd,
         EnergyCostUsd = k.EnergyCostUsd,
         GpuEnergyJoules = k.GpuEnergyJoules,
         NodeEnergyJoules = k.NodeEnergyJoules,

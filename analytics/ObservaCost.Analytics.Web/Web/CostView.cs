@@ -1,5 +1,6 @@
 using System.Globalization;
 using ObservaCost.Analytics.Api;
+using ObservaCost.Analytics.Attribution;
 using ObservaCost.Reporting.Charts;
 using ObservaCost.Storage.Schema;
 
@@ -31,19 +32,28 @@ public static class CostView
         WebTable perTenant = PerKeyTable("cost-per-tenant", "$ per 1M tokens per tenant", "Tenant", rows, r => r.Tenant ?? Unallocated);
 
         var spend = new WebTable("spend", "Spend by component per bucket", [
-            new("Bucket start (UTC)"), new("Capex ($)", "N2"), new("Opex and rental ($)", "N2"), new("Energy ($)", "N2"), new("Total ($)", "N2")]);
+            new("Bucket start (UTC)"), new("Capex ($)", "N2"), new("Opex ($)", "N2"), new("Rental ($)", "N2"), new("Energy ($)", "N2"), new("Total ($)", "N2")]);
         var capex = new List<double>();
         var opex = new List<double>();
+        var rental = new List<double>();
         var energy = new List<double>();
+        bool rentalInsideOpex = false;
         foreach (DateTimeOffset bucket in buckets)
         {
             CostRow[] inBucket = [.. rows.Where(r => r.WindowStart == bucket)];
+
+            // A bucket holding a window computed before rental was split from opex has its rental inside opex: the
+            // rental cell stays empty (not measured) rather than reading 0.
+            (double bucketOpex, double? bucketRental) = CostFigures.OpexAndRental(
+                inBucket.Sum(r => r.OpexUsd), inBucket.Sum(r => r.RentalUsd ?? 0), inBucket.All(r => r.RentalUsd is not null));
+            rentalInsideOpex |= bucketRental is null;
             capex.Add(inBucket.Sum(r => r.CapexUsd));
-            opex.Add(inBucket.Sum(r => r.OpexUsd));
+            opex.Add(bucketOpex);
+            rental.Add(bucketRental ?? 0);
             energy.Add(inBucket.Sum(r => r.EnergyCostUsd));
             if (inBucket.Length > 0)
             {
-                spend.Add(WebData.Bucket(bucket), capex[^1], opex[^1], energy[^1], inBucket.Sum(r => r.CostUsd));
+                spend.Add(WebData.Bucket(bucket), capex[^1], opex[^1], bucketRental, energy[^1], inBucket.Sum(r => r.CostUsd));
             }
         }
 
@@ -85,7 +95,7 @@ public static class CostView
             ChartSpec? spendChart = spend.Rows.Count == 0 ? null : new BarChart(
                 "Spend by component", "USD per " + (period.Step == TimeSpan.FromHours(1) ? "hour" : "day"),
                 [.. buckets.Select(b => b.UtcDateTime.ToString(period.Step == TimeSpan.FromHours(1) ? "HH:mm" : "MM-dd", CultureInfo.InvariantCulture))],
-                [new BarGroup("capex", capex), new BarGroup("opex and rental", opex), new BarGroup("energy", energy)],
+                [new BarGroup("capex", capex), new BarGroup(rentalInsideOpex ? "opex (incl. rental)" : "opex", opex), new BarGroup("rental", rental), new BarGroup("energy", energy)],
                 Stacked: true);
             WebLayout.ChartWithTable(page, request, spendChart, spend);
             if (request.Caller.IsAdmin)

@@ -86,7 +86,7 @@ public static class EfficiencyView
             new("Component"), new("This period ($)", "N2"), new("Previous period ($)", "N2"), new("Change (%)", "N1")]);
         foreach ((string name, ReportFigure figure) in new[]
         {
-            ("capex", report.Fleet.CapexUsd), (report.Fleet.RentalUsd.Current is null ? "opex (incl. rental)" : "opex", report.Fleet.OpexUsd),
+            ("capex", report.Fleet.CapexUsd), (ReportCharts.OpexLabel(report.Fleet), report.Fleet.OpexUsd),
             ("energy", report.Fleet.EnergyCostUsd), ("rental", report.Fleet.RentalUsd), ("total", report.Fleet.CostUsd),
         })
         {

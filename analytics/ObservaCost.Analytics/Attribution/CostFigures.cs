@@ -25,4 +25,13 @@ public static class CostFigures
             CapacityUtilizationRatio = sums.MaxTokens > 0 ? tokens / sums.MaxTokens : null,
         };
     }
+
+    /// <summary>
+    /// Opex and rental of a sum of cost windows. When every window summed carries its rental apart, both are returned
+    /// as summed; when one was computed before rental was split from opex (no <c>rental_usd</c> field, its rental
+    /// inside its opex), the rental of the others is added to opex and rental is null ("inside opex"), so capex + opex +
+    /// rental + energy is the cost either way and a missing rental never reads as zero.
+    /// </summary>
+    public static (double OpexUsd, double? RentalUsd) OpexAndRental(double opexUsd, double rentalUsd, bool everyWindowSplit) =>
+        everyWindowSplit ? (opexUsd, rentalUsd) : (opexUsd + rentalUsd, null);
 }

@@ -248,6 +248,7 @@ public static class FleetCostAggregator
         private double _facility;
         private double _capex;
         private double _opex;
+        private double _rental;
         private double _energyCost;
         private double _nodeEnergy;
         private double _utilized;
@@ -263,6 +264,7 @@ public static class FleetCostAggregator
             _facility += line.FacilityEnergyJoules;
             _capex += line.CapexUsd;
             _opex += line.OpexUsd;
+            _rental += line.RentalUsd;
             _energyCost += line.EnergyCostUsd;
             _nodeEnergy += line.NodeEnergyJoules;
             _utilized += line.UtilizedGpuHours;
@@ -276,6 +278,7 @@ public static class FleetCostAggregator
             _facility += source._facility * fraction;
             _capex += source._capex * fraction;
             _opex += source._opex * fraction;
+            _rental += source._rental * fraction;
             _energyCost += source._energyCost * fraction;
             _nodeEnergy += source._nodeEnergy * fraction;
             _utilized += source._utilized * fraction;
@@ -289,6 +292,7 @@ public static class FleetCostAggregator
             _facility *= fraction;
             _capex *= fraction;
             _opex *= fraction;
+            _rental *= fraction;
             _energyCost *= fraction;
             _nodeEnergy *= fraction;
             _utilized *= fraction;
@@ -319,7 +323,7 @@ public static class FleetCostAggregator
         public CostWindow ToCostWindow(CostRules rules, DateTimeOffset start, TimeSpan length, RowKey key)
         {
             string? model = key.Model;
-            double cost = _capex + _opex + _energyCost;
+            double cost = _capex + _opex + _rental + _energyCost;
             long prompt = (long)Math.Round(PromptTokens);
             long completion = (long)Math.Round(CompletionTokens);
             long tokens = prompt + completion;
@@ -346,6 +350,7 @@ public static class FleetCostAggregator
                 FacilityEnergyJoules = _facility,
                 CapexUsd = _capex,
                 OpexUsd = _opex,
+                RentalUsd = _rental,
                 EnergyCostUsd = _energyCost,
                 CostUsd = cost,
                 PromptTokens = prompt,

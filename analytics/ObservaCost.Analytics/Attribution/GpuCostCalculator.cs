@@ -57,9 +57,10 @@ public sealed record GpuCostLine(
     double OpexUsd,
     double EnergyCostUsd,
     double NodeEnergyJoules = 0,
-    double UtilizedGpuHours = 0)
+    double UtilizedGpuHours = 0,
+    double RentalUsd = 0)
 {
-    public double CostUsd => CapexUsd + OpexUsd + EnergyCostUsd;
+    public double CostUsd => CapexUsd + OpexUsd + RentalUsd + EnergyCostUsd;
 }
 
 /// <summary>
@@ -78,8 +79,8 @@ public sealed record GpuWindowCost(
 }
 
 /// <summary>
-/// Prices one GPU over one window. The GPU is charged for the whole window (capex and opex accrue whether it works
-/// or not; a rental's hourly price goes to <see cref="GpuCostLine.OpexUsd"/>), split by time over its allocation
+/// Prices one GPU over one window. The GPU is charged for the whole window (capex, opex and a rental's hourly price accrue
+/// whether it works or not, each its own component), split by time over its allocation
 /// spans; each span's energy is integrated over that span alone (the counter where there is one, else power), priced
 /// at the tariff of each moment and scaled by PUE. Idle time (see <see cref="IdleDetector"/>) is costed the same way
 /// over the idle intervals, whether the GPU was allocated or not, so idle dollars are a part of the total, never extra.
@@ -105,23 +106,23 @@ public static class GpuCostCalculator
         IReadOnlyList<UtilizationBucket> buckets = gpu.UtilizationBuckets ?? GpuTrace.Buckets(gpu.UtilizationPercent);
         foreach (AllocationSpan span in Segments(gpu.Allocations, windowStart, windowEnd))
         {
-            (double hours, double capex, double opex) = Hardware(price, span.Start, span.End);
+            Hardware hw = Hardware.Of(price, span.Start, span.End);
             EnergyCostResult e = EnergyOf(gpu, span.Start, span.End, energy, schedule, maxGap);
             EnergyCostResult node = NodeEnergyOf(gpu, span.Start, span.End, energy, schedule);
-            lines.Add(new GpuCostLine(span.Model, span.Tenant, hours, e.EnergyJoules, e.FacilityEnergyJoules + node.FacilityEnergyJoules, capex, opex,
-                price.EnergyBilledSeparately ? e.CostUsd + node.CostUsd : 0, node.EnergyJoules, hours * MeanUtilization(buckets, span.Start, span.End) / 100));
+            lines.Add(new GpuCostLine(span.Model, span.Tenant, hw.Hours, e.EnergyJoules, e.FacilityEnergyJoules + node.FacilityEnergyJoules, hw.CapexUsd, hw.OpexUsd,
+                price.EnergyBilledSeparately ? e.CostUsd + node.CostUsd : 0, node.EnergyJoules, hw.Hours * MeanUtilization(buckets, span.Start, span.End) / 100, hw.RentalUsd));
         }
 
         IdleResult idleResult = IdleDetector.Detect(gpu.UtilizationPercent.ToArray(), windowStart, windowEnd, idle, maxGap);
         double idleHours = 0, idleCost = 0, idleEnergy = 0;
         foreach (TimeInterval interval in idleResult.IdleIntervals)
         {
-            (double hours, double capex, double opex) = Hardware(price, interval.Start, interval.End);
+            Hardware hw = Hardware.Of(price, interval.Start, interval.End);
             EnergyCostResult e = EnergyOf(gpu, interval.Start, interval.End, energy, schedule, maxGap) +
                 NodeEnergyOf(gpu, interval.Start, interval.End, energy, schedule);
-            idleHours += hours;
+            idleHours += hw.Hours;
             idleEnergy += e.FacilityEnergyJoules;
-            idleCost += capex + opex + (price.EnergyBilledSeparately ? e.CostUsd : 0);
+            idleCost += hw.CapexUsd + hw.OpexUsd + hw.RentalUsd + (price.EnergyBilledSeparately ? e.CostUsd : 0);
         }
 
         return new GpuWindowCost(lines, idleHours, idleCost, idleEnergy);
@@ -159,10 +160,14 @@ public static class GpuCostCalculator
         return segments;
     }
 
-    private static (double Hours, double CapexUsd, double OpexUsd) Hardware(PriceEntry price, DateTimeOffset start, DateTimeOffset end)
+    /// <summary>The hardware components of [start, end): each rate × the hours.</summary>
+    private readonly record struct Hardware(double Hours, double CapexUsd, double OpexUsd, double RentalUsd)
     {
-        double hours = (end - start).TotalHours;
-        return (hours, hours * price.CapexUsdPerGpuHour, hours * (price.OpexUsdPerGpuHour + price.RentalUsdPerGpuHour));
+        public static Hardware Of(PriceEntry price, DateTimeOffset start, DateTimeOffset end)
+        {
+            double hours = (end - start).TotalHours;
+            return new(hours, hours * price.CapexUsdPerGpuHour, hours * price.OpexUsdPerGpuHour, hours * price.RentalUsdPerGpuHour);
+        }
     }
 
     /// <summary>The mean of the (clamped) utilization samples taken in [start, end), 0 when there are none.</summary>

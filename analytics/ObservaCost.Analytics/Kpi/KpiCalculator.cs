@@ -1,3 +1,4 @@
+using ObservaCost.Analytics.Attribution;
 using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Analytics.Kpi;
@@ -40,6 +41,7 @@ public static class KpiCalculator
     private static KpiWindow Build(DateTimeOffset start, TimeSpan length, KpiScope scope, string key, IReadOnlyList<CostWindow> costs, IReadOnlyList<IdleWindow>? idle)
     {
         bool anyRevenue = costs.Any(c => c.RevenueUsd is not null);
+        (double opex, double? rental) = CostFigures.OpexAndRental(costs.Sum(c => c.OpexUsd), costs.Sum(c => c.RentalUsd ?? 0), costs.All(c => c.RentalUsd is not null));
         return new KpiWindow
         {
             WindowStart = start,
@@ -52,7 +54,8 @@ public static class KpiCalculator
             IdleCostUsd = idle?.Sum(i => i.IdleCostUsd),
             CostUsd = costs.Sum(c => c.CostUsd),
             CapexUsd = costs.Sum(c => c.CapexUsd),
-            OpexUsd = costs.Sum(c => c.OpexUsd),
+            OpexUsd = opex,
+            RentalUsd = rental,
             EnergyCostUsd = costs.Sum(c => c.EnergyCostUsd),
             GpuEnergyJoules = costs.Sum(c => c.GpuEnergyJoules),
             NodeEnergyJoules = costs.Sum(c => c.NodeEnergyJoules),

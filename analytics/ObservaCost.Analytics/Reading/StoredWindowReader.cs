@@ -38,6 +38,10 @@ public static class StoredWindowReader
         Fields.RequestCount, Fields.PromptCostUsd, Fields.CompletionCostUsd, Fields.MaxTokens, Fields.RevenueUsd,
     ];
 
+    private const string RentalWindows = "rental_windows";
+
+    private const string CostWindows = "cost_windows";
+
     private static readonly string[] IdleSums = [Fields.GpuHours, Fields.IdleGpuHours, Fields.IdleCostUsd, Fields.IdleEnergyJoules];
 
     public static async Task<IReadOnlyList<CostWindow>> ReadCostAsync(ITimeSeriesStore store, WindowSelection selection, CancellationToken cancellationToken = default)
@@ -51,6 +55,10 @@ public static class StoredWindowReader
         }
 
         builder.Mean(Fields.LatencyP50Ms, Fields.LatencyP50Ms).Mean(Fields.LatencyP95Ms, Fields.LatencyP95Ms);
+
+        // Rental is its own field since windows computed before the split hold it inside opex: counting the windows
+        // that carry it against those that carry a cost tells whether the bucket's rental is apart (same query).
+        builder.Sum(Fields.RentalUsd, Fields.RentalUsd).Count(Fields.RentalUsd, RentalWindows).Count(Fields.CostUsd, CostWindows);
         QueryResult result = await store.QueryAsync(Scope(builder, selection), cancellationToken);
         var windows = new List<CostWindow>();
         foreach (ResultSeries series in result.Series)
@@ -58,6 +66,7 @@ public static class StoredWindowReader
             foreach (ResultRow row in series.Rows)
             {
                 double Sum(int i) => row[i].IsNull ? 0 : row[i].Number;
+                (double opex, double? rental) = CostFigures.OpexAndRental(Sum(6), Sum(18), Sum(19) >= Sum(20));
                 windows.Add(CostFigures.WithRatios(new CostWindow
                 {
                     WindowStart = row.Time,
@@ -74,7 +83,8 @@ public static class StoredWindowReader
                     NodeEnergyJoules = Sum(3),
                     FacilityEnergyJoules = Sum(4),
                     CapexUsd = Sum(5),
-                    OpexUsd = Sum(6),
+                    OpexUsd = opex,
+                    RentalUsd = rental,
                     EnergyCostUsd = Sum(7),
                     CostUsd = Sum(8),
                     PromptTokens = (long)Sum(9),

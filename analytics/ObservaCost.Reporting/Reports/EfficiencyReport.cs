@@ -108,17 +108,20 @@ public sealed record FleetFigures
     /// <summary>Idle dollars / spend × 100, %.</summary>
     public required ReportFigure IdleCostSharePercent { get; init; }
 
-    /// <summary>Capex + opex + energy: the whole spend.</summary>
+    /// <summary>Capex + opex + rental + energy: the whole spend.</summary>
     public required ReportFigure CostUsd { get; init; }
 
     public required ReportFigure CapexUsd { get; init; }
 
-    /// <summary>Opex as stored: owned hardware's opex plus rented hardware's rental price (see <see cref="RentalUsd"/>).</summary>
+    /// <summary>Owned hardware's opex; it includes the rental price while <see cref="RentalUsd"/> is null.</summary>
     public required ReportFigure OpexUsd { get; init; }
 
     public required ReportFigure EnergyCostUsd { get; init; }
 
-    /// <summary>Rental dollars on their own; null (not measured separately) while the cost windows carry rental inside opex.</summary>
+    /// <summary>
+    /// Rented GPU-hours × the rental price; null (not measured separately, inside opex) for a period with a cost window
+    /// computed before rental was split from opex.
+    /// </summary>
     public required ReportFigure RentalUsd { get; init; }
 
     /// <summary>Energy dollars / spend × 100, %.</summary>

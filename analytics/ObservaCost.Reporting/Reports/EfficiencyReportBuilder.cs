@@ -207,7 +207,7 @@ public sealed class EfficiencyReportBuilder
         foreach (CostWindow w in ordered)
         {
             inputs.Add(label, w.WindowStart, w.Model, w.Tenant, w.Pool, w.GpuHours, w.UtilizedGpuHours, w.GpuEnergyJoules, w.NodeEnergyJoules, w.FacilityEnergyJoules,
-                w.CapexUsd, w.OpexUsd, w.EnergyCostUsd, w.CostUsd, w.PromptTokens, w.CompletionTokens, w.RequestCount, w.PromptCostUsd, w.CompletionCostUsd,
+                w.CapexUsd, w.OpexUsd, w.RentalUsd, w.EnergyCostUsd, w.CostUsd, w.PromptTokens, w.CompletionTokens, w.RequestCount, w.PromptCostUsd, w.CompletionCostUsd,
                 w.MaxTokens, w.RevenueUsd, w.LatencyP50Ms, w.LatencyP95Ms);
         }
 
@@ -378,7 +378,7 @@ public sealed class EfficiencyReportBuilder
             CapexUsd = K(k => k.CapexUsd),
             OpexUsd = K(k => k.OpexUsd),
             EnergyCostUsd = K(k => k.EnergyCostUsd),
-            RentalUsd = new ReportFigure(null, null),
+            RentalUsd = K(k => k.RentalUsd),
             EnergyCostSharePercent = K(k => k.CostUsd > 0 ? k.EnergyCostUsd / k.CostUsd * 100 : null),
             GpuEnergyKilowattHours = K(k => KilowattHours(k.GpuEnergyJoules)),
             NodeEnergyKilowattHours = K(k => KilowattHours(k.NodeEnergyJoules)),
@@ -551,7 +551,11 @@ public sealed class EfficiencyReportBuilder
             notes.Add("No request latency is in the data: latency p50 and p95 are not measured.");
         }
 
-        notes.Add("Rental dollars are not stored apart from opex (the cost windows carry a rented GPU's hourly price as opex): rental is not measured separately and opex includes it.");
+        if (periods.Any(p => Has(p) && p.Fleet!.RentalUsd is null))
+        {
+            notes.Add($"Cost windows of {Which(p => Has(p) && p.Fleet!.RentalUsd is null)} were computed before rental was split from opex (no rental_usd stored): their rented GPUs' hourly price is inside opex, so rental is not measured separately and opex includes it. Recompute those windows (observacost backfill) to split it.");
+        }
+
         if (!forecast.Available)
         {
             notes.Add("No demand forecast is stored for the hours after the period: the forecast against capacity and the projected idle dollars are not measured.");

@@ -62,11 +62,22 @@ public static class ReportCharts
             categories,
             [
                 new BarGroup("capex", Of(f.CapexUsd)),
-                new BarGroup(f.RentalUsd.Current is null ? "opex (incl. rental)" : "opex", Of(f.OpexUsd)),
+                new BarGroup(OpexLabel(f), Of(f.OpexUsd)),
                 new BarGroup("energy", Of(f.EnergyCostUsd)),
                 new BarGroup("rental", Of(f.RentalUsd)),
             ],
             Stacked: true);
+    }
+
+    /// <summary>
+    /// "opex", or "opex (incl. rental)" when the period or the previous one has a cost window computed before rental
+    /// was split from opex (its rental null, inside opex).
+    /// </summary>
+    public static string OpexLabel(FleetFigures fleet)
+    {
+        ArgumentNullException.ThrowIfNull(fleet);
+        bool previousInside = fleet.OpexUsd.Previous is not null && fleet.RentalUsd.Previous is null;
+        return fleet.RentalUsd.Current is null || previousInside ? "opex (incl. rental)" : "opex";
     }
 
     public static TimeChart Energy(EfficiencyReport report)

@@ -23,7 +23,10 @@ public static class ReportSummary
         sentences.Add($"{span} the fleet ran {ReportText.Number(gpuHours)} GPU-hours at {ReportText.Number(f.UtilizationPercent.Current ?? 0, 1)} % mean utilization{Points(f.UtilizationPercent, " points")}.");
         if (f.CostUsd.Current is double cost)
         {
-            sentences.Add($"Spend was {ReportText.Usd(cost)} (capex {ReportText.Usd(f.CapexUsd.Current ?? 0)}, opex incl. rental {ReportText.Usd(f.OpexUsd.Current ?? 0)}, energy {ReportText.Usd(f.EnergyCostUsd.Current ?? 0)}){Percent(f.CostUsd)}.");
+            string hardware = f.RentalUsd.Current is double rental
+                ? $"opex {ReportText.Usd(f.OpexUsd.Current ?? 0)}, rental {ReportText.Usd(rental)}"
+                : $"opex incl. rental {ReportText.Usd(f.OpexUsd.Current ?? 0)}";
+            sentences.Add($"Spend was {ReportText.Usd(cost)} (capex {ReportText.Usd(f.CapexUsd.Current ?? 0)}, {hardware}, energy {ReportText.Usd(f.EnergyCostUsd.Current ?? 0)}){Percent(f.CostUsd)}.");
         }
 
         if (f.IdleCostUsd.Current is double idle && f.IdleCostSharePercent.Current is double idleShare)

@@ -34,7 +34,17 @@ public sealed record CostWindow : ILineProtocolPoint
 
     public required double CapexUsd { get; init; }
 
+    /// <summary>
+    /// Owned hardware's opex (colocation, maintenance, staff); when <see cref="RentalUsd"/> is null it holds the rental
+    /// price too, as every window computed before rental was split from opex did.
+    /// </summary>
     public required double OpexUsd { get; init; }
+
+    /// <summary>
+    /// Rented GPU-hours × the rental price per GPU-hour (0 for owned hardware). Null for a window computed before the
+    /// split (no <c>rental_usd</c> field stored): its rental is inside <see cref="OpexUsd"/> until it is recomputed.
+    /// </summary>
+    public double? RentalUsd { get; init; }
 
     public required double EnergyCostUsd { get; init; }
 
@@ -117,6 +127,7 @@ public sealed record CostWindow : ILineProtocolPoint
             .Field(Fields.OpexUsd, OpexUsd)
             .Field(Fields.PromptCostUsd, PromptCostUsd)
             .Field(Fields.PromptTokens, PromptTokens)
+            .Field(Fields.RentalUsd, RentalUsd)
             .Field(Fields.RequestCount, RequestCount)
             .Field(Fields.RevenueUsd, RevenueUsd)
             .Field(Fields.TokensPerGpuHour, TokensPerGpuHour)
@@ -220,7 +231,11 @@ public sealed record KpiWindow : ILineProtocolPoint
 
     public required double CapexUsd { get; init; }
 
+    /// <summary>Owned hardware's opex; holds the rental price too when <see cref="RentalUsd"/> is null (see <see cref="CostWindow.RentalUsd"/>).</summary>
     public required double OpexUsd { get; init; }
+
+    /// <summary>Rental dollars; null when a cost window summed here was computed before rental was split from opex.</summary>
+    public double? RentalUsd { get; init; }
 
     public required double EnergyCostUsd { get; init; }
 
@@ -288,6 +303,7 @@ public sealed record KpiWindow : ILineProtocolPoint
             .Field(Fields.OpexUsd, OpexUsd)
             .Field(Fields.PromptTokens, PromptTokens)
             .Field(Fields.Pue, Pue)
+            .Field(Fields.RentalUsd, RentalUsd)
             .Field(Fields.RequestCount, RequestCount)
             .Field(Fields.RevenueUsd, RevenueUsd)
             .Field(Fields.Roi, Roi)

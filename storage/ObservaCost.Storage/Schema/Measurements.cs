@@ -156,6 +156,9 @@ public static class Fields
     public const string IdleEnergyJoules = "idle_energy_joules";
     public const string CapexUsd = "capex_usd";
     public const string OpexUsd = "opex_usd";
+
+    /// <summary>Rented GPU-hours × the rental price; absent on cost windows computed before rental was split from opex.</summary>
+    public const string RentalUsd = "rental_usd";
     public const string EnergyCostUsd = "energy_cost_usd";
     public const string CostUsd = "cost_usd";
     public const string IdleCostUsd = "idle_cost_usd";

@@ -181,7 +181,8 @@ public sealed class FleetCostAggregatorTests
                     hours * random.NextDouble() * 3,
                     hours * random.NextDouble(),
                     hours * random.NextDouble() * 0.2,
-                    UtilizedGpuHours: hours * random.NextDouble()));
+                    UtilizedGpuHours: hours * random.NextDouble(),
+                    RentalUsd: random.Next(2) == 0 ? hours * random.NextDouble() * 2 : 0));
             }
 
             gpus.Add(SharedGpu("GPU-" + g, "n" + (g % 5), random.Next(6) == 0 ? "team-b" : null, [.. lines]));
@@ -207,7 +208,13 @@ public sealed class FleetCostAggregatorTests
             Precision.Close(before.Sum(l => l.GpuHours), after.Sum(c => c.GpuHours));
             Precision.Close(before.Sum(l => l.FacilityEnergyJoules), after.Sum(c => c.FacilityEnergyJoules));
             Precision.Close(before.Sum(l => l.CapexUsd), after.Sum(c => c.CapexUsd));
+            Precision.Close(before.Sum(l => l.OpexUsd), after.Sum(c => c.OpexUsd));
+            Precision.Close(before.Sum(l => l.RentalUsd), after.Sum(c => c.RentalUsd!.Value));
+            Precision.Close(before.Sum(l => l.EnergyCostUsd), after.Sum(c => c.EnergyCostUsd));
         }
+
+        // Every row's components add up to its cost.
+        Assert.All(costs, c => Precision.Close(c.CapexUsd + c.OpexUsd + c.RentalUsd!.Value + c.EnergyCostUsd, c.CostUsd));
 
         // Every GPU's cost is the same too (the gpu rows reconcile), and no row is negative.
         foreach (GpuWindowResult gpu in gpus)

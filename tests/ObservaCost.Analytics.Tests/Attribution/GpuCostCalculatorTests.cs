@@ -61,8 +61,11 @@ public sealed class GpuCostCalculatorTests
         var gpu = new GpuWindowInput { GpuUuid = "g", Node = "n", PowerWatts = Every10Seconds(_ => 300), UtilizationPercent = Every10Seconds(_ => 50) };
         GpuWindowCost cost = Compute(gpu, rented, FlatEnergy);
         GpuCostLine line = Assert.Single(cost.Lines);
-        Precision.Close(1.8, line.OpexUsd);
+        Precision.Close(1.8, line.RentalUsd);
+        Precision.Close(0, line.OpexUsd);
+        Precision.Close(0, line.CapexUsd);
         Precision.Close(0, line.EnergyCostUsd);
+        Precision.Close(1.8, line.CostUsd);
         Precision.Close(300.0 * 3600 * 1.2, line.FacilityEnergyJoules);
         Precision.Close(0, cost.IdleGpuHours);
     }
@@ -120,6 +123,12 @@ public sealed class GpuCostCalculatorTests
             double expected = price.HardwareUsdPerGpuHour + (price.EnergyBilledSeparately ? whole.CostUsd : 0);
             Precision.Close(expected, cost.CostUsd);
             Precision.Close(1.0, cost.GpuHours);
+
+            // Each hardware component is its own figure: the hour's rate of each, whatever the allocations.
+            Precision.Close(price.CapexUsdPerGpuHour, cost.Lines.Sum(l => l.CapexUsd));
+            Precision.Close(price.OpexUsdPerGpuHour, cost.Lines.Sum(l => l.OpexUsd));
+            Precision.Close(price.RentalUsdPerGpuHour, cost.Lines.Sum(l => l.RentalUsd));
+            Assert.All(cost.Lines, l => Precision.Close(l.CapexUsd + l.OpexUsd + l.RentalUsd + l.EnergyCostUsd, l.CostUsd));
             Assert.InRange(cost.IdleCostUsd, 0, cost.CostUsd + 1e-9);
             Assert.InRange(cost.IdleGpuHours, 0, 1 + 1e-12);
             Assert.All(cost.Lines, l => Assert.True(l.GpuHours > 0 && l.CostUsd >= 0));

@@ -154,7 +154,7 @@ public sealed class FourGpuHourEndToEndTests
     /// The hand computation. Common to all variants:
     /// <list type="bullet">
     /// <item>Every GPU is charged the whole hour: 1 GPU-hour each, 4 in all. Hardware: GPU-A1, GPU-A2: capex 1.00 +
-    /// opex 0.50 = 1.50 $; GPU-B1, GPU-B2: rental 2.00 $ (reported as opex).</item>
+    /// opex 0.50 = 1.50 $; GPU-B1, GPU-B2: rental 2.00 $ (its own component, no opex).</item>
     /// <item>Node energy: 100 W × 3,600 s = 360,000 J per GPU, whatever the telemetry (the pricing file's node power is
     /// constant over the GPU's hour).</item>
     /// <item>Facility energy = (GPU + node energy) × 1.25; energy cost = facility J / 3.6e6 × 0.20 $/kWh.</item>
@@ -226,22 +226,22 @@ public sealed class FourGpuHourEndToEndTests
         // (c): A1 1.65 $; A2 1.50 + 2,025,000 J → 0.1125 = 1.6125 $; B1 2.00 + 1,800,000 J → 0.10 = 2.10 $; B2 2.04 $.
         //      Fleet 7.4025 $.
         // The code below states each figure as that arithmetic on the variant's hand-computed GPU joules.
-        (string Gpu, double Joules, double CapexUsd, double OpexUsd, double UtilizedGpuHours)[] gpus =
+        (string Gpu, double Joules, double CapexUsd, double OpexUsd, double RentalUsd, double UtilizedGpuHours)[] gpus =
         [
-            ("GPU-A1", e.A1GpuJoules, 1.00, 0.50, 0.80),
-            ("GPU-A2", e.A2GpuJoules, 1.00, 0.50, 0.46),
-            ("GPU-B1", e.B1GpuJoules, 0, 2.00, 0.60),
-            ("GPU-B2", e.B2GpuJoules, 0, 2.00, 0),
+            ("GPU-A1", e.A1GpuJoules, 1.00, 0.50, 0, 0.80),
+            ("GPU-A2", e.A2GpuJoules, 1.00, 0.50, 0, 0.46),
+            ("GPU-B1", e.B1GpuJoules, 0, 0, 2.00, 0.60),
+            ("GPU-B2", e.B2GpuJoules, 0, 0, 2.00, 0),
         ];
         using JsonDocument byGpu = await GetAsync(host, "cost", "gpu");
         Assert.Equal(4, byGpu.RootElement.GetProperty("rows").GetArrayLength());
-        foreach ((string gpu, double joules, double capex, double opex, double utilized) in gpus)
+        foreach ((string gpu, double joules, double capex, double opex, double rental, double utilized) in gpus)
         {
             double facility = (joules + NodeJoules) * Pue;
             AssertFigures(Row(byGpu, ("gpu", gpu)), gpu,
-                ("gpuHours", 1.0), ("utilizedGpuHours", utilized), ("capexUsd", capex), ("opexUsd", opex),
+                ("gpuHours", 1.0), ("utilizedGpuHours", utilized), ("capexUsd", capex), ("opexUsd", opex), ("rentalUsd", rental),
                 ("gpuEnergyJoules", joules), ("nodeEnergyJoules", NodeJoules), ("facilityEnergyJoules", facility),
-                ("energyCostUsd", facility * UsdPerJoule), ("costUsd", capex + opex + (facility * UsdPerJoule)));
+                ("energyCostUsd", facility * UsdPerJoule), ("costUsd", capex + opex + rental + (facility * UsdPerJoule)));
         }
 
         double a1 = CostOf(1.50, e.A1GpuJoules), a2 = CostOf(1.50, e.A2GpuJoules), b1 = CostOf(2.00, e.B1GpuJoules), b2 = CostOf(2.00, e.B2GpuJoules);

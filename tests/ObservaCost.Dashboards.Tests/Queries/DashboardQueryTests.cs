@@ -192,10 +192,7 @@ public sealed class DashboardQueryTests(DemoFleetOnInfluxDb fleet, ITestOutputHe
         // The whole history: with every variable at All (".*"), the stat must count every cost window — those without
         // a model or tenant (idle, unallocated GPUs) too — so it equals the API's fleet total.
         var range = new TimeRange(fleet.From, fleet.Now);
-        GrafanaDashboard finops = GrafanaDashboard.Load("finops.json");
-        DashboardQuery spend = finops.Queries.Single(q => q.Panel is not null && GrafanaDashboard.Text(q.Panel, "title") == "Spend in range");
-        string influxQl = GrafanaInterpolation.Interpolate(spend.Query, range, GrafanaInterpolation.IntervalMs(range, spend.Panel), AllChosen(finops), AllValues(finops));
-        using JsonDocument result = await fleet.QueryAsync(influxQl);
+        using JsonDocument result = await FinOpsPanelAsync("Spend in range", range);
         double dashboardValue = Assert.Single(Series(result)).GetProperty("values")[0][1].GetDouble();
 
         using JsonDocument api = await GetJsonAsync(string.Create(CultureInfo.InvariantCulture, $"/api/v1/cost?from={range.From:yyyy-MM-ddTHH:mm:ssZ}&to={range.To:yyyy-MM-ddTHH:mm:ssZ}"));
@@ -203,6 +200,44 @@ public sealed class DashboardQueryTests(DemoFleetOnInfluxDb fleet, ITestOutputHe
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"spend over {History()}: dashboard {dashboardValue:R} $, API {apiValue:R} $; {fleet.Timings}"));
         Assert.True(apiValue > 0);
         Assert.Equal(apiValue, dashboardValue, apiValue * 1e-9);
+    }
+
+    [Fact]
+    public async Task FinOpsSpendByComponent_AllVariables_RentalSeriesEqualsTheApisRental()
+    {
+        // The demo fleet rents chat-h200 and small-l4 (the pricing file's default entry, 2.5 $/GPU-hour) and owns the
+        // rest: the panel's rental series, summed over the whole history, is the API's rentalUsd, and capex + opex +
+        // rental + energy is its costUsd (all four are sums of the same stored float64 rows: equal to 1e-9).
+        var range = new TimeRange(fleet.From, fleet.Now);
+        using JsonDocument result = await FinOpsPanelAsync("Spend by component", range);
+        JsonElement series = Assert.Single(Series(result));
+        string[] columns = [.. series.GetProperty("columns").EnumerateArray().Select(c => c.GetString()!)];
+        Assert.Equal(["time", "capex", "opex", "rental", "energy"], columns);
+        double[] sums = new double[columns.Length];
+        foreach (JsonElement row in series.GetProperty("values").EnumerateArray())
+        {
+            for (int i = 1; i < columns.Length; i++)
+            {
+                sums[i] += row[i].ValueKind == JsonValueKind.Number ? row[i].GetDouble() : 0;
+            }
+        }
+
+        using JsonDocument api = await GetJsonAsync(string.Create(CultureInfo.InvariantCulture, $"/api/v1/cost?from={range.From:yyyy-MM-ddTHH:mm:ssZ}&to={range.To:yyyy-MM-ddTHH:mm:ssZ}"));
+        JsonElement totals = api.RootElement.GetProperty("totals");
+        double apiRental = totals.GetProperty("rentalUsd").GetDouble(), apiCost = totals.GetProperty("costUsd").GetDouble();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rental over {History()}: dashboard {sums[3]:R} $, API {apiRental:R} $ of {apiCost:R} $"));
+        Assert.True(apiRental > 0 && apiRental < apiCost, "the demo fleet rents some GPUs and owns others");
+        Assert.Equal(apiRental, sums[3], apiRental * 1e-9);
+        Assert.Equal(apiCost, sums[1] + sums[2] + sums[3] + sums[4], apiCost * 1e-9);
+        Assert.Equal(totals.GetProperty("opexUsd").GetDouble(), sums[2], apiCost * 1e-9);
+    }
+
+    /// <summary>A FinOps panel's query over <paramref name="range"/> with every variable at All, run on influxd.</summary>
+    private Task<JsonDocument> FinOpsPanelAsync(string title, TimeRange range)
+    {
+        GrafanaDashboard finops = GrafanaDashboard.Load("finops.json");
+        DashboardQuery panel = finops.Queries.Single(q => q.Panel is not null && GrafanaDashboard.Text(q.Panel, "title") == title);
+        return fleet.QueryAsync(GrafanaInterpolation.Interpolate(panel.Query, range, GrafanaInterpolation.IntervalMs(range, panel.Panel), AllChosen(finops), AllValues(finops)));
     }
 
     private string History() => string.Create(CultureInfo.InvariantCulture, $"{fleet.From:u} – {fleet.Now:u}");

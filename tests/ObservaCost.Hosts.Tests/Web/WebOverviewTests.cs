@@ -97,9 +97,18 @@ public sealed class WebOverviewTests(WebDemoFixture demo, ITestOutputHelper log)
         Assert.Equal(0, await page.Locator("select[name='tenant']").CountAsync());
 
         // The tenant's spend is less than the fleet's: its rows only.
-        double tenantSpend = Sum(await Column(page, "spend", 4));
-        double fleetSpend = Sum(await Column(adminPage, "spend", 4));
+        double tenantSpend = Sum(await Column(page, "spend", 5));
+        double fleetSpend = Sum(await Column(adminPage, "spend", 5));
         Assert.InRange(tenantSpend, 0.01, fleetSpend * 0.9);
+
+        // Spend by component: the demo rents chat-h200 and small-l4, so rental is a column of its own with dollars in
+        // it, and each bucket's capex + opex + rental + energy is its total (to the cents the cells are rounded to).
+        Assert.True(Sum(await Column(adminPage, "spend", 3)) > 0, "the demo fleet's rental");
+        List<double>[] parts = [.. await Task.WhenAll(Enumerable.Range(1, 5).Select(async c => (await Column(adminPage, "spend", c)).Select(v => Sum([v])).ToList()))];
+        for (int row = 0; row < parts[0].Count; row++)
+        {
+            Assert.InRange(parts[0][row] + parts[1][row] + parts[2][row] + parts[3][row] - parts[4][row], -0.025, 0.025);
+        }
 
         // A tenant filter in the URL cannot widen the tenant's view.
         await page.GotoAsync("/cost?tenant=globex");

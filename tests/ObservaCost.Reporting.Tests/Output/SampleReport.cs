@@ -34,9 +34,9 @@ internal static class SampleReport
             IdleCostSharePercent = Fig(18.1234, 20.9876),
             CostUsd = Fig(7902.33, 7814.18),
             CapexUsd = Fig(4120.5, 4063.44),
-            OpexUsd = Fig(2604.91, 2590.01),
+            OpexUsd = Fig(1204.91, 1190.01),
             EnergyCostUsd = Fig(1176.92, 1160.73),
-            RentalUsd = Fig(null, null),
+            RentalUsd = Fig(1400.00, 1400.00),
             EnergyCostSharePercent = Fig(14.8933, 14.8542),
             GpuEnergyKilowattHours = Fig(7431.2, 7302.9),
             NodeEnergyKilowattHours = Fig(null, null),
@@ -154,7 +154,7 @@ internal static class SampleReport
                 Definitions = ReportDefinitions.All,
                 PricingInputs = [new PricingInput("gpus.H100 capex", 0.7705, "$/GPU-h"), new PricingInput("energy.base", 0.12, "$/kWh")],
                 NotMeasured = ["Node power is not in the data: node energy is not measured and facility energy covers the GPUs only."],
-                Notes = ["Rental is carried inside opex by the cost windows."],
+                Notes = ["Windows computed before rental was split from opex would carry it inside opex; these carry it apart."],
             },
             Reproducibility = new Reproducibility
             {

@@ -19,8 +19,8 @@ namespace ObservaCost.Reporting.Tests.Reports;
 /// (the step to the 400 W sample at 11:00:00) = 1,795,000 + 4,500 = 1,799,500 J; node 200 W × 3,600 s = 720,000 J;
 /// facility (1,799,500 + 720,000) × 1.25 = 3,149,375 J → × 0.20 / 3.6e6 = 0.174965277… $; hardware 1.00 capex +
 /// 0.50 opex → 1.674965277… $. GPU-B2: 60 × 3,600 = 216,000 J + 720,000 J node, × 1.25 = 1,170,000 J → 0.065 $;
-/// rental 2.00 (stored as opex) → 2.065 $, all of it idle (0 % the whole hour). Fleet: 2 GPU-h, 0.8 utilized = 40 %;
-/// spend 3.739965277… $ = capex 1.00 + opex 2.50 + energy 0.239965277…; facility 4,319,375 J = 1.199826388… kWh; GPU
+/// rental 2.00 (its own component) → 2.065 $, all of it idle (0 % the whole hour). Fleet: 2 GPU-h, 0.8 utilized = 40 %;
+/// spend 3.739965277… $ = capex 1.00 + opex 0.50 + rental 2.00 + energy 0.239965277…; facility 4,319,375 J = 1.199826388… kWh; GPU
 /// 2,015,500 J, node 1,440,000 J, PUE 1.25; tokens 360 × 1,200 = 432,000 (360,000 prompt + 72,000 completion);
 /// max tokens 1 GPU-h × 200 tokens/s × 3,600 = 720,000 → 60 %; revenue 432,000 × 10 / 1e6 = 4.32 $; latency 800 ms.
 /// llama's cost = GPU-A1's 1.674965277… $ over weighted tokens 360,000 + 3 × 72,000 = 576,000: 2.907925829… $ per 1M
@@ -108,7 +108,8 @@ public sealed class EfficiencyReportEndToEndTests : IClassFixture<EfficiencyRepo
             ("idleCostSharePercent", IdleUsd / PeriodCostUsd * 100, IdleUsd / PreviousCostUsd * 100),
             ("costUsd", PeriodCostUsd, PreviousCostUsd),
             ("capexUsd", 1.00, 1.00),
-            ("opexUsd", 2.50, 2.50),
+            ("opexUsd", 0.50, 0.50),
+            ("rentalUsd", 2.00, 2.00),
             ("energyCostUsd", 0.215, PreviousEnergyUsd),
             ("energyCostSharePercent", 0.215 / PeriodCostUsd * 100, PreviousEnergyUsd / PreviousCostUsd * 100),
             ("gpuEnergyKilowattHours", 1_656_000 / 3.6e6, 2_015_500 / 3.6e6),
@@ -135,9 +136,6 @@ public sealed class EfficiencyReportEndToEndTests : IClassFixture<EfficiencyRepo
             AssertClose(previous, figure.GetProperty("previous").GetDouble(), key + " previous");
             AssertClose(period - previous, figure.GetProperty("change").GetDouble(), key + " change");
         }
-
-        // Rental is carried inside opex: not measured on its own, null rather than 0.
-        Assert.Equal(JsonValueKind.Null, fleet.GetProperty("rentalUsd").GetProperty("current").ValueKind);
 
         // Pools: chat-h100 (GPU-A1) never idle, 80 % → 50 %; batch-spot (GPU-B2) idle both hours.
         JsonElement[] pools = [.. root.GetProperty("pools").EnumerateArray()];
@@ -185,9 +183,9 @@ public sealed class EfficiencyReportEndToEndTests : IClassFixture<EfficiencyRepo
         Assert.Equal(2, root.GetProperty("reproducibility").GetProperty("forecastPoints").GetInt64());
         Assert.True(root.GetProperty("reproducibility").GetProperty("costWindowPoints").GetInt64() >= 4);
 
-        // Method notes: rental not split is said; revenue is configured, so no revenue note.
+        // Method notes: every window carries its rental apart and revenue is configured, so neither note.
         string[] notMeasured = [.. root.GetProperty("method").GetProperty("notMeasured").EnumerateArray().Select(n => n.GetString()!)];
-        Assert.Contains(notMeasured, n => n.StartsWith("Rental dollars are not stored apart from opex", StringComparison.Ordinal));
+        Assert.DoesNotContain(notMeasured, n => n.Contains("rental", StringComparison.OrdinalIgnoreCase));
         Assert.DoesNotContain(notMeasured, n => n.StartsWith("No revenue", StringComparison.Ordinal));
         Assert.Equal(ReportDefinitions.All.Count, root.GetProperty("method").GetProperty("definitions").GetArrayLength());
 
@@ -217,13 +215,14 @@ public sealed class EfficiencyReportEndToEndTests : IClassFixture<EfficiencyRepo
         AssertClose(25, Parse(Row(lines, "fleet", string.Empty, "utilizationPercent")[4]), "csv utilization");
         AssertClose(IdleUsd, Parse(Row(lines, "pool", "batch-spot", "idleCostUsd")[4]), "csv pool idle $");
         AssertClose(1.65 / 0.288, Parse(Row(lines, "model", "llama", "costPerMillionPromptTokensUsd")[4]), "csv llama $/1M prompt");
-        Assert.Equal(string.Empty, Row(lines, "fleet", string.Empty, "rentalUsd")[4]);
+        AssertClose(2.00, Parse(Row(lines, "fleet", string.Empty, "rentalUsd")[4]), "csv rental");
+        AssertClose(0.50, Parse(Row(lines, "fleet", string.Empty, "opexUsd")[4]), "csv opex");
         Assert.Equal(report.Reproducibility.InputsSha256, Row(lines, "reproducibility", string.Empty, "inputsSha256")[4]);
 
         string md = MarkdownReportWriter.Text(report);
         Assert.Contains("| Spend | USD | $3.72 | $3.74 | -$0.02 |", md, StringComparison.Ordinal);
         Assert.Contains("| Mean utilization | % | 25 | 40 | -15 |", md, StringComparison.Ordinal);
-        Assert.Contains("| Rental | USD | not measured | not measured |  |", md, StringComparison.Ordinal);
+        Assert.Contains("| Rental | USD | $2.00 | $2.00 | +$0.00 |", md, StringComparison.Ordinal);
         Assert.Contains("| batch-spot | 1 | 0 | 1 | $2.07 | 100 | $2.07 |", md.Replace("$2.06", "$2.07", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.Contains($"- Query inputs SHA-256: `{report.Reproducibility.InputsSha256}`", md, StringComparison.Ordinal);
     }

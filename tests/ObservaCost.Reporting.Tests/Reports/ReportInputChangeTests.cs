@@ -1,6 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
+using ObservaCost.Analytics.Reading;
 using ObservaCost.Reporting.Reports;
 using ObservaCost.Reporting.Tests.Support;
+using ObservaCost.Storage;
+using ObservaCost.Storage.LineProtocol;
+using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Reporting.Tests.Reports;
 
@@ -27,6 +31,53 @@ public sealed class ReportInputChangeTests
         // Utilization (0.5 + 0.3) / 2 = 40 %; the cost windows counted are the same number as before (replaced, not added).
         EfficiencyReportEndToEndTests.AssertClose(40, after.Fleet.UtilizationPercent.Current!.Value, "utilization after");
         Assert.Equal(before.Reproducibility.CostWindowPoints, after.Reproducibility.CostWindowPoints);
+    }
+
+    [Fact]
+    public async Task Report_PreviousWindowsStoredBeforeTheSplit_RentalNotMeasuredInsideOpexAndSaid_BackfillSplitsIt()
+    {
+        await using TwoHourFleet hours = await TwoHourFleet.StartAsync();
+        ITimeSeriesStore store = hours.Services.GetRequiredService<ITimeSeriesStore>();
+        EfficiencyReportBuilder builder = hours.Services.GetRequiredService<EfficiencyReportBuilder>();
+        var request = new ReportRequest(TwoHourFleet.Period, TwoHourFleet.PeriodEnd, ComparePrevious: true);
+
+        // The previous hour's cost windows as an older version stored them: GPU-B2's 2.00 $ rental inside opex and no
+        // rental_usd field (the rows read back GPU by GPU, deleted, and written again without it).
+        var previousHour = new WindowSelection
+        {
+            From = TwoHourFleet.Previous, To = TwoHourFleet.Period,
+            GroupBy = [Tags.Model, Tags.Tenant, Tags.Pool, Tags.Node, Tags.GpuModel, Tags.GpuUuid],
+        };
+        IReadOnlyList<CostWindow> rows = await StoredWindowReader.ReadCostAsync(store, previousHour);
+        Assert.Equal(2.00, rows.Sum(r => r.RentalUsd!.Value), 9);
+        await store.DeleteAsync(Measurements.CostWindow, TwoHourFleet.Previous, TwoHourFleet.Period, new Dictionary<string, string>());
+        using (var writer = new LineProtocolWriter())
+        {
+            foreach (CostWindow row in rows)
+            {
+                (row with { OpexUsd = row.OpexUsd + row.RentalUsd!.Value, RentalUsd = null }).WriteTo(writer);
+            }
+
+            WriteResult written = await store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds));
+            Assert.Equal(0, written.PointsRejected);
+        }
+
+        // Period: opex 0.50 + rental 2.00 (split); previous: rental not measured, opex 0.50 + 2.00 = 2.50; spend unchanged.
+        EfficiencyReport report = await builder.BuildAsync(request);
+        EfficiencyReportEndToEndTests.AssertClose(2.00, report.Fleet.RentalUsd.Current!.Value, "rental");
+        EfficiencyReportEndToEndTests.AssertClose(0.50, report.Fleet.OpexUsd.Current!.Value, "opex");
+        Assert.Null(report.Fleet.RentalUsd.Previous);
+        EfficiencyReportEndToEndTests.AssertClose(2.50, report.Fleet.OpexUsd.Previous!.Value, "opex previous");
+        Assert.Contains(report.Method.NotMeasured, n => n.StartsWith("Cost windows of the previous period were computed before rental was split from opex", StringComparison.Ordinal));
+        Assert.Equal("opex (incl. rental)", ReportCharts.OpexLabel(report.Fleet));
+
+        // A backfill over the previous hour recomputes its windows with the field: both periods split, no note.
+        await hours.BackfillAsync(TwoHourFleet.Previous, TwoHourFleet.Period);
+        EfficiencyReport recomputed = await builder.BuildAsync(request);
+        EfficiencyReportEndToEndTests.AssertClose(2.00, recomputed.Fleet.RentalUsd.Previous!.Value, "rental previous after backfill");
+        EfficiencyReportEndToEndTests.AssertClose(0.50, recomputed.Fleet.OpexUsd.Previous!.Value, "opex previous after backfill");
+        Assert.DoesNotContain(recomputed.Method.NotMeasured, n => n.Contains("rental", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal("opex", ReportCharts.OpexLabel(recomputed.Fleet));
     }
 
     [Fact]

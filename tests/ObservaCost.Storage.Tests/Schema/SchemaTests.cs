@@ -80,6 +80,22 @@ public sealed class SchemaTests
         Assert.Equal(expected, CostWindow.WindowTag(TimeSpan.FromSeconds(seconds)));
 
     [Fact]
+    public void CostWindow_RentalApartOrAbsent_WritesRentalUsdOnlyWhenKnown()
+    {
+        var start = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000);
+        var window = new CostWindow
+        {
+            WindowStart = start, WindowLength = TimeSpan.FromHours(1), Pool = "p",
+            GpuHours = 1, GpuEnergyJoules = 1, FacilityEnergyJoules = 1.2, CapexUsd = 0, OpexUsd = 0, RentalUsd = 2.5, EnergyCostUsd = 0.1, CostUsd = 2.6,
+        };
+        Assert.Contains(",rental_usd=2.5,", Encode(window), StringComparison.Ordinal);
+        Assert.Contains(",rental_usd=0,", Encode(window with { RentalUsd = 0 }), StringComparison.Ordinal);
+
+        // Null is a window computed before the split (rental inside opex): no field, never a written 0.
+        Assert.DoesNotContain("rental_usd", Encode(window with { RentalUsd = null, OpexUsd = 2.5 }), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AnalyticsRecords_Encode()
     {
         var start = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000);
