@@ -52,8 +52,11 @@ public sealed class InfluxDbOptions
     /// <summary>Run <c>CREATE DATABASE</c> at start (v1 only; harmless if it exists).</summary>
     public bool CreateDatabase { get; set; } = true;
 
-    /// <summary>Time limit of one HTTP request.</summary>
+    /// <summary>Time limit of one try of an HTTP request (the retry pipeline's per-try timeout).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Retries of one request at most (tries = this + 1); <c>RetryMaxElapsed</c> may stop them sooner.</summary>
+    public int RetryMaxAttempts { get; set; } = 20;
 
     /// <summary>First retry delay; doubled on each retry, with jitter.</summary>
     public TimeSpan RetryInitialDelay { get; set; } = TimeSpan.FromMilliseconds(250);
@@ -61,7 +64,7 @@ public sealed class InfluxDbOptions
     /// <summary>Longest delay between two tries.</summary>
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Give up (and report the store unavailable) after trying this long.</summary>
+    /// <summary>No new try once this long has passed since the first (then the store is reported unavailable).</summary>
     public TimeSpan RetryMaxElapsed { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Largest query response read, in bytes.</summary>
@@ -116,6 +119,20 @@ public sealed class InfluxDbOptionsValidator : IValidateOptions<InfluxDbOptions>
         Positive(options.RequestTimeout, "RequestTimeout");
         Positive(options.RetryInitialDelay, "RetryInitialDelay");
         Positive(options.RetryMaxDelay, "RetryMaxDelay");
+        if (options.RetryMaxDelay < options.RetryInitialDelay)
+        {
+            failures.Add($"{p}RetryMaxDelay must not be shorter than {p}RetryInitialDelay.");
+        }
+
+        if (options.RequestTimeout > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{p}RequestTimeout must be at most one day.");
+        }
+
+        if (options.RetryMaxAttempts is < 0 or > 1000)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"{p}RetryMaxAttempts must be between 0 and 1000 (got {options.RetryMaxAttempts})."));
+        }
         if (options.RetryMaxElapsed < TimeSpan.Zero)
         {
             failures.Add($"{p}RetryMaxElapsed must not be negative.");
