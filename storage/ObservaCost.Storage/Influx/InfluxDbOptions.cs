@@ -49,8 +49,20 @@ public sealed class InfluxDbOptions
     /// <summary>Send write bodies gzip-compressed.</summary>
     public bool Gzip { get; set; } = true;
 
-    /// <summary>Run <c>CREATE DATABASE</c> at start (v1 only; harmless if it exists).</summary>
+    /// <summary>
+    /// v1: run <c>CREATE DATABASE</c> before the first write (harmless if it exists). v2: create the bucket (with
+    /// <see cref="BucketRetention"/>) and the DBRP mapping InfluxQL reads need when the start-up checks find them missing.
+    /// </summary>
     public bool CreateDatabase { get; set; } = true;
+
+    /// <summary>
+    /// v2: check the server before the first request (ping, organization, bucket, DBRP mapping; InfluxDb2Setup).
+    /// Off for servers that take <c>/api/v2/write</c> but have no v2 management API (VictoriaMetrics).
+    /// </summary>
+    public bool StartupChecks { get; set; } = true;
+
+    /// <summary>v2: retention of a bucket the start-up checks create; zero keeps data forever. Whole seconds.</summary>
+    public TimeSpan BucketRetention { get; set; } = TimeSpan.Zero;
 
     /// <summary>Time limit of one try of an HTTP request (the retry pipeline's per-try timeout).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -109,6 +121,11 @@ public sealed class InfluxDbOptionsValidator : IValidateOptions<InfluxDbOptions>
             {
                 failures.Add($"{p}Token is required with ApiVersion V2.");
             }
+
+            if (string.IsNullOrWhiteSpace(options.Bucket))
+            {
+                failures.Add($"{p}Bucket is required with ApiVersion V2.");
+            }
         }
 
         if (!string.IsNullOrEmpty(options.Username) && options.Password is null)
@@ -127,6 +144,11 @@ public sealed class InfluxDbOptionsValidator : IValidateOptions<InfluxDbOptions>
         if (options.RequestTimeout > TimeSpan.FromDays(1))
         {
             failures.Add($"{p}RequestTimeout must be at most one day.");
+        }
+
+        if (options.BucketRetention < TimeSpan.Zero || options.BucketRetention.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            failures.Add($"{p}BucketRetention must be zero (forever) or a positive whole number of seconds.");
         }
 
         if (options.RetryMaxAttempts is < 0 or > 1000)

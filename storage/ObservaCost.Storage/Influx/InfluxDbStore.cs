@@ -45,7 +45,7 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
         _writeUri = BuildWriteUri(baseUri, options);
         _auth = BuildAuth(options);
         _retry = StoreRetryPipeline.Create(options, time, LogRetryAsync);
-        if (options.ApiVersion == InfluxApiVersion.V2 || !options.CreateDatabase)
+        if (options.ApiVersion == InfluxApiVersion.V2 ? !options.StartupChecks : !options.CreateDatabase)
         {
             _databaseEnsured = 1;
         }
@@ -103,6 +103,12 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
     public async Task<QueryResult> QueryAsync(TimeSeriesQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
+        if (_options.ApiVersion == InfluxApiVersion.V2)
+        {
+            // On 2.x, reads need the DBRP mapping the start-up checks make sure of.
+            await EnsureDatabaseAsync(cancellationToken);
+        }
+
         string influxQl = InfluxQlRenderer.Render(query);
         var series = new Dictionary<string, SeriesBuilder>(StringComparer.Ordinal);
         await ExecuteQueryAsync(influxQl, series, cancellationToken);
@@ -237,9 +243,17 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
             return;
         }
 
-        var sb = new StringBuilder("CREATE DATABASE ");
-        InfluxQlRenderer.AppendIdentifier(sb, _options.Database);
-        await ExecuteAsync(sb.ToString(), cancellationToken);
+        if (_options.ApiVersion == InfluxApiVersion.V2)
+        {
+            await new InfluxDb2Setup(_http, _options, _logger).RunAsync(cancellationToken);
+        }
+        else
+        {
+            var sb = new StringBuilder("CREATE DATABASE ");
+            InfluxQlRenderer.AppendIdentifier(sb, _options.Database);
+            await ExecuteAsync(sb.ToString(), cancellationToken);
+        }
+
         Volatile.Write(ref _databaseEnsured, 1);
     }
 

@@ -199,6 +199,7 @@ public sealed class InfluxDbRetryTests
             Org = "acme corp",
             Bucket = "gpu/metrics",
             Token = "tok==",
+            StartupChecks = false,
             Gzip = false,
             Precision = WritePrecision.Milliseconds,
             RequestTimeout = RecordingTimeProvider.NeverFires,
