@@ -8,6 +8,7 @@ using ObservaCost.Benchmarks;
 // Usage:
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- encode
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- request-logs
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- v2-write   (the project's writer and InfluxDB.Client side by side)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- influx-write [points] [rounds]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- scrape [gpus] [scrapes]   (needs Debian's prometheus)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- collector-push [points] [rounds]   (build the solution in Release first)
@@ -26,6 +27,9 @@ switch (command)
             .AddDiagnoser(MemoryDiagnoser.Default)
             .WithOptions(ConfigOptions.DisableOptimizationsValidator);
         BenchmarkRunner.Run<LineProtocolEncodingBenchmarks>(config, args.Skip(1).ToArray());
+        return 0;
+    case "v2-write":
+        BenchmarkRunner.Run<V2WriteBenchmarks>(InProcessConfig(), args.Skip(1).ToArray());
         return 0;
     case "timeseries":
         BenchmarkRunner.Run<TimeSeriesBenchmarks>(InProcessConfig(), args.Skip(1).ToArray());

@@ -12,15 +12,19 @@ namespace ObservaCost.Storage.Tests.Support;
 internal sealed class LoopbackHttpServer : IAsyncDisposable
 {
     private readonly HttpListener _listener = new();
-    private readonly Func<RecordedRequest, int, Answer> _answer;
+    private readonly Func<RecordedRequest, int, Task<Answer>> _answer;
     private readonly Task _loop;
     private readonly List<RecordedRequest> _requests = [];
 
-    public sealed record RecordedRequest(string Method, string PathAndQuery, string? Authorization, string Body);
+    /// <summary>A request as received; <see cref="Body"/> is the raw body as UTF-8 (gzip bodies: see <see cref="BodyBytes"/>).</summary>
+    public sealed record RecordedRequest(string Method, string PathAndQuery, string? Authorization, byte[] BodyBytes, string? ContentType, string? ContentEncoding)
+    {
+        public string Body => Encoding.UTF8.GetString(BodyBytes);
+    }
 
-    public sealed record Answer(int Status, string Body = "", string ContentType = "application/json", int? RetryAfterSeconds = null);
+    public sealed record Answer(int Status, string Body = "", string ContentType = "application/json", int? RetryAfterSeconds = null, byte[]? BodyBytes = null);
 
-    private LoopbackHttpServer(Func<RecordedRequest, int, Answer> answer)
+    private LoopbackHttpServer(Func<RecordedRequest, int, Task<Answer>> answer)
     {
         _answer = answer;
         int port = FreePort();
@@ -44,7 +48,10 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
     }
 
     /// <summary>Starts a server; <paramref name="answer"/> gets each request and its 0-based index.</summary>
-    public static LoopbackHttpServer Start(Func<RecordedRequest, int, Answer> answer) => new(answer);
+    public static LoopbackHttpServer Start(Func<RecordedRequest, int, Answer> answer) => new((r, i) => Task.FromResult(answer(r, i)));
+
+    /// <summary>Starts a server whose answers may take a round trip elsewhere (a translating proxy).</summary>
+    public static LoopbackHttpServer StartAsync(Func<RecordedRequest, int, Task<Answer>> answer) => new(answer);
 
     private async Task LoopAsync()
     {
@@ -60,13 +67,15 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
                 return;
             }
 
-            string body;
-            using (var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8))
-            {
-                body = await reader.ReadToEndAsync();
-            }
-
-            var recorded = new RecordedRequest(context.Request.HttpMethod, context.Request.Url!.PathAndQuery, context.Request.Headers["Authorization"], body);
+            var body = new MemoryStream();
+            await context.Request.InputStream.CopyToAsync(body);
+            var recorded = new RecordedRequest(
+                context.Request.HttpMethod,
+                context.Request.Url!.PathAndQuery,
+                context.Request.Headers["Authorization"],
+                body.ToArray(),
+                context.Request.ContentType,
+                context.Request.Headers["Content-Encoding"]);
             int index;
             lock (_requests)
             {
@@ -74,14 +83,23 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
                 _requests.Add(recorded);
             }
 
-            Answer answer = _answer(recorded, index);
+            Answer answer;
+            try
+            {
+                answer = await _answer(recorded, index);
+            }
+            catch (HttpRequestException ex)
+            {
+                answer = new Answer(502, "{\"error\":\"" + ex.Message.Replace("\"", "'", StringComparison.Ordinal) + "\"}");
+            }
+
             context.Response.StatusCode = answer.Status;
             if (answer.RetryAfterSeconds is { } seconds)
             {
                 context.Response.Headers["Retry-After"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
 
-            byte[] bytes = Encoding.UTF8.GetBytes(answer.Body);
+            byte[] bytes = answer.BodyBytes ?? Encoding.UTF8.GetBytes(answer.Body);
             if (bytes.Length > 0)
             {
                 context.Response.ContentType = answer.ContentType;
