@@ -29,7 +29,13 @@ switch (command)
         BenchmarkRunner.Run<LineProtocolEncodingBenchmarks>(config, args.Skip(1).ToArray());
         return 0;
     case "v2-write":
-        BenchmarkRunner.Run<V2WriteBenchmarks>(InProcessConfig(), args.Skip(1).ToArray());
+        // Short runs (3 iterations), in process: the two write paths side by side on a shared 2-core machine.
+        BenchmarkRunner.Run<V2WriteBenchmarks>(
+            DefaultConfig.Instance
+                .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
+                .AddDiagnoser(MemoryDiagnoser.Default)
+                .WithOptions(ConfigOptions.DisableOptimizationsValidator),
+            args.Skip(1).ToArray());
         return 0;
     case "timeseries":
         BenchmarkRunner.Run<TimeSeriesBenchmarks>(InProcessConfig(), args.Skip(1).ToArray());

@@ -3,6 +3,7 @@ using BenchmarkDotNet.Attributes;
 using InfluxDB.Client;
 using InfluxDB.Client.Writes;
 using Microsoft.Extensions.Logging.Abstractions;
+using ObservaCost.Storage;
 using ObservaCost.Storage.Influx;
 using ObservaCost.Storage.LineProtocol;
 using ObservaCost.Storage.Schema;

@@ -3,40 +3,17 @@ using Microsoft.Extensions.Logging.Abstractions;
 using ObservaCost.Storage.Influx;
 using ObservaCost.Storage.LineProtocol;
 using ObservaCost.Storage.Tests.Support;
-using static ObservaCost.Storage.Tests.Support.LoopbackHttpServer;
 
 namespace ObservaCost.Storage.Tests.Influx;
 
 /// <summary>
 /// The InfluxDB 2.x start-up checks (InfluxDB.Client 5.1.0: ping, organization, bucket, DBRP mapping). No InfluxDB 2.x
-/// server is installed here, so a loopback HTTP server answers as InfluxDB 2.x's published OpenAPI describes
-/// (influxdata/openapi: GET /ping 204; GET /api/v2/orgs {"orgs":[...]}; GET /api/v2/buckets {"buckets":[...]};
+/// server is installed here, so <see cref="InfluxDb2Front"/> without an influxd answers as InfluxDB 2.x's published
+/// OpenAPI describes (influxdata/openapi: GET /api/v2/orgs {"orgs":[...]}; GET /api/v2/buckets {"buckets":[...]};
 /// POST /api/v2/buckets 201 Bucket; GET /api/v2/dbrps {"content":[...]}; POST /api/v2/dbrps 201 DBRP).
 /// </summary>
 public sealed class InfluxDb2SetupTests
 {
-    private const string OrgId = "0a1b2c3d4e5f6071";
-    private const string BucketId = "00000000000000b1";
-    private const string BucketJson = $$"""{"id":"{{BucketId}}","name":"gpu","orgID":"{{OrgId}}","type":"user","retentionRules":[{"type":"expire","everySeconds":604800}]}""";
-    private const string DbrpJson = $$"""{"id":"00000000000000d1","orgID":"{{OrgId}}","bucketID":"{{BucketId}}","database":"observacost","retention_policy":"autogen","default":true,"virtual":false}""";
-
-    /// <summary>An InfluxDB 2.x that has the organization and, as asked, the bucket and the mapping.</summary>
-    private static Answer Influx2(RecordedRequest r, bool hasBucket, bool hasMapping)
-    {
-        string path = r.PathAndQuery.Split('?')[0];
-        return (r.Method, path) switch
-        {
-            ("GET" or "HEAD", "/ping") => new Answer(204),
-            ("GET", "/api/v2/orgs") => new Answer(200, $$"""{"orgs":[{"id":"{{OrgId}}","name":"acme"}]}"""),
-            ("GET", "/api/v2/buckets") => new Answer(200, hasBucket ? $$"""{"buckets":[{{BucketJson}}]}""" : """{"buckets":[]}"""),
-            ("POST", "/api/v2/buckets") => new Answer(201, BucketJson),
-            ("GET", "/api/v2/dbrps") => new Answer(200, hasMapping ? $$"""{"content":[{{DbrpJson}}]}""" : """{"content":[]}"""),
-            ("POST", "/api/v2/dbrps") => new Answer(201, DbrpJson),
-            ("POST", "/api/v2/write") => new Answer(204),
-            _ => new Answer(404, """{"code":"not found","message":"path not found"}"""),
-        };
-    }
-
     private static InfluxDbStore Store(Uri url, bool create) => new(
         new HttpClient(),
         new InfluxDbOptions
@@ -59,7 +36,7 @@ public sealed class InfluxDb2SetupTests
     [Fact]
     public async Task FirstWrite_EmptyServer_CreatesBucketWithRetentionAndTheDbrpMapping_ThenWrites()
     {
-        await using LoopbackHttpServer server = Start((r, _) => Influx2(r, hasBucket: false, hasMapping: false));
+        await using LoopbackHttpServer server = InfluxDb2Front.Start(null, "tok");
         InfluxDbStore store = Store(server.Url, create: true);
         Assert.Equal(1, (await store.WriteAsync(OnePoint)).PointsWritten);
         Assert.Equal(1, (await store.WriteAsync(OnePoint)).PointsWritten);
@@ -74,15 +51,15 @@ public sealed class InfluxDb2SetupTests
         // 7 days = 604800 s, owned by the organization's id.
         using JsonDocument bucket = JsonDocument.Parse(server.Requests[3].Body);
         Assert.Equal("gpu", bucket.RootElement.GetProperty("name").GetString());
-        Assert.Equal(OrgId, bucket.RootElement.GetProperty("orgID").GetString());
+        Assert.Equal(InfluxDb2Front.OrgId, bucket.RootElement.GetProperty("orgID").GetString());
         JsonElement rule = bucket.RootElement.GetProperty("retentionRules")[0];
         Assert.Equal("expire", rule.GetProperty("type").GetString());
         Assert.Equal(604800, rule.GetProperty("everySeconds").GetInt64());
 
         // The mapping InfluxQL reads use: database "observacost", retention policy "autogen" (none configured), default.
-        Assert.Contains($"bucketID={BucketId}", server.Requests[4].PathAndQuery, StringComparison.Ordinal);
+        Assert.Contains("bucketID=" + InfluxDb2Front.BucketId(0), server.Requests[4].PathAndQuery, StringComparison.Ordinal);
         using JsonDocument dbrp = JsonDocument.Parse(server.Requests[5].Body);
-        Assert.Equal(BucketId, dbrp.RootElement.GetProperty("bucketID").GetString());
+        Assert.Equal(InfluxDb2Front.BucketId(0), dbrp.RootElement.GetProperty("bucketID").GetString());
         Assert.Equal("observacost", dbrp.RootElement.GetProperty("database").GetString());
         Assert.Equal("autogen", dbrp.RootElement.GetProperty("retention_policy").GetString());
         Assert.True(dbrp.RootElement.GetProperty("default").GetBoolean());
@@ -91,7 +68,7 @@ public sealed class InfluxDb2SetupTests
     [Fact]
     public async Task FirstWrite_BucketAndMappingExist_CreatesNothing()
     {
-        await using LoopbackHttpServer server = Start((r, _) => Influx2(r, hasBucket: true, hasMapping: true));
+        await using LoopbackHttpServer server = InfluxDb2Front.Start(null, "tok", existingBucket: "gpu", existingMapping: "observacost");
         Assert.Equal(1, (await Store(server.Url, create: true).WriteAsync(OnePoint)).PointsWritten);
         Assert.DoesNotContain(server.Requests, r => r.Method == "POST" && !r.PathAndQuery.StartsWith("/api/v2/write", StringComparison.Ordinal));
         Assert.Equal(5, server.Requests.Count);
@@ -100,7 +77,7 @@ public sealed class InfluxDb2SetupTests
     [Fact]
     public async Task FirstWrite_BucketMissingAndCreationOff_RefusesNamingTheKeys_AndWritesNothing()
     {
-        await using LoopbackHttpServer server = Start((r, _) => Influx2(r, hasBucket: false, hasMapping: false));
+        await using LoopbackHttpServer server = InfluxDb2Front.Start(null, "tok");
         StoreRequestException ex = await Assert.ThrowsAsync<StoreRequestException>(() => Store(server.Url, create: false).WriteAsync(OnePoint));
         Assert.Contains("no bucket 'gpu' (Storage:InfluxDb:Bucket)", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Storage:InfluxDb:CreateDatabase is false", ex.Message, StringComparison.Ordinal);

@@ -11,17 +11,31 @@ namespace ObservaCost.Storage.Tests.Support;
 /// translated to influxd's <c>/write?db=bucket</c> with the body and its encoding unchanged; <c>/query</c> passed
 /// through once its <c>db</c> has a DBRP mapping (as 2.x requires); <c>/ping</c> passed through. Every call but
 /// <c>/ping</c> must carry <c>Authorization: Token</c> with the token given. So the store's V2 code path runs against
-/// influxd's real storage and InfluxQL.
+/// influxd's real storage and InfluxQL. Without an influxd (<c>null</c>) it is the management API alone: <c>/ping</c>
+/// and writes answer 204, a created bucket is only recorded.
 /// </summary>
 internal static class InfluxDb2Front
 {
-    private const string OrgId = "0a1b2c3d4e5f6071";
+    public const string OrgId = "0a1b2c3d4e5f6071";
     private static readonly HttpClient Http = new();
 
-    public static LoopbackHttpServer Start(Uri influxd, string token)
+    /// <summary>The id the front gives the <paramref name="n"/>-th bucket (0-based), created or preset.</summary>
+    public static string BucketId(int n) => (0xb000 + n).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Starts a front; <paramref name="existingBucket"/> (and its mapping from <paramref name="existingMapping"/>) exist from the start.</summary>
+    public static LoopbackHttpServer Start(Uri? influxd, string token, string? existingBucket = null, string? existingMapping = null)
     {
         var buckets = new ConcurrentDictionary<string, string>(StringComparer.Ordinal); // name -> id
         var mappings = new ConcurrentDictionary<string, string>(StringComparer.Ordinal); // database -> bucket name
+        if (existingBucket is not null)
+        {
+            buckets[existingBucket] = BucketId(0);
+            if (existingMapping is not null)
+            {
+                mappings[existingMapping] = existingBucket;
+            }
+        }
+
         return LoopbackHttpServer.StartAsync(async (r, i) =>
         {
             string path = r.PathAndQuery.Split('?')[0];
@@ -33,8 +47,10 @@ internal static class InfluxDb2Front
 
             switch (r.Method, path)
             {
+                case ("GET" or "HEAD", "/ping") when influxd is null:
+                    return new Answer(204);
                 case ("GET" or "HEAD", "/ping"):
-                    return await ForwardAsync(new HttpRequestMessage(HttpMethod.Get, new Uri(influxd, "ping")));
+                    return await ForwardAsync(new HttpRequestMessage(HttpMethod.Get, new Uri(influxd!, "ping")));
                 case ("GET", "/api/v2/orgs"):
                     return new Answer(200, $$"""{"orgs":[{"id":"{{OrgId}}","name":"acme"}]}""");
                 case ("GET", "/api/v2/buckets"):
@@ -44,7 +60,14 @@ internal static class InfluxDb2Front
                 case ("POST", "/api/v2/buckets"):
                 {
                     string bucket = System.Text.Json.JsonDocument.Parse(r.Body).RootElement.GetProperty("name").GetString()!;
-                    Answer created = await ForwardAsync(new HttpRequestMessage(HttpMethod.Post, new Uri(influxd, "query"))
+                    string bucketId = BucketId(buckets.Count);
+                    if (influxd is null)
+                    {
+                        buckets[bucket] = bucketId;
+                        return new Answer(201, Bucket(bucket, bucketId));
+                    }
+
+                    Answer created = await ForwardAsync(new HttpRequestMessage(HttpMethod.Post, new Uri(influxd!, "query"))
                     {
                         Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["q"] = "CREATE DATABASE \"" + bucket + "\"" }),
                     });
@@ -53,7 +76,6 @@ internal static class InfluxDb2Front
                         return created;
                     }
 
-                    string bucketId = (0xb000 + buckets.Count).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
                     buckets[bucket] = bucketId;
                     return new Answer(201, Bucket(bucket, bucketId));
                 }
@@ -71,6 +93,8 @@ internal static class InfluxDb2Front
                     return new Answer(201, Dbrp(database, bucketId));
                 }
 
+                case ("POST", "/api/v2/write") when influxd is null:
+                    return new Answer(204);
                 case ("POST", "/api/v2/write"):
                 {
                     string precision = query["precision"] switch { "ns" => "n", "us" => "u", string p => p };
@@ -81,7 +105,7 @@ internal static class InfluxDb2Front
                         content.Headers.ContentEncoding.Add(r.ContentEncoding);
                     }
 
-                    return await ForwardAsync(new HttpRequestMessage(HttpMethod.Post, new Uri(influxd, "write?db=" + Uri.EscapeDataString(query["bucket"]) + "&precision=" + precision)) { Content = content });
+                    return await ForwardAsync(new HttpRequestMessage(HttpMethod.Post, new Uri(influxd!, "write?db=" + Uri.EscapeDataString(query["bucket"]) + "&precision=" + precision)) { Content = content });
                 }
 
                 case ("POST", "/query"):
@@ -93,7 +117,7 @@ internal static class InfluxDb2Front
                     }
 
                     form["db"] = bucket;
-                    return await ForwardAsync(new HttpRequestMessage(HttpMethod.Post, new Uri(influxd, "query")) { Content = new FormUrlEncodedContent(form) });
+                    return await ForwardAsync(new HttpRequestMessage(HttpMethod.Post, new Uri(influxd!, "query")) { Content = new FormUrlEncodedContent(form) });
                 }
 
                 default:
