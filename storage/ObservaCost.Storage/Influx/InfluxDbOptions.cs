@@ -121,11 +121,6 @@ public sealed class InfluxDbOptionsValidator : IValidateOptions<InfluxDbOptions>
             {
                 failures.Add($"{p}Token is required with ApiVersion V2.");
             }
-
-            if (string.IsNullOrWhiteSpace(options.Bucket))
-            {
-                failures.Add($"{p}Bucket is required with ApiVersion V2.");
-            }
         }
 
         if (!string.IsNullOrEmpty(options.Username) && options.Password is null)

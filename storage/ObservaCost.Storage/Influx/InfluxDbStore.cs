@@ -29,6 +29,7 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
     private readonly Uri _writeUri;
     private readonly AuthenticationHeaderValue? _auth;
     private readonly ResiliencePipeline<HttpResponseMessage> _retry;
+    private readonly ResiliencePipeline<bool> _deleteRepeat;
     private int _databaseEnsured;
 
     public InfluxDbStore(HttpClient http, InfluxDbOptions options, TimeProvider time, ILogger<InfluxDbStore> logger)
@@ -45,6 +46,7 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
         _writeUri = BuildWriteUri(baseUri, options);
         _auth = BuildAuth(options);
         _retry = StoreRetryPipeline.Create(options, time, LogRetryAsync);
+        _deleteRepeat = StoreRetryPipeline.CreateRepeatUntilTrue(options, time, MaxDeleteAttempts);
         if (options.ApiVersion == InfluxApiVersion.V2 ? !options.StartupChecks : !options.CreateDatabase)
         {
             _databaseEnsured = 1;

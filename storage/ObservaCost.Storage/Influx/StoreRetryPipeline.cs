@@ -52,6 +52,26 @@ internal static class StoreRetryPipeline
             .Build();
     }
 
+    /// <summary>
+    /// The range delete's repeat (InfluxDbStore.Delete.cs), on the same mechanism: a try that reports <c>false</c> (the
+    /// DELETE met a cache snapshot and dropped series were written back) is repeated after <c>RetryInitialDelay</c>,
+    /// <paramref name="maxTries"/> tries in all; exceptions are not retried here (each request has the pipeline above).
+    /// </summary>
+    public static ResiliencePipeline<bool> CreateRepeatUntilTrue(InfluxDbOptions options, TimeProvider time, int maxTries)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new ResiliencePipelineBuilder<bool> { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions<bool>
+            {
+                MaxRetryAttempts = maxTries - 1,
+                BackoffType = DelayBackoffType.Constant,
+                UseJitter = false,
+                Delay = options.RetryInitialDelay,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is null && !args.Outcome.Result),
+            })
+            .Build();
+    }
+
     /// <summary>Whether another try may succeed where this one failed.</summary>
     internal static bool IsTransient(Outcome<HttpResponseMessage> outcome, CancellationToken callerToken)
     {

@@ -34,7 +34,6 @@ public sealed class OptionsValidationTests
         Assert.Contains("Storage:InfluxDb:Url is required", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Storage:InfluxDb:Org is required", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Storage:InfluxDb:Token is required", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("Storage:InfluxDb:Bucket is required", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Storage:InfluxDb:QueryChunkSize", ex.Message, StringComparison.Ordinal);
     }
 
