@@ -8,6 +8,7 @@ using ObservaCost.Benchmarks;
 // Usage:
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- encode
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- request-logs
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- v2-write   (the project's writer and InfluxDB.Client side by side)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- influx-write [points] [rounds]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- scrape [gpus] [scrapes]   (needs Debian's prometheus)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- collector-push [points] [rounds]   (build the solution in Release first)
@@ -26,6 +27,15 @@ switch (command)
             .AddDiagnoser(MemoryDiagnoser.Default)
             .WithOptions(ConfigOptions.DisableOptimizationsValidator);
         BenchmarkRunner.Run<LineProtocolEncodingBenchmarks>(config, args.Skip(1).ToArray());
+        return 0;
+    case "v2-write":
+        // Short runs (3 iterations), in process: the two write paths side by side on a shared 2-core machine.
+        BenchmarkRunner.Run<V2WriteBenchmarks>(
+            DefaultConfig.Instance
+                .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
+                .AddDiagnoser(MemoryDiagnoser.Default)
+                .WithOptions(ConfigOptions.DisableOptimizationsValidator),
+            args.Skip(1).ToArray());
         return 0;
     case "timeseries":
         BenchmarkRunner.Run<TimeSeriesBenchmarks>(InProcessConfig(), args.Skip(1).ToArray());

@@ -102,6 +102,11 @@ that renders a workload, so `helm template` and `helm install` both refuse).
 {{- end }}
 - name: Storage__InfluxDb__CreateDatabase
   value: {{ and $s.createDatabase (eq $s.type "influxdb") | quote }}
+{{- if eq $s.apiVersion "V2" }}
+{{- /* V2 start-up checks (ping, organization, bucket, DBRP mapping) need InfluxDB 2.x's management API, which VictoriaMetrics lacks. */}}
+- name: Storage__InfluxDb__StartupChecks
+  value: {{ eq $s.type "influxdb" | quote }}
+{{- end }}
 {{- with $s.auth.existingSecret }}
 {{- if and (eq $s.apiVersion "V1") $s.auth.usernameKey }}
 - name: Storage__InfluxDb__Username

@@ -49,11 +49,26 @@ public sealed class InfluxDbOptions
     /// <summary>Send write bodies gzip-compressed.</summary>
     public bool Gzip { get; set; } = true;
 
-    /// <summary>Run <c>CREATE DATABASE</c> at start (v1 only; harmless if it exists).</summary>
+    /// <summary>
+    /// v1: run <c>CREATE DATABASE</c> before the first write (harmless if it exists). v2: create the bucket (with
+    /// <see cref="BucketRetention"/>) and the DBRP mapping InfluxQL reads need when the start-up checks find them missing.
+    /// </summary>
     public bool CreateDatabase { get; set; } = true;
 
-    /// <summary>Time limit of one HTTP request.</summary>
+    /// <summary>
+    /// v2: check the server before the first request (ping, organization, bucket, DBRP mapping; InfluxDb2Setup).
+    /// Off for servers that take <c>/api/v2/write</c> but have no v2 management API (VictoriaMetrics).
+    /// </summary>
+    public bool StartupChecks { get; set; } = true;
+
+    /// <summary>v2: retention of a bucket the start-up checks create; zero keeps data forever. Whole seconds.</summary>
+    public TimeSpan BucketRetention { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Time limit of one try of an HTTP request (the retry pipeline's per-try timeout).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Retries of one request at most (tries = this + 1); <c>RetryMaxElapsed</c> may stop them sooner.</summary>
+    public int RetryMaxAttempts { get; set; } = 20;
 
     /// <summary>First retry delay; doubled on each retry, with jitter.</summary>
     public TimeSpan RetryInitialDelay { get; set; } = TimeSpan.FromMilliseconds(250);
@@ -61,7 +76,7 @@ public sealed class InfluxDbOptions
     /// <summary>Longest delay between two tries.</summary>
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Give up (and report the store unavailable) after trying this long.</summary>
+    /// <summary>No new try once this long has passed since the first (then the store is reported unavailable).</summary>
     public TimeSpan RetryMaxElapsed { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Largest query response read, in bytes.</summary>
@@ -116,6 +131,25 @@ public sealed class InfluxDbOptionsValidator : IValidateOptions<InfluxDbOptions>
         Positive(options.RequestTimeout, "RequestTimeout");
         Positive(options.RetryInitialDelay, "RetryInitialDelay");
         Positive(options.RetryMaxDelay, "RetryMaxDelay");
+        if (options.RetryMaxDelay < options.RetryInitialDelay)
+        {
+            failures.Add($"{p}RetryMaxDelay must not be shorter than {p}RetryInitialDelay.");
+        }
+
+        if (options.RequestTimeout > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{p}RequestTimeout must be at most one day.");
+        }
+
+        if (options.BucketRetention < TimeSpan.Zero || options.BucketRetention.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            failures.Add($"{p}BucketRetention must be zero (forever) or a positive whole number of seconds.");
+        }
+
+        if (options.RetryMaxAttempts is < 0 or > 1000)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"{p}RetryMaxAttempts must be between 0 and 1000 (got {options.RetryMaxAttempts})."));
+        }
         if (options.RetryMaxElapsed < TimeSpan.Zero)
         {
             failures.Add($"{p}RetryMaxElapsed must not be negative.");

@@ -76,40 +76,43 @@ public sealed partial class InfluxDbStore
         string delete = "DELETE" + inRange;
         string showSeries = tagFilter.Length == 0 ? "SHOW SERIES" + table : string.Create(CultureInfo.InvariantCulture, $"SHOW SERIES{table} WHERE {tagFilter.ToString(0, tagFilter.Length - 5)}");
         int healed = 0;
+        int attempts = 0;
         bool rangeWrittenBack = false;
-        for (int attempt = 1; ; attempt++)
-        {
-            await ExecuteAsync(delete, cancellationToken);
-            HashSet<string> present = await SeriesKeysAsync(showSeries, cancellationToken);
-            var writeBack = mustSurvive.Where(s => !present.Contains(s.Key)).Select(s => s.Value).ToList();
-            if (writeBack.Count == 0 && await CountAsync(inRange, cancellationToken) == 0)
+        bool done = await _deleteRepeat.ExecuteAsync(
+            async ct =>
             {
-                if (healed > 0)
+                attempts++;
+                await ExecuteAsync(delete, ct);
+                HashSet<string> present = await SeriesKeysAsync(showSeries, ct);
+                var writeBack = mustSurvive.Where(s => !present.Contains(s.Key)).Select(s => s.Value).ToList();
+                if (writeBack.Count == 0 && await CountAsync(inRange, ct) == 0)
                 {
-                    LogSeriesHealed(_logger, measurement, healed, mustSurvive.Count, attempt);
+                    return true;
                 }
 
-                return;
-            }
+                // The delete met a cache snapshot: it dropped series that have points outside the range, or left points
+                // in it. Series with points only in the range that it dropped may keep theirs on disk: write those back
+                // too (once), so that the next DELETE removes their points for good.
+                healed += writeBack.Count;
+                if (!rangeWrittenBack)
+                {
+                    writeBack.AddRange(onlyInRange.Where(s => !present.Contains(s.Key)).Select(s => s.Value));
+                    rangeWrittenBack = true;
+                }
 
-            // The delete met a cache snapshot: it dropped series that have points outside the range, or left points
-            // in it. Series with points only in the range that it dropped may keep theirs on disk: write those back
-            // too (once), so that the next DELETE removes their points for good.
-            healed += writeBack.Count;
-            if (!rangeWrittenBack)
-            {
-                writeBack.AddRange(onlyInRange.Where(s => !present.Contains(s.Key)).Select(s => s.Value));
-                rangeWrittenBack = true;
-            }
+                await WriteBackAsync(measurement, writeBack, fieldTypes, ct);
+                return false;
+            },
+            cancellationToken);
+        if (!done)
+        {
+            throw new StoreRequestException(string.Create(CultureInfo.InvariantCulture,
+                $"InfluxDB lost series or kept points of {measurement} on each of {attempts} deletes of [{rangeStart:O}, {rangeEnd:O}) ({healed} dropped series written back); the range is not replaced."));
+        }
 
-            await WriteBackAsync(measurement, writeBack, fieldTypes, cancellationToken);
-            if (attempt == MaxDeleteAttempts)
-            {
-                throw new StoreRequestException(string.Create(CultureInfo.InvariantCulture,
-                    $"InfluxDB lost series or kept points of {measurement} on each of {attempt} deletes of [{rangeStart:O}, {rangeEnd:O}) ({healed} dropped series written back); the range is not replaced."));
-            }
-
-            await Task.Delay(_options.RetryInitialDelay, _time, cancellationToken);
+        if (healed > 0)
+        {
+            LogSeriesHealed(_logger, measurement, healed, mustSurvive.Count, attempts);
         }
     }
 

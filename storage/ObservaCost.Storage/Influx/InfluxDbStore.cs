@@ -6,6 +6,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Timeout;
 using ObservaCost.Storage.LineProtocol;
 using ObservaCost.Storage.Query;
 
@@ -13,8 +15,8 @@ namespace ObservaCost.Storage.Influx;
 
 /// <summary>
 /// InfluxDB over HTTP: line protocol to the v1 or v2 write endpoint, InfluxQL on <c>/query</c>.
-/// Network errors, 5xx and 429 are retried with exponential backoff and jitter (honouring <c>Retry-After</c>);
-/// a 400 is never retried: the server's message is returned and the rejected points counted.
+/// Every request goes through the one retry pipeline, <see cref="StoreRetryPipeline"/> (network errors, timeouts, 5xx
+/// and 429 retried; a 400 never: the server's message is returned and the rejected points counted).
 /// </summary>
 public sealed partial class InfluxDbStore : ITimeSeriesStore
 {
@@ -26,6 +28,8 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
     private readonly ILogger<InfluxDbStore> _logger;
     private readonly Uri _writeUri;
     private readonly AuthenticationHeaderValue? _auth;
+    private readonly ResiliencePipeline<HttpResponseMessage> _retry;
+    private readonly ResiliencePipeline<bool> _deleteRepeat;
     private int _databaseEnsured;
 
     public InfluxDbStore(HttpClient http, InfluxDbOptions options, TimeProvider time, ILogger<InfluxDbStore> logger)
@@ -41,7 +45,9 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
         Uri baseUri = options.Url ?? throw new ArgumentException("InfluxDbOptions.Url is required.", nameof(options));
         _writeUri = BuildWriteUri(baseUri, options);
         _auth = BuildAuth(options);
-        if (options.ApiVersion == InfluxApiVersion.V2 || !options.CreateDatabase)
+        _retry = StoreRetryPipeline.Create(options, time, LogRetryAsync);
+        _deleteRepeat = StoreRetryPipeline.CreateRepeatUntilTrue(options, time, MaxDeleteAttempts);
+        if (options.ApiVersion == InfluxApiVersion.V2 ? !options.StartupChecks : !options.CreateDatabase)
         {
             _databaseEnsured = 1;
         }
@@ -99,6 +105,12 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
     public async Task<QueryResult> QueryAsync(TimeSeriesQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
+        if (_options.ApiVersion == InfluxApiVersion.V2)
+        {
+            // On 2.x, reads need the DBRP mapping the start-up checks make sure of.
+            await EnsureDatabaseAsync(cancellationToken);
+        }
+
         string influxQl = InfluxQlRenderer.Render(query);
         var series = new Dictionary<string, SeriesBuilder>(StringComparer.Ordinal);
         await ExecuteQueryAsync(influxQl, series, cancellationToken);
@@ -233,9 +245,17 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
             return;
         }
 
-        var sb = new StringBuilder("CREATE DATABASE ");
-        InfluxQlRenderer.AppendIdentifier(sb, _options.Database);
-        await ExecuteAsync(sb.ToString(), cancellationToken);
+        if (_options.ApiVersion == InfluxApiVersion.V2)
+        {
+            await new InfluxDb2Setup(_http, _options, _logger).RunAsync(cancellationToken);
+        }
+        else
+        {
+            var sb = new StringBuilder("CREATE DATABASE ");
+            InfluxQlRenderer.AppendIdentifier(sb, _options.Database);
+            await ExecuteAsync(sb.ToString(), cancellationToken);
+        }
+
         Volatile.Write(ref _databaseEnsured, 1);
     }
 
@@ -273,92 +293,103 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
         await InfluxQueryResponseReader.ReadAsync(stream, _options.MaxResponseBytes, series, influxQl, cancellationToken);
     }
 
+    /// <summary>
+    /// Sends a request through <see cref="StoreRetryPipeline"/>. Answers other than 5xx and 429 come back to the
+    /// caller as they are (a 400 partial write is the caller's to count); a store still unreachable or failing when the
+    /// pipeline gives up is a <see cref="StoreUnavailableException"/>.
+    /// </summary>
     private async Task<HttpResponseMessage> SendWithRetryAsync(
         Func<HttpRequestMessage> createRequest,
         string operation,
         CancellationToken cancellationToken,
         HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
+        ResilienceContext context = ResilienceContextPool.Shared.Get(operation, cancellationToken);
         long started = _time.GetTimestamp();
-        for (int attempt = 0; ; attempt++)
+        context.Properties.Set(StoreRetryPipeline.StartedKey, started);
+        var state = new SendState(this, createRequest, completion);
+        try
         {
-            TimeSpan? retryAfter = null;
-            string failure;
-            Exception? error = null;
-            using (HttpRequestMessage request = createRequest())
-            {
-                request.Headers.Authorization = _auth;
-                using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                cts.CancelAfter(_options.RequestTimeout);
-                HttpResponseMessage? response = null;
-                try
+            Outcome<HttpResponseMessage> outcome = await _retry.ExecuteOutcomeAsync(
+                static async (ctx, state) =>
                 {
-                    response = await _http.SendAsync(request, completion, cts.Token);
-                    int status = (int)response.StatusCode;
-                    if (status < 500 && status != 429)
+                    state.Tries++;
+                    using HttpRequestMessage request = state.CreateRequest();
+                    request.Headers.Authorization = state.Store._auth;
+                    try
                     {
-                        return response;
+                        return Outcome.FromResult(await state.Store._http.SendAsync(request, state.Completion, ctx.CancellationToken));
                     }
+                    catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+                    {
+                        return Outcome.FromException<HttpResponseMessage>(ex);
+                    }
+                },
+                context,
+                state);
+            if (outcome.Exception is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                outcome.ThrowIfException();
+            }
 
-                    retryAfter = GetRetryAfter(response);
-                    string detail = await ReadErrorAsync(response, cancellationToken);
-                    failure = string.Create(CultureInfo.InvariantCulture, $"HTTP {status}: {detail}");
-                    response.Dispose();
-                }
-                catch (HttpRequestException ex)
-                {
-                    response?.Dispose();
-                    failure = ex.Message;
-                    error = ex;
-                }
-                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-                {
-                    response?.Dispose();
-                    failure = "request timed out after " + _options.RequestTimeout.ToString("c", CultureInfo.InvariantCulture);
-                    error = ex;
-                }
+            if (outcome.Result is { } response && !StoreRetryPipeline.IsTransient(response.StatusCode))
+            {
+                return response;
+            }
+
+            string failure;
+            if (outcome.Result is { } failed)
+            {
+                failure = await DescribeAsync(failed, cancellationToken);
+                failed.Dispose();
+            }
+            else
+            {
+                failure = Describe(outcome.Exception!);
             }
 
             TimeSpan elapsed = _time.GetElapsedTime(started);
-            TimeSpan delay = retryAfter ?? BackoffDelay(attempt);
-            if (elapsed + delay > _options.RetryMaxElapsed)
-            {
-                throw new StoreUnavailableException(
-                    string.Create(CultureInfo.InvariantCulture, $"InfluxDB {operation} failed after {attempt + 1} tries over {elapsed.TotalSeconds:F1} s: {failure}"),
-                    error);
-            }
-
-            LogRetry(_logger, operation, attempt + 1, delay.TotalMilliseconds, failure);
-            await Task.Delay(delay, _time, cancellationToken);
+            throw new StoreUnavailableException(
+                string.Create(CultureInfo.InvariantCulture, $"InfluxDB {operation} failed after {state.Tries} tries over {elapsed.TotalSeconds:F1} s: {failure}"),
+                outcome.Exception);
         }
-    }
-
-    private TimeSpan BackoffDelay(int attempt)
-    {
-        double baseMs = _options.RetryInitialDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 30));
-        double capped = Math.Min(baseMs, _options.RetryMaxDelay.TotalMilliseconds);
-#pragma warning disable CA5394 // Jitter spreads retries; it needs no cryptographic randomness.
-        double jittered = capped * (0.5 + (Random.Shared.NextDouble() * 0.5));
-#pragma warning restore CA5394
-        return TimeSpan.FromMilliseconds(jittered);
-    }
-
-    private TimeSpan? GetRetryAfter(HttpResponseMessage response)
-    {
-        RetryConditionHeaderValue? header = response.Headers.RetryAfter;
-        TimeSpan? value = header?.Delta;
-        if (value is null && header?.Date is { } date)
+        finally
         {
-            value = date - _time.GetUtcNow();
+            ResilienceContextPool.Shared.Return(context);
         }
-
-        if (value is null)
-        {
-            return null;
-        }
-
-        return value.Value < TimeSpan.Zero ? TimeSpan.Zero : value.Value > _options.RetryMaxDelay ? _options.RetryMaxDelay : value.Value;
     }
+
+    private sealed class SendState(InfluxDbStore store, Func<HttpRequestMessage> createRequest, HttpCompletionOption completion)
+    {
+        public InfluxDbStore Store { get; } = store;
+
+        public Func<HttpRequestMessage> CreateRequest { get; } = createRequest;
+
+        public HttpCompletionOption Completion { get; } = completion;
+
+        public int Tries { get; set; }
+    }
+
+    private async ValueTask LogRetryAsync(int attempt, TimeSpan delay, Outcome<HttpResponseMessage> outcome, ResilienceContext context)
+    {
+        if (!_logger.IsEnabled(LogLevel.Warning))
+        {
+            return;
+        }
+
+        string failure = outcome.Result is { } response ? await DescribeAsync(response, context.CancellationToken) : Describe(outcome.Exception!);
+        LogRetry(_logger, context.OperationKey ?? "request", attempt, delay.TotalMilliseconds, failure);
+    }
+
+    private static async Task<string> DescribeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        string message = await ReadErrorAsync(response, cancellationToken);
+        return string.Create(CultureInfo.InvariantCulture, $"HTTP {(int)response.StatusCode}: {message}");
+    }
+
+    private string Describe(Exception error) => error is TimeoutRejectedException or OperationCanceledException
+        ? "request timed out after " + _options.RequestTimeout.ToString("c", CultureInfo.InvariantCulture)
+        : error.Message;
 
     private static async Task<string> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

@@ -218,6 +218,19 @@ public sealed class ChartRenderTests
         Assert.Equal("false", container.EnvVar("Storage__InfluxDb__CreateDatabase")!.Value.Path("value"));
     }
 
+    [Theory]
+    [InlineData("victoriametrics", "false")]
+    [InlineData("influxdb", "true")]
+    public async Task Store_V2_StartupChecksOnlyAgainstInfluxDb(string storeType, string expected)
+    {
+        // V2's start-up checks call InfluxDB 2.x's management API (/api/v2/orgs, buckets, dbrps), which VictoriaMetrics lacks.
+        RenderedObject collector = Workloads.Single(
+            await ChartTools.RenderAsync("default", ["store.type=" + storeType, "store.apiVersion=V2", "store.org=acme", "store.auth.existingSecret=store-token", "analytics.enabled=false"]),
+            "DaemonSet",
+            "collector");
+        Assert.Equal(expected, collector.Containers().Single().EnvVar("Storage__InfluxDb__StartupChecks")!.Value.Path("value"));
+    }
+
     [Fact]
     public async Task DaemonSet_HostPathSpool_KeptOnTheNode()
     {

@@ -30,10 +30,16 @@ public sealed class InfluxDbRetryTests
         }
     }
 
-    /// <summary>Advances its clock by each delay it is asked to wait for, so tests run instantly and see the waits.</summary>
-    private sealed class RecordingTimeProvider : TimeProvider
+    /// <summary>
+    /// Advances its clock by each delay it is asked to wait for, so tests run instantly and see the waits. Timers of
+    /// <see cref="NeverFires"/> or more are the retry pipeline's per-try timeouts (the tests set
+    /// <c>RequestTimeout</c> to it): they never fire.
+    /// </summary>
+    internal sealed class RecordingTimeProvider : TimeProvider
     {
         private long _ticks;
+
+        public static readonly TimeSpan NeverFires = TimeSpan.FromHours(1);
 
         public List<TimeSpan> Waits { get; } = [];
 
@@ -45,7 +51,11 @@ public sealed class InfluxDbRetryTests
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
-            if (dueTime != Timeout.InfiniteTimeSpan)
+            if (dueTime >= NeverFires || dueTime == Timeout.InfiniteTimeSpan)
+            {
+                return System.CreateTimer(callback, state, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+
             {
                 Waits.Add(dueTime);
                 Interlocked.Add(ref _ticks, dueTime.Ticks);
@@ -78,6 +88,7 @@ public sealed class InfluxDbRetryTests
         Url = new Uri("http://influx.test:8086/"),
         Database = "db",
         CreateDatabase = false,
+        RequestTimeout = RecordingTimeProvider.NeverFires,
         RetryInitialDelay = TimeSpan.FromMilliseconds(100),
         RetryMaxDelay = TimeSpan.FromSeconds(10),
         RetryMaxElapsed = TimeSpan.FromMinutes(1),
@@ -96,18 +107,44 @@ public sealed class InfluxDbRetryTests
     }
 
     [Fact]
-    public async Task ServerErrors_AreRetriedWithGrowingJitteredDelays()
+    public async Task ServerErrors_AreRetriedWithJitteredDelaysUpToTheMaximum()
     {
         var (store, handler, time) = Create(V1(),
             _ => Status(HttpStatusCode.ServiceUnavailable), _ => Status(HttpStatusCode.InternalServerError), _ => Status(HttpStatusCode.BadGateway), _ => Status(HttpStatusCode.NoContent));
         await store.WriteAsync(TwoPoints);
         Assert.Equal(4, handler.Requests.Count);
         Assert.Equal(3, time.Waits.Count);
-        for (int i = 0; i < 3; i++)
-        {
-            double nominal = 100 * Math.Pow(2, i);
-            Assert.InRange(time.Waits[i].TotalMilliseconds, nominal * 0.5, nominal);
-        }
+
+        // Polly's exponential backoff with jitter (decorrelated, "V2"): each wait positive and at most RetryMaxDelay (10 s).
+        Assert.All(time.Waits, w => Assert.InRange(w, TimeSpan.FromTicks(1), TimeSpan.FromSeconds(10)));
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.NotImplemented)]
+    [InlineData(HttpStatusCode.Unauthorized)]
+    [InlineData(HttpStatusCode.NotFound)]
+    public async Task PermanentFailure_IsNotRetried_AndThrowsStoreRequest(HttpStatusCode status)
+    {
+        var (store, handler, time) = Create(V1(), _ => Status(status));
+        StoreRequestException ex = await Assert.ThrowsAsync<StoreRequestException>(() => store.WriteAsync(TwoPoints));
+        Assert.Equal((int)status, ex.StatusCode);
+        Assert.Single(handler.Requests);
+        Assert.Empty(time.Waits);
+    }
+
+    [Fact]
+    public async Task AlwaysUnavailable_StopsAfterRetryMaxAttempts()
+    {
+        InfluxDbOptions options = V1();
+        options.RetryMaxAttempts = 2;
+        var (store, handler, time) = Create(options, _ => Status(HttpStatusCode.ServiceUnavailable, "{\"error\":\"engine busy\"}"));
+        StoreUnavailableException ex = await Assert.ThrowsAsync<StoreUnavailableException>(() => store.WriteAsync(TwoPoints));
+
+        // One try and RetryMaxAttempts = 2 retries: 3 requests, 2 waits; the last answer is in the message.
+        Assert.Equal(3, handler.Requests.Count);
+        Assert.Equal(2, time.Waits.Count);
+        Assert.Contains("after 3 tries", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("HTTP 503: engine busy", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -162,8 +199,10 @@ public sealed class InfluxDbRetryTests
             Org = "acme corp",
             Bucket = "gpu/metrics",
             Token = "tok==",
+            StartupChecks = false,
             Gzip = false,
             Precision = WritePrecision.Milliseconds,
+            RequestTimeout = RecordingTimeProvider.NeverFires,
         };
         var (store, handler, _) = Create(options, _ => Status(HttpStatusCode.NoContent));
         await store.WriteAsync(new LineProtocolBatch("m v=1 1\n"u8.ToArray(), 1, WritePrecision.Milliseconds));

@@ -29,6 +29,7 @@ public sealed class VictoriaMetricsWriteTests
             Token = "not-checked-by-victoria-metrics",
             Database = "observacost",
             CreateDatabase = false,
+            StartupChecks = false, // VictoriaMetrics takes /api/v2/write but has no v2 management API.
             Gzip = gzip,
             Precision = WritePrecision.Milliseconds,
         };
