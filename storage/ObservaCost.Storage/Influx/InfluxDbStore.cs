@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using ObservaCost.Storage.Diagnostics;
 using ObservaCost.Storage.LineProtocol;
 using ObservaCost.Storage.Query;
 
@@ -26,9 +27,11 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
     private readonly ILogger<InfluxDbStore> _logger;
     private readonly Uri _writeUri;
     private readonly AuthenticationHeaderValue? _auth;
+    private readonly StoreMetrics? _metrics;
     private int _databaseEnsured;
 
-    public InfluxDbStore(HttpClient http, InfluxDbOptions options, TimeProvider time, ILogger<InfluxDbStore> logger)
+    /// <summary>The store over <paramref name="http"/>; <paramref name="metrics"/> counts retries (<c>observacost.store.retries</c>), none in tests that build the store alone.</summary>
+    public InfluxDbStore(HttpClient http, InfluxDbOptions options, TimeProvider time, ILogger<InfluxDbStore> logger, StoreMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(options);
@@ -38,6 +41,7 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
         _options = options;
         _time = time;
         _logger = logger;
+        _metrics = metrics;
         Uri baseUri = options.Url ?? throw new ArgumentException("InfluxDbOptions.Url is required.", nameof(options));
         _writeUri = BuildWriteUri(baseUri, options);
         _auth = BuildAuth(options);
@@ -329,6 +333,7 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
             }
 
             LogRetry(_logger, operation, attempt + 1, delay.TotalMilliseconds, failure);
+            _metrics?.Retried(Backend, operation);
             await Task.Delay(delay, _time, cancellationToken);
         }
     }
