@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using ObservaCost.Collector.Pipeline;
 using ObservaCost.Collector.RequestLogs;
 using ObservaCost.Collector.Tests.Support;
 using ObservaCost.Simulator.Configuration;
