@@ -19,6 +19,9 @@ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(node
 # The PDF report: its font (DejaVu Sans) and pdftoppm/pdftotext, which the report tests render and read pages with.
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+# prometheus (and promtool): PrometheusScrapeTests scrapes a host's /metrics with the real server; the test starts
+# its own on a free loopback port (RUNLEVEL=1 keeps the package's service from starting at install).
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing: ${need[*]}"
   $SUDO apt-get update -qq

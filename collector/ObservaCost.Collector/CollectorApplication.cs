@@ -8,16 +8,13 @@ using ObservaCost.Collector.RequestLogs;
 using ObservaCost.Collector.Scraping;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Configuration;
-using OpenTelemetry;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 
 namespace ObservaCost.Collector;
 
 /// <summary>
 /// The collector as a library: <see cref="AddCollector"/> registers its options, spool, forwarder, sources, ingest
-/// pipeline, self-telemetry and readiness checks; <see cref="MapCollectorEndpoints"/> maps its ingest endpoints and
-/// <c>/metrics</c>. The hosts under <c>hosts/</c> compose it with the store, health endpoints and (single machine) analytics.
+/// pipeline, its meter and readiness checks; <see cref="MapCollectorEndpoints"/> maps its ingest endpoints. The
+/// host registers OpenTelemetry and <c>/metrics</c> for every component (ObservaCostHost). The hosts under <c>hosts/</c> compose it with the store, health endpoints and (single machine) analytics.
 /// </summary>
 public static class CollectorApplication
 {
@@ -73,66 +70,21 @@ public static class CollectorApplication
         services.AddSupervisedHostedService<JsonlTailService>();
         services.AddHttpClient(nameof(ScrapeService));
         services.AddSupervisedHostedService<ScrapeService>();
-        AddOpenTelemetry(services, config);
 
         services.AddHealthChecks().AddCheck<StoreOrSpoolHealthCheck>("store-or-spool", tags: ["ready"])
             .AddCheck<SupervisedServicesHealthCheck>("background-services", tags: ["ready"]);
         return services;
     }
 
-    /// <summary>Maps the ingest endpoints (line protocol, OTLP, request logs) and the collector's <c>/metrics</c>.</summary>
+    /// <summary>Maps the ingest endpoints (line protocol, OTLP, request logs); <c>/metrics</c> is the host's (ObservaCostHost, every meter).</summary>
     public static IEndpointRouteBuilder MapCollectorEndpoints(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapGet("/metrics", (CollectorMetrics metrics) => Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4; charset=utf-8"));
         LineProtocolIngest.Map(endpoints);
         OtlpMetricsIngest.Map(endpoints);
         RequestLogIngest.Map(endpoints);
         RequestLogImportIngest.Map(endpoints);
         return endpoints;
-    }
-
-    /// <summary>
-    /// The OpenTelemetry SDK for the collector's own meter, exporting over OTLP when
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the SDK reads the standard OTEL_* variables itself).
-    /// </summary>
-    private static void AddOpenTelemetry(IServiceCollection services, IConfiguration config)
-    {
-        string? endpoint = config["OTEL_EXPORTER_OTLP_ENDPOINT"];
-        if (string.IsNullOrWhiteSpace(endpoint))
-        {
-            return;
-        }
-
-        services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder()
-            .ConfigureResource(r => r.AddService("observacost-collector"))
-            .AddMeter(CollectorMetrics.MeterName)
-            .AddOtlpExporter((exporter, reader) =>
-            {
-                exporter.Endpoint = new Uri(endpoint);
-                exporter.Protocol = OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
-                if (!endpoint.TrimEnd('/').EndsWith("/v1/metrics", StringComparison.Ordinal))
-                {
-                    exporter.Endpoint = new Uri(endpoint.TrimEnd('/') + "/v1/metrics");
-                }
-
-                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds =
-                    int.TryParse(config["OTEL_METRIC_EXPORT_INTERVAL"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int ms) ? ms : 15_000;
-            })
-            .Build());
-        services.AddHostedService<MeterProviderLifetime>();
-    }
-}
-
-/// <summary>Starts the OpenTelemetry meter provider with the host and flushes it at shutdown.</summary>
-internal sealed class MeterProviderLifetime(MeterProvider provider) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken)
-    {
-        provider.ForceFlush(5_000);
-        return Task.CompletedTask;
     }
 }
 

@@ -17,11 +17,15 @@ namespace ObservaCost.Analytics.Service;
 /// </summary>
 public static class AnalyticsApplication
 {
+    /// <summary>service.name of its telemetry.</summary>
+    public const string ServiceName = "observacost-analytics";
+
     public const string BackfillVerb = BackfillCommand.Verb;
     public const string EvaluateVerb = "evaluate";
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null) =>
         ObservaCostHost.Build(
+            ServiceName,
             args,
             (services, config) =>
             {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using ObservaCost.Hosting.Telemetry;
 using ObservaCost.Storage.Configuration;
 
 namespace ObservaCost.Hosting;
@@ -15,21 +16,24 @@ namespace ObservaCost.Hosting;
 public static class ObservaCostHost
 {
     /// <summary>
-    /// Builds a host: storage from configuration, then <paramref name="addServices"/>, then <paramref name="configure"/>
-    /// (tests: extra services, a fake clock); after the build, the health endpoints and <paramref name="mapEndpoints"/>.
+    /// Builds a host: storage from configuration, telemetry as <paramref name="serviceName"/> (<see cref="ObservaCostTelemetry"/>),
+    /// then <paramref name="addServices"/>, then <paramref name="configure"/> (tests: extra services, a fake clock);
+    /// after the build, the health endpoints, <c>/metrics</c> and <paramref name="mapEndpoints"/>.
     /// </summary>
-    public static WebApplication Build(string[] args, Action<IServiceCollection, IConfiguration> addServices, Action<WebApplication> mapEndpoints, Action<WebApplicationBuilder>? configure = null)
+    public static WebApplication Build(string serviceName, string[] args, Action<IServiceCollection, IConfiguration> addServices, Action<WebApplication> mapEndpoints, Action<WebApplicationBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(addServices);
         ArgumentNullException.ThrowIfNull(mapEndpoints);
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(HostContentRoot.Options(args));
         builder.Services.AddObservaCostStorage(builder.Configuration);
+        builder.Services.AddObservaCostTelemetry(builder.Configuration, serviceName);
         addServices(builder.Services, builder.Configuration);
         configure?.Invoke(builder);
 
         WebApplication app = builder.Build();
         app.MapHealthEndpoints();
+        app.MapPrometheusMetrics();
         mapEndpoints(app);
         return app;
     }

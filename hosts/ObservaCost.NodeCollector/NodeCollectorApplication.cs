@@ -10,8 +10,11 @@ namespace ObservaCost.NodeCollector;
 /// </summary>
 public static class NodeCollectorApplication
 {
+    /// <summary>service.name of its telemetry.</summary>
+    public const string ServiceName = "observacost-collector";
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null) =>
-        ObservaCostHost.Build(args, (services, config) => services.AddCollector(config), app => app.MapCollectorEndpoints(), configure);
+        ObservaCostHost.Build(ServiceName, args, (services, config) => services.AddCollector(config), app => app.MapCollectorEndpoints(), configure);
 
     /// <summary>Runs the collector until shutdown; returns the exit code (2: bad configuration, one line per problem on <paramref name="errors"/>).</summary>
     public static Task<int> RunAsync(string[] args, TextWriter errors, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default) =>

@@ -15,8 +15,12 @@ namespace ObservaCost.SingleMachine;
 /// </summary>
 public static class SingleMachineApplication
 {
+    /// <summary>service.name of its telemetry.</summary>
+    public const string ServiceName = "observacost";
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null) =>
         ObservaCostHost.Build(
+            ServiceName,
             args,
             (services, config) =>
             {

@@ -76,7 +76,9 @@ public static class PoisonIsolationHarness
 
             clock.Stop();
             await forwarder.StopAsync(CancellationToken.None);
-            return ((double)batches * BatchPoints / clock.Elapsed.TotalSeconds, metrics.DeadLetteredTotal);
+            // The dead letters as the forwarder wrote them: one JSON line each (the counters live in the host's telemetry only).
+            long deadLettered = File.ReadLines(Path.Combine(spoolOptions.Directory, "deadletter", "deadletter.jsonl")).LongCount();
+            return ((double)batches * BatchPoints / clock.Elapsed.TotalSeconds, deadLettered);
         }
         finally
         {

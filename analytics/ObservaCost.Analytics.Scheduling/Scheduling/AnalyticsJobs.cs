@@ -10,8 +10,8 @@ namespace ObservaCost.Analytics.Scheduling;
 /// <summary>Rolls raw GPU samples up to 1-minute aggregates, an hour of minutes per store query at most.</summary>
 [DisallowConcurrentExecution]
 [PersistJobDataAfterExecution]
-public sealed class GpuRollupJob(GpuRollupService rollup, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, ILogger<GpuRollupJob> logger)
-    : CursorJob(windows, clock, options, logger)
+public sealed class GpuRollupJob(GpuRollupService rollup, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, SchedulingMetrics metrics, ILogger<GpuRollupJob> logger)
+    : CursorJob(windows, clock, options, metrics, logger)
 {
     public static readonly JobKey Key = new("gpu-rollup", Group);
 
@@ -28,8 +28,8 @@ public sealed class GpuRollupJob(GpuRollupService rollup, AnalyticsWindowOptions
 /// <summary>Computes cost, idle and KPIs window by window, each once its lateness allowance has passed.</summary>
 [DisallowConcurrentExecution]
 [PersistJobDataAfterExecution]
-public sealed class CostWindowJob(CostWindowService costs, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, ILogger<CostWindowJob> logger)
-    : CursorJob(windows, clock, options, logger)
+public sealed class CostWindowJob(CostWindowService costs, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, SchedulingMetrics metrics, ILogger<CostWindowJob> logger)
+    : CursorJob(windows, clock, options, metrics, logger)
 {
     public static readonly JobKey Key = new("cost-window", Group);
 
@@ -60,8 +60,8 @@ public sealed class CostWindowJob(CostWindowService costs, AnalyticsWindowOption
 /// </summary>
 [DisallowConcurrentExecution]
 [PersistJobDataAfterExecution]
-public sealed class KpiDayJob(KpiRollupService kpis, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, ILogger<KpiDayJob> logger)
-    : CursorJob(windows, clock, options, logger)
+public sealed class KpiDayJob(KpiRollupService kpis, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, SchedulingMetrics metrics, ILogger<KpiDayJob> logger)
+    : CursorJob(windows, clock, options, metrics, logger)
 {
     public static readonly JobKey Key = new("kpi-day", Group);
 
@@ -82,8 +82,8 @@ public sealed class KpiDayJob(KpiRollupService kpis, AnalyticsWindowOptions wind
 /// <summary>Detects anomalies window by window, once the cost job has computed the window (its cursor is past it).</summary>
 [DisallowConcurrentExecution]
 [PersistJobDataAfterExecution]
-public sealed class AnomalyJob(AnomalyService anomalies, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, ILogger<AnomalyJob> logger)
-    : CursorJob(windows, clock, options, logger)
+public sealed class AnomalyJob(AnomalyService anomalies, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, SchedulingMetrics metrics, ILogger<AnomalyJob> logger)
+    : CursorJob(windows, clock, options, metrics, logger)
 {
     public static readonly JobKey Key = new("anomalies", Group);
 
@@ -104,8 +104,8 @@ public sealed class AnomalyJob(AnomalyService anomalies, AnalyticsWindowOptions 
 /// </summary>
 [DisallowConcurrentExecution]
 [PersistJobDataAfterExecution]
-public sealed class ForecastJob(DemandForecastService forecasts, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, ILogger<ForecastJob> logger)
-    : CursorJob(windows, clock, options, logger)
+public sealed class ForecastJob(DemandForecastService forecasts, AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, SchedulingMetrics metrics, ILogger<ForecastJob> logger)
+    : CursorJob(windows, clock, options, metrics, logger)
 {
     public static readonly JobKey Key = new("forecast", Group);
 

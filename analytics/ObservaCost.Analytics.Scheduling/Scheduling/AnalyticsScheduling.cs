@@ -23,6 +23,7 @@ public static class AnalyticsScheduling
         ArgumentNullException.ThrowIfNull(config);
         services.AddValidatedOptions<SchedulerOptions, SchedulerOptionsValidator>(config, SchedulerOptions.SectionName);
         services.AddSingleton<AnalyticsBackfill>();
+        services.AddSingleton<SchedulingMetrics>();
         services.AddTransient<GpuRollupJob>();
         services.AddTransient<CostWindowJob>();
         services.AddTransient<KpiDayJob>();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -15,7 +16,7 @@ namespace ObservaCost.Analytics.Scheduling;
 /// each period is computed once. A failure keeps the cursor at the last finished period and throws
 /// <see cref="JobExecutionException"/> without an immediate refire: the next fire retries from there.
 /// </summary>
-public abstract partial class CursorJob(AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, ILogger logger) : IJob
+public abstract partial class CursorJob(AnalyticsWindowOptions windows, TimeProvider clock, IOptions<SchedulerOptions> options, SchedulingMetrics metrics, ILogger logger) : IJob
 {
     public const string Group = "observacost-analytics";
     public const string CompletedUntilKey = "completedUntil";
@@ -79,22 +80,33 @@ public abstract partial class CursorJob(AnalyticsWindowOptions windows, TimeProv
         }
 
         string instance = context.Scheduler.SchedulerInstanceId;
+        metrics.Planned(Name, Period, cursor, plan.Count);
         for (int index = 0; index < plan.Count; index += PeriodsPerCall)
         {
             int periods = Math.Min(PeriodsPerCall, plan.Count - index);
             DateTimeOffset start = plan.PeriodStart(index);
             DateTimeOffset end = plan.PeriodStart(index + periods);
+            // One trace per computed call: the store's query and write-back spans are its children.
+            using Activity? activity = SchedulingMetrics.ActivitySource.StartActivity(Name + " compute");
+            activity?.SetTag("job", Name);
+            activity?.SetTag("period", SchedulingMetrics.PeriodName(Period));
+            activity?.SetTag("observacost.period.start", start.ToString("o", CultureInfo.InvariantCulture));
+            activity?.SetTag("observacost.period.end", end.ToString("o", CultureInfo.InvariantCulture));
+            long started = clock.GetTimestamp();
             try
             {
                 await ComputeAsync(start, end, cancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                metrics.Failed(Name, Period, clock.GetElapsedTime(started));
+                activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
                 LogFailed(logger, ex, Name, start, end, ReadCursor(data));
                 throw new JobExecutionException($"{Name} failed on [{start:o}, {end:o}); the next fire resumes there.", ex) { RefireImmediately = false };
             }
 
             data[CompletedUntilKey] = end.ToString("o", CultureInfo.InvariantCulture);
+            metrics.Computed(Name, Period, periods, clock.GetElapsedTime(started), end, plan.Count - index - periods);
             LogComputed(logger, Name, start, end, index + periods, plan.Count, instance);
         }
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using ObservaCost.Collector.Pipeline;
 using ObservaCost.Storage.LineProtocol;
@@ -20,12 +21,17 @@ public sealed class IngestPipeline(DiskSpool spool, CollectorMetrics metrics, IO
             return true;
         }
 
+        // The records keep this span's context (in memory, DiskSpool) for the forwarder's span: one trace from ingest to store.
+        using Activity? activity = CollectorMetrics.ActivitySource.StartActivity("spool append");
+        activity?.SetTag("observacost.source", source);
+        activity?.SetTag("observacost.batch.points", pointCount);
         ForwarderOptions forwarder = forwarderOptions.Value;
         bool appended = lines.Length <= forwarder.MaxBatchBytes && pointCount <= forwarder.MaxBatchPoints
             ? await spool.AppendAsync(lines, pointCount, cancellationToken)
             : await spool.AppendAsync(Split(lines, pointCount, forwarder.MaxBatchPoints, forwarder.MaxBatchBytes), cancellationToken);
         if (!appended)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, "spool full");
             return false;
         }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 
 namespace ObservaCost.Collector.Pipeline;
@@ -15,12 +16,19 @@ namespace ObservaCost.Collector.Pipeline;
 /// <para>After a crash, the tail of the last segment is checked record by record and cut at the first torn or corrupt
 /// record, so only an append that was never acknowledged can be lost. Records between the saved read position and
 /// the last store write are sent again; the store overwrites identical points, so nothing is counted twice.</para>
+/// <para>Trace context: each record's appending span (<see cref="Activity.Current"/>) is kept in memory beside the
+/// spool, at most <see cref="MaxTracedRecords"/> records, and handed to the forwarder with the batch
+/// (<see cref="SpoolBatch.Traces"/>), so ingest, spool, forwarder and store write are one trace. It is not written to
+/// disk: a record forwarded after a restart starts a trace of its own, and the file format stays the same.</para>
 /// </remarks>
 public sealed class DiskSpool : IDisposable
 {
     private const uint Magic = 0x5053434F; // "OCSP"
     private const int HeaderBytes = 16;
     private const string PositionFile = "read.position";
+
+    /// <summary>Records whose trace context is kept (a bound on memory: beyond it, a record's forwarding starts a trace of its own).</summary>
+    public const int MaxTracedRecords = 10_000;
 
     private readonly SpoolOptions _options;
     private readonly SemaphoreSlim _appendLock = new(1, 1);
@@ -33,6 +41,11 @@ public sealed class DiskSpool : IDisposable
     private long _pendingBytes;
     private long _pendingPoints;
     private bool _disposed;
+
+    // (sequence, offset) of a record's start -> its appending span; the queue holds the keys in spool order, so a
+    // commit removes its records' entries from the front. Both under _state.
+    private readonly Dictionary<(long Sequence, long Offset), ActivityContext> _traces = [];
+    private readonly Queue<(long Sequence, long Offset)> _tracedOrder = new();
 
     public DiskSpool(SpoolOptions options)
     {
@@ -113,6 +126,12 @@ public sealed class DiskSpool : IDisposable
 
                 lock (_state)
                 {
+                    if (Activity.Current is { } appending && _traces.Count < MaxTracedRecords)
+                    {
+                        _traces[(segment.Sequence, segment.Length)] = appending.Context;
+                        _tracedOrder.Enqueue((segment.Sequence, segment.Length));
+                    }
+
                     segment.Length += recordBytes;
                 }
 
@@ -159,6 +178,7 @@ public sealed class DiskSpool : IDisposable
         }
 
         var chunks = new List<byte[]>();
+        var traces = new List<ActivityContext>();
         long payloadBytes = 0;
         int points = 0;
         int records = 0;
@@ -196,7 +216,7 @@ public sealed class DiskSpool : IDisposable
                 int count = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(8));
                 if (records > 0 && (points + count > maxPoints || payloadBytes + payloadLength > maxBytes))
                 {
-                    return new SpoolBatch(Join(chunks, payloadBytes), points, records, sequence, offset);
+                    return new SpoolBatch(Join(chunks, payloadBytes), points, records, sequence, offset) { Traces = traces };
                 }
 
                 byte[] data = new byte[payloadLength];
@@ -208,6 +228,14 @@ public sealed class DiskSpool : IDisposable
                 }
 
                 chunks.Add(data);
+                lock (_state)
+                {
+                    if (_traces.TryGetValue((sequence, offset), out ActivityContext trace))
+                    {
+                        traces.Add(trace);
+                    }
+                }
+
                 payloadBytes += payloadLength;
                 points += count;
                 records++;
@@ -215,7 +243,7 @@ public sealed class DiskSpool : IDisposable
             }
         }
 
-        return records == 0 ? null : new SpoolBatch(Join(chunks, payloadBytes), points, records, sequence, offset);
+        return records == 0 ? null : new SpoolBatch(Join(chunks, payloadBytes), points, records, sequence, offset) { Traces = traces };
     }
 
     /// <summary>One record's payload is used as it is; several are joined once.</summary>
@@ -246,6 +274,13 @@ public sealed class DiskSpool : IDisposable
         {
             _readSequence = batch.EndSequence;
             _readOffset = batch.EndOffset;
+            while (_tracedOrder.TryPeek(out (long Sequence, long Offset) traced)
+                && (traced.Sequence < _readSequence || (traced.Sequence == _readSequence && traced.Offset < _readOffset)))
+            {
+                _tracedOrder.Dequeue();
+                _traces.Remove(traced);
+            }
+
             foreach (Segment segment in _segments)
             {
                 bool isAppendTarget = segment == _segments[^1];
@@ -432,6 +467,9 @@ public sealed class DiskSpool : IDisposable
 /// <summary>Records read from the spool, and where reading ended.</summary>
 public sealed record SpoolBatch(byte[] Lines, int PointCount, int RecordCount, long EndSequence, long EndOffset)
 {
+    /// <summary>The appending spans of the batch's records that the spool still knew (in spool order; none after a restart).</summary>
+    public IReadOnlyList<ActivityContext> Traces { get; init; } = [];
+
     public long PayloadBytesWithHeaders => Lines.LongLength + (16L * RecordCount);
 }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using ObservaCost.Storage;
 using ObservaCost.Storage.LineProtocol;
@@ -33,7 +34,7 @@ public sealed partial class SpoolForwarder(
             // Keep up to MaxBatchesInFlight writes going; they are committed strictly in spool order.
             while (inFlight.Count < options.MaxBatchesInFlight && spool.ReadBatch(options.MaxBatchPoints, options.MaxBatchBytes, lastRead) is { } batch)
             {
-                inFlight.Enqueue((batch, store.WriteAsync(new LineProtocolBatch(batch.Lines, batch.PointCount, WritePrecision.Nanoseconds), stoppingToken), time.GetTimestamp()));
+                inFlight.Enqueue((batch, ForwardAsync(batch, stoppingToken), time.GetTimestamp()));
                 lastRead = batch;
             }
 
@@ -94,6 +95,32 @@ public sealed partial class SpoolForwarder(
                 await DrainAsync(inFlight);
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Writes one spool batch inside a <c>spool forward</c> span whose parent is the first record's appending span (the
+    /// ingest request's trace) and whose links are the others', so the store write's span joins the ingest trace.
+    /// </summary>
+    private async Task<WriteResult> ForwardAsync(SpoolBatch batch, CancellationToken cancellationToken)
+    {
+        using Activity? activity = CollectorMetrics.ActivitySource.StartActivity(
+            "spool forward",
+            ActivityKind.Internal,
+            batch.Traces.Count > 0 ? batch.Traces[0] : default,
+            links: batch.Traces.Skip(1).Select(t => new ActivityLink(t)));
+        activity?.SetTag("observacost.batch.points", batch.PointCount);
+        activity?.SetTag("observacost.batch.records", batch.RecordCount);
+        try
+        {
+            WriteResult result = await store.WriteAsync(new LineProtocolBatch(batch.Lines, batch.PointCount, WritePrecision.Nanoseconds), cancellationToken);
+            activity?.SetTag("observacost.batch.points_rejected", result.PointsRejected);
+            return result;
+        }
+        catch (Exception ex) when (ex is StoreUnavailableException or StoreRequestException)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            throw;
         }
     }
 

@@ -157,7 +157,7 @@ public static class ObservaCostCli
         command.SetAction((result, ct) => WithRangeAsync(result, context, from, to, (configuration, start, end) => HostRun.RunAsync(async () =>
         {
             // The import needs the store and the collector's request-log settings only, not the analytics configuration.
-            await using WebApplication app = ObservaCostHost.Build(configuration, (services, config) => services.AddCollector(config), _ => { }, context.Configure);
+            await using WebApplication app = ObservaCostHost.Build(SingleMachineApplication.ServiceName, configuration, (services, config) => services.AddCollector(config), _ => { }, context.Configure);
             app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
             return await RequestLogImportCommand.RunAsync(app.Services, result.GetRequiredValue(file), start, end, context.Output, context.Errors, ct);
         }, context.Errors)));

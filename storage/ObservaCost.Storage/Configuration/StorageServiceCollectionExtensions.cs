@@ -1,8 +1,10 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ObservaCost.Storage.Diagnostics;
 using ObservaCost.Storage.Embedded;
 using ObservaCost.Storage.Influx;
 
@@ -22,6 +24,8 @@ public static class StorageServiceCollectionExtensions
 
         StorageBackend backend = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>()?.Backend ?? StorageBackend.Embedded;
         services.AddValidatedOptions<StorageOptions, StorageOptionsValidator>(configuration, StorageOptions.SectionName);
+        // The store's telemetry (Diagnostics/): every caller gets the configured store behind InstrumentedTimeSeriesStore.
+        services.TryAddSingleton(sp => new StoreMetrics(sp.GetService<IMeterFactory>()));
 
         if (backend == StorageBackend.InfluxDb)
         {
@@ -36,8 +40,9 @@ public static class StorageServiceCollectionExtensions
                 sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(InfluxDbStore)),
                 sp.GetRequiredService<IOptions<InfluxDbOptions>>().Value,
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<InfluxDbStore>>()));
-            services.AddSingleton<ITimeSeriesStore>(sp => sp.GetRequiredService<InfluxDbStore>());
+                sp.GetRequiredService<ILogger<InfluxDbStore>>(),
+                sp.GetRequiredService<StoreMetrics>()));
+            services.AddSingleton<ITimeSeriesStore>(sp => Instrumented(sp, sp.GetRequiredService<InfluxDbStore>()));
         }
         else
         {
@@ -46,9 +51,12 @@ public static class StorageServiceCollectionExtensions
                 sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<SqliteStore>>()));
-            services.AddSingleton<ITimeSeriesStore>(sp => sp.GetRequiredService<SqliteStore>());
+            services.AddSingleton<ITimeSeriesStore>(sp => Instrumented(sp, sp.GetRequiredService<SqliteStore>()));
         }
 
         return services;
     }
+
+    private static InstrumentedTimeSeriesStore Instrumented(IServiceProvider sp, ITimeSeriesStore store) =>
+        new(store, sp.GetRequiredService<StoreMetrics>(), sp.GetRequiredService<TimeProvider>());
 }

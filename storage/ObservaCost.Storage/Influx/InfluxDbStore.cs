@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using ObservaCost.Storage.Diagnostics;
 using Polly;
 using Polly.Timeout;
 using ObservaCost.Storage.LineProtocol;
@@ -30,9 +31,11 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
     private readonly AuthenticationHeaderValue? _auth;
     private readonly ResiliencePipeline<HttpResponseMessage> _retry;
     private readonly ResiliencePipeline<bool> _deleteRepeat;
+    private readonly StoreMetrics? _metrics;
     private int _databaseEnsured;
 
-    public InfluxDbStore(HttpClient http, InfluxDbOptions options, TimeProvider time, ILogger<InfluxDbStore> logger)
+    /// <summary>The store over <paramref name="http"/>; <paramref name="metrics"/> counts retries (<c>observacost.store.retries</c>), none in tests that build the store alone.</summary>
+    public InfluxDbStore(HttpClient http, InfluxDbOptions options, TimeProvider time, ILogger<InfluxDbStore> logger, StoreMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(options);
@@ -42,6 +45,7 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
         _options = options;
         _time = time;
         _logger = logger;
+        _metrics = metrics;
         Uri baseUri = options.Url ?? throw new ArgumentException("InfluxDbOptions.Url is required.", nameof(options));
         _writeUri = BuildWriteUri(baseUri, options);
         _auth = BuildAuth(options);
@@ -372,6 +376,7 @@ public sealed partial class InfluxDbStore : ITimeSeriesStore
 
     private async ValueTask LogRetryAsync(int attempt, TimeSpan delay, Outcome<HttpResponseMessage> outcome, ResilienceContext context)
     {
+        _metrics?.Retried(Backend, context.OperationKey ?? "request");
         if (!_logger.IsEnabled(LogLevel.Warning))
         {
             return;

@@ -2,9 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
 using ObservaCost.Collector.Otlp;
-using ObservaCost.Collector.Pipeline;
 using ObservaCost.Collector.Tests.Support;
 using ObservaCost.Storage.Query;
 using ObservaCost.Storage.Schema;
@@ -148,7 +146,7 @@ public sealed class OtlpBodyRefusalTests
 
         // 11 protobuf and 7 JSON bodies, each counted once under its reason.
         Assert.Equal(18, bad);
-        Assert.Equal(18, host.Services.GetRequiredService<CollectorMetrics>().RejectedTotal(OtlpMetricsIngest.Source, "unreadable_body"));
+        Assert.Equal(18, CollectorTotals.Of(host.Services).RejectedTotal(OtlpMetricsIngest.Source, "unreadable_body"));
         await AssertGoodRequestStoredAsync(host, "GPU-after", 300.25);
     }
 

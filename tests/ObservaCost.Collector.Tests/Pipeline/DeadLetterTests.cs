@@ -53,7 +53,7 @@ public sealed class DeadLetterTests
         await SpoolAsync(folder.Spool, string.Concat(lines.Select(l => l + "\n")), 7);
 
         await using CollectorHost host = await StartAsync(folder, []);
-        CollectorMetrics metrics = host.Services.GetRequiredService<CollectorMetrics>();
+        CollectorTotals metrics = CollectorTotals.Of(host.Services);
         await WaitUntilAsync(() => metrics.DeadLetteredTotal == 2);
         QueryResult stored = await host.Store.QueryAsync(TimeSeriesQueryBuilder.From("mix").Sum("v").Between(T0, T0 + 1).GroupBy("k").Build());
         Assert.Equal(["k=1", "k=2", "k=4", "k=5", "k=7"], stored.Series.Select(s => s.TagKey));
@@ -80,7 +80,7 @@ public sealed class DeadLetterTests
         await SpoolAsync(folder.Spool, $"full,t=a,t=b v=1 {T0}\nfull,t=c v=2 {T0}\n", 2);
 
         await using CollectorHost host = await StartAsync(folder, ["--Collector:Forwarder:DeadLetterMaxBytes", "65536"]);
-        CollectorMetrics metrics = host.Services.GetRequiredService<CollectorMetrics>();
+        CollectorTotals metrics = CollectorTotals.Of(host.Services);
         await WaitUntilAsync(() => metrics.DeadLetterDroppedTotal == 1);
         Assert.Equal(0, metrics.DeadLetteredTotal);
         Assert.Equal((64 * 1024) - 10, new FileInfo(path).Length);
@@ -101,7 +101,7 @@ public sealed class DeadLetterTests
 
         await using (CollectorHost first = await StartAsync(folder, backend))
         {
-            CollectorMetrics metrics = first.Services.GetRequiredService<CollectorMetrics>();
+            CollectorTotals metrics = CollectorTotals.Of(first.Services);
             await WaitUntilAsync(() => metrics.DeadLetteredTotal == 1);
             AssertOnlyGoodPoint(await first.Store.QueryAsync(goodQuery));
             DeadLetterLine letter = Assert.Single(ReadDeadLetters(folder.Spool));
@@ -119,7 +119,7 @@ public sealed class DeadLetterTests
         Assert.Equal(HttpStatusCode.OK, (await second.Client.GetAsync("/healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await second.Client.GetAsync("/readyz")).StatusCode);
         Assert.Equal(0, second.Services.GetRequiredService<DiskSpool>().PendingPoints);
-        Assert.Equal(0, second.Services.GetRequiredService<CollectorMetrics>().DeadLetteredTotal);
+        Assert.Equal(0, CollectorTotals.Of(second.Services).DeadLetteredTotal);
         AssertOnlyGoodPoint(await second.Store.QueryAsync(goodQuery));
         Assert.Single(ReadDeadLetters(folder.Spool));
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -5,6 +6,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Collector.Pipeline;
 using ObservaCost.Collector.Tests.Support;
+using ObservaCost.Hosting.Telemetry;
+using OpenTelemetry.Metrics;
 
 namespace ObservaCost.Collector.Tests.Pipeline;
 
@@ -20,7 +23,7 @@ public sealed class SupervisedServiceTests
     public async Task LoopThrows_UnreadyRestartedAfterBackoffThenReady()
     {
         using var h = new Harness(failures: 2, healthyAfter: TimeSpan.FromSeconds(30));
-        (TimerCountingClock clock, ServiceHealth health, CollectorMetrics metrics, FlakyService flaky, SupervisedService supervisor) = h;
+        (TimerCountingClock clock, ServiceHealth health, CollectorTotals metrics, FlakyService flaky, SupervisedService supervisor) = h;
         var check = new SupervisedServicesHealthCheck(health);
         await supervisor.StartAsync(CancellationToken.None);
 
@@ -58,7 +61,7 @@ public sealed class SupervisedServiceTests
     public async Task LoopFailsAgainAfterRecovering_BackoffStartsOver()
     {
         using var h = new Harness(failures: 1, healthyAfter: TimeSpan.FromSeconds(5));
-        (TimerCountingClock clock, ServiceHealth health, CollectorMetrics metrics, FlakyService flaky, SupervisedService supervisor) = h;
+        (TimerCountingClock clock, ServiceHealth health, CollectorTotals metrics, FlakyService flaky, SupervisedService supervisor) = h;
         await supervisor.StartAsync(CancellationToken.None);
 
         // Run 1 fails at 0 s; run 2 starts at 1 s and is healthy at 6 s.
@@ -140,10 +143,14 @@ public sealed class SupervisedServiceTests
     /// <summary>A flaky service under a supervisor that waits 1 s, then 2 s, 4 s, 8 s at most, on a fake clock.</summary>
     private sealed class Harness : IDisposable
     {
-        private readonly ServiceProvider _provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        // The hosts' telemetry registration, so the restarts are read as /metrics shows them.
+        private readonly ServiceProvider _provider = new ServiceCollection().AddMetrics()
+            .AddObservaCostTelemetry(new ConfigurationBuilder().Build(), "supervision-test").BuildServiceProvider();
 
         public Harness(int failures, TimeSpan healthyAfter)
         {
+            _provider.GetRequiredService<MeterProvider>();
+            Totals = CollectorTotals.Of(_provider);
             Metrics = new CollectorMetrics(_provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
             Flaky = new FlakyService(failures);
             var options = new SupervisionOptions { InitialBackoff = TimeSpan.FromSeconds(1), MaxBackoff = TimeSpan.FromSeconds(8), HealthyAfter = healthyAfter };
@@ -156,12 +163,14 @@ public sealed class SupervisedServiceTests
 
         public CollectorMetrics Metrics { get; }
 
+        public CollectorTotals Totals { get; }
+
         public FlakyService Flaky { get; }
 
         public SupervisedService Supervisor { get; }
 
-        public void Deconstruct(out TimerCountingClock clock, out ServiceHealth health, out CollectorMetrics metrics, out FlakyService flaky, out SupervisedService supervisor) =>
-            (clock, health, metrics, flaky, supervisor) = (Clock, Health, Metrics, Flaky, Supervisor);
+        public void Deconstruct(out TimerCountingClock clock, out ServiceHealth health, out CollectorTotals metrics, out FlakyService flaky, out SupervisedService supervisor) =>
+            (clock, health, metrics, flaky, supervisor) = (Clock, Health, Totals, Flaky, Supervisor);
 
         public void Dispose()
         {

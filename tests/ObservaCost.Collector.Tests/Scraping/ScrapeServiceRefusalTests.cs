@@ -3,8 +3,6 @@ using System.IO.Compression;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using ObservaCost.Collector.Pipeline;
 using ObservaCost.Collector.Scraping;
 using ObservaCost.Collector.Tests.Support;
 using ObservaCost.Storage.Query;
@@ -137,7 +135,7 @@ public sealed class ScrapeServiceRefusalTests : IAsyncLifetime
 
     private static async Task<long> WaitForRejectedAsync(CollectorHost host, long expected)
     {
-        CollectorMetrics metrics = host.Services.GetRequiredService<CollectorMetrics>();
+        CollectorTotals metrics = CollectorTotals.Of(host.Services);
         for (int i = 0; i < 600 && metrics.RejectedTotal(ScrapeService.Source) < expected; i++)
         {
             await Task.Delay(50);
@@ -161,7 +159,7 @@ public sealed class ScrapeServiceRefusalTests : IAsyncLifetime
 
         // 8 refused: 1 duplicate, NaN and +Inf, 1e400 and 0x1p3, -5 W, the year-5138 timestamp, the non-UTF-8 label.
         Assert.Equal(8, await WaitForRejectedAsync(host, 8));
-        CollectorMetrics metrics = host.Services.GetRequiredService<CollectorMetrics>();
+        CollectorTotals metrics = CollectorTotals.Of(host.Services);
         Assert.Equal(1, metrics.RejectedTotal(ScrapeService.Source, "duplicate_series"));
         Assert.Equal(2, metrics.RejectedTotal(ScrapeService.Source, "non_finite_value"));
         Assert.Equal(2, metrics.RejectedTotal(ScrapeService.Source, "malformed"));
@@ -169,7 +167,7 @@ public sealed class ScrapeServiceRefusalTests : IAsyncLifetime
         Assert.Equal(1, metrics.RejectedTotal(ScrapeService.Source, "timestamp_out_of_bounds"));
         Assert.Equal(1, metrics.RejectedTotal(ScrapeService.Source, "invalid_utf8"));
         string text = await host.Client.GetStringAsync("/metrics");
-        Assert.Contains("observacost_collector_points_rejected_by_reason_total{source=\"scrape\",reason=\"timestamp_out_of_bounds\"} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("observacost_collector_points_rejected_by_reason_total{reason=\"timestamp_out_of_bounds\",source=\"scrape\"} 1\n", text, StringComparison.Ordinal);
         Assert.Contains("observacost_collector_points_rejected_total{source=\"scrape\"} 8\n", text, StringComparison.Ordinal);
         Assert.True((await host.Client.GetAsync("/healthz")).IsSuccessStatusCode);
     }
@@ -187,7 +185,7 @@ public sealed class ScrapeServiceRefusalTests : IAsyncLifetime
         Assert.Equal(uuid, gpu.Tags[Tags.GpuUuid]);
         Assert.Equal((util, watts), (gpu.Rows[0][0].Number, gpu.Rows[0][1].Number));
         Assert.Equal("gzip", _acceptEncoding);
-        Assert.Equal(0, host.Services.GetRequiredService<CollectorMetrics>().RejectedTotal(ScrapeService.Source));
+        Assert.Equal(0, CollectorTotals.Of(host.Services).RejectedTotal(ScrapeService.Source));
     }
 
     [Fact]
@@ -203,7 +201,7 @@ public sealed class ScrapeServiceRefusalTests : IAsyncLifetime
         ]);
 
         Assert.Equal(2, await WaitForRejectedAsync(host, 2));
-        Assert.Equal(2, host.Services.GetRequiredService<CollectorMetrics>().RejectedTotal(ScrapeService.Source, ScrapeService.FetchFailedReason));
+        Assert.Equal(2, CollectorTotals.Of(host.Services).RejectedTotal(ScrapeService.Source, ScrapeService.FetchFailedReason));
         QueryResult r = await host.WaitForAsync(Gpus(), x => x.Series.Count == 1);
         Assert.Equal(91, Assert.Single(r.Series).Rows[0][0].Number);
         Assert.True((await host.Client.GetAsync("/healthz")).IsSuccessStatusCode);
@@ -217,7 +215,7 @@ public sealed class ScrapeServiceRefusalTests : IAsyncLifetime
         // The NaN prompt counter; the e2e histogram's 3 buckets (decreasing); the TTFT histogram's 1 bucket (no +Inf);
         // the -Inf gauge.
         Assert.Equal(6, await WaitForRejectedAsync(host, 6));
-        CollectorMetrics metrics = host.Services.GetRequiredService<CollectorMetrics>();
+        CollectorTotals metrics = CollectorTotals.Of(host.Services);
         Assert.Equal(1, metrics.RejectedTotal(ScrapeService.Source, "invalid_counter"));
         Assert.Equal(4, metrics.RejectedTotal(ScrapeService.Source, "invalid_histogram"));
         Assert.Equal(1, metrics.RejectedTotal(ScrapeService.Source, "non_finite_value"));

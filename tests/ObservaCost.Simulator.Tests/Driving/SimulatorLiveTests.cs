@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using ObservaCost.Collector.Pipeline;
 using ObservaCost.Collector.RequestLogs;
 using ObservaCost.Collector.Tests.Support;
 using ObservaCost.Simulator.Configuration;
@@ -47,8 +46,9 @@ public sealed class SimulatorLiveTests
             stored.Series.Select(s => s.Tags[Tags.Node] + "/" + s.Tags[Tags.Pool]).Order(StringComparer.Ordinal));
 
         // Over 6 s, requests were posted and taken live, none refused (as late or otherwise).
-        CollectorMetrics metrics = host.Services.GetRequiredService<CollectorMetrics>();
-        Assert.True(metrics.ReceivedTotal(RequestLogPipeline.Source) > 0);
-        Assert.Equal(0, metrics.RejectedTotal(RequestLogPipeline.Source));
+        // The collector's counters as /metrics shows them (the SDK's numbers; a family never counted reads 0).
+        var metrics = host.Services.GetRequiredService<ObservaCost.Hosting.Telemetry.PrometheusMetrics>();
+        Assert.True(metrics.Value($"observacost_collector_points_received_total{{source=\"{RequestLogPipeline.Source}\"}}") > 0);
+        Assert.Equal(0, metrics.Value($"observacost_collector_points_rejected_total{{source=\"{RequestLogPipeline.Source}\"}}"));
     }
 }
