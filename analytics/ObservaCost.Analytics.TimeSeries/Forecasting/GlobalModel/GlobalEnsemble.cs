@@ -179,7 +179,8 @@ public static class GlobalEnsemble
             {
                 candidate[member] = left;
                 (double smape, double mase) = Score(histories, validationHistories, members, candidate, steps, horizon, seasonality, reference: false);
-                double score = (smape / referenceSmape) + (mase / referenceMase);
+                // A reference without error (a perfectly repeating history) scores by the raw errors instead of ratios (0/0).
+                double score = (referenceSmape > 0 ? smape / referenceSmape : smape) + (referenceMase > 0 ? mase / referenceMase : mase);
                 if (score < bestScore)
                 {
                     bestScore = score;
@@ -197,7 +198,7 @@ public static class GlobalEnsemble
         }
 
         Search(0, steps);
-        return best;
+        return best.Length > 0 ? best : [0, 1, .. Enumerable.Repeat(0.0, members.Length - 2)];
     }
 
     private static (double Smape, double Mase) Score(
@@ -224,7 +225,9 @@ public static class GlobalEnsemble
 
             ReadOnlySpan<double> actual = histories[s].AsSpan(validationHistories[s].Length, horizon);
             smape += M4Evaluator.Smape(actual, combined);
-            mase += M4Evaluator.Mase(validationHistories[s], actual, combined, seasonality);
+            // A history that repeats exactly has no in-sample seasonal difference (MASE's denominator is 0): its MASE says nothing.
+            double seriesMase = M4Evaluator.Mase(validationHistories[s], actual, combined, seasonality);
+            mase += double.IsFinite(seriesMase) ? seriesMase : 0;
         }
 
         return (smape / histories.Count, mase / histories.Count);

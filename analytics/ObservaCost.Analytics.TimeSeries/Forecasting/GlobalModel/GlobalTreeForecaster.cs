@@ -194,6 +194,28 @@ public sealed class GlobalTreeModel
     /// <summary>Rows (series × origins × steps) the model was trained on.</summary>
     public int TrainingRows { get; }
 
+    /// <summary>
+    /// Writes the trained trees with ML.NET's own format (<c>MLContext.Model.Save</c>, a zip); <see cref="Load"/> reads
+    /// them back. The horizon and the training row count are not in the zip: the caller keeps them beside it.
+    /// </summary>
+    public void Save(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        DataViewSchema schema = context.Data.LoadFromEnumerable(Array.Empty<GlobalTreeForecaster.TrainingRow>()).Schema;
+        context.Model.Save(model, schema, stream);
+    }
+
+    /// <summary>Reads trees written by <see cref="Save"/>.</summary>
+    /// <exception cref="InvalidOperationException">The stream does not hold an ML.NET model.</exception>
+    public static GlobalTreeModel Load(Stream stream, int horizon, int trainingRows, int seed = 1)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ForecastMath.EnsureHorizon(horizon);
+        var context = new MLContext(seed);
+        ITransformer model = context.Model.Load(stream, out _);
+        return new GlobalTreeModel(context, model, horizon, trainingRows);
+    }
+
     /// <summary>Forecasts <see cref="Horizon"/> steps after each history, in one batch.</summary>
     public double[][] Forecast(IReadOnlyList<double[]> histories)
     {
