@@ -12,7 +12,7 @@ namespace ObservaCost.Benchmarks;
 /// the product's locals, one thread) on <c>series</c> series synthesised from the M4 development set — series i is
 /// dev series i mod n times a level factor e^N(0, 0.5) with 5 % multiplicative noise on every point (seeded) — and
 /// prints wall time, CPU time, peak working set and bytes allocated.
-/// <c>global-m4 TRAIN TEST [--mase-weights] [--origins N] [--trees N] [--series N]</c>: one tuning run, the global model
+/// <c>global-m4 TRAIN TEST [--no-mase-weights] [--origins N] [--trees N] [--series N] [--smape-share S]</c>: one tuning run, the global model
 /// and its ensemble scored on the test horizon beside seasonal naive.
 /// </summary>
 internal static class GlobalModelHarness
@@ -52,9 +52,10 @@ internal static class GlobalModelHarness
         series = series.Take(take).ToList();
         var options = new GlobalTreeOptions
         {
-            WeightByMaseScale = args.Contains("--mase-weights"),
+            WeightByMaseScale = !args.Contains("--no-mase-weights"),
             MaxOriginsPerSeries = IntArg(args, "--origins", 24),
             NumberOfTrees = IntArg(args, "--trees", 300),
+            WeightObjectiveSmapeShare = Array.IndexOf(args, "--smape-share") is int at and >= 0 ? double.Parse(args[at + 1], CultureInfo.InvariantCulture) : 1,
         };
         M4MethodResult naive = M4Evaluator.Evaluate(series, HourlyForecasters.SeasonalNaive());
         var wall = Stopwatch.StartNew();

@@ -17,7 +17,7 @@ using ObservaCost.Benchmarks;
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- poison [batches] [rounds]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- web [history, e.g. 2d] [rounds]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- global-training TRAIN.csv TEST.csv [series] [trees]
-//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- global-m4 TRAIN.csv TEST.csv [--mase-weights] [--origins N] [--trees N] [--series N]
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- global-m4 TRAIN.csv TEST.csv [--no-mase-weights] [--origins N] [--trees N] [--series N] [--smape-share S]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- evaluate nab --data DIR [--files GLOB] | evaluate m4 --train FILE --test FILE
 string command = args.Length > 0 ? args[0] : "encode";
 switch (command)

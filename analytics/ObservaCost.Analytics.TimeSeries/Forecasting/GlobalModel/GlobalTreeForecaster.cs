@@ -32,7 +32,13 @@ public sealed record GlobalTreeOptions
     /// MASE's denominator), clamped to [0.1, 10], so the loss weighs a series' errors as MASE does instead of as a
     /// share of its level.
     /// </summary>
-    public bool WeightByMaseScale { get; init; }
+    public bool WeightByMaseScale { get; init; } = true;
+
+    /// <summary>
+    /// The ensemble's weight choice minimises this × sMAPE/sMAPE(reference) + MASE/MASE(reference) on the validation
+    /// split (<see cref="GlobalEnsemble.Fit"/>): 1 weighs both alike, 0 chooses for MASE alone.
+    /// </summary>
+    public double WeightObjectiveSmapeShare { get; init; } = 1;
 
     /// <summary>Trainer threads (1: deterministic and polite on a shared machine).</summary>
     public int Threads { get; init; } = 1;
