@@ -32,7 +32,7 @@ public static class GlobalEnsemble
     /// <summary>
     /// Fits on <paramref name="histories"/> only. Validation: every history without its last horizon points trains a
     /// global model and feeds the locals; the weights minimise s × sMAPE / sMAPE(locals[0]) + MASE / MASE(locals[0]) over
-    /// the held-out points (locals[0] is the reference, seasonal naive; s = <see cref="GlobalTreeOptions.WeightObjectiveSmapeShare"/>, 1 by default); the interval quantiles are those of the
+    /// the held-out points (locals[0] is the reference, seasonal naive; s = <see cref="GlobalTreeOptions.WeightObjectiveSmapeShare"/>, 0 by default); the interval quantiles are those of the
     /// combined validation residuals divided by each series' scale (mean |y| of its last 168 points), per step.
     /// </summary>
     public static GlobalEnsembleFit Fit(
