@@ -17,6 +17,8 @@ using ObservaCost.Benchmarks;
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- timeseries
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- poison [batches] [rounds]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- web [history, e.g. 2d] [rounds]
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- global-training TRAIN.csv TEST.csv [series] [trees]
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- global-m4 TRAIN.csv TEST.csv [--no-mase-weights] [--origins N] [--trees N] [--series N] [--smape-share S]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- evaluate nab --data DIR [--files GLOB] | evaluate m4 --train FILE --test FILE
 string command = args.Length > 0 ? args[0] : "encode";
 switch (command)
@@ -42,6 +44,10 @@ switch (command)
         return 0;
     case "evaluate":
         return await ObservaCost.Analytics.TimeSeries.Evaluation.EvaluationCommand.RunAsync(args.Skip(1).ToArray(), Console.Out, CancellationToken.None);
+    case "global-training":
+        return GlobalModelHarness.RunTraining(args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1_000, args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 300);
+    case "global-m4":
+        return GlobalModelHarness.RunM4(args[1], args[2], args[3..]);
     case "request-logs":
         BenchmarkRunner.Run<RequestLogBenchmarks>(InProcessConfig(), args.Skip(1).ToArray());
         return 0;
@@ -73,7 +79,7 @@ switch (command)
     case "ingest-memory":
         return await IngestMemoryHarness.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode, request-logs, influx-write, collector-push, scrape, cost-window, ingest-memory, timeseries, poison, web or evaluate.");
+        Console.Error.WriteLine($"Unknown benchmark '{command}': use encode, request-logs, influx-write, collector-push, scrape, cost-window, ingest-memory, timeseries, poison, web, global-training, global-m4 or evaluate.");
         return 2;
 }
 

@@ -452,7 +452,7 @@ public sealed record ForecastRow
     [Description("The pool the forecast is for; null when none.")]
     public string? Pool { get; init; }
 
-    [Description("The forecasting method, e.g. ssa.")]
+    [Description("The model that served the forecast: 'ensemble(global trees, locals)' (the global ML.NET ensemble), 'ensemble(global trees, locals), previous model' (retraining failed, the previous model served), 'seasonal-naive(m=24), training failed' (no model to fall back on), or a local forecaster's name for a history too short for the global model.")]
     public required string Method { get; init; }
 
     [Description("When this forecast was issued (UTC, whole seconds).")]

@@ -4,6 +4,7 @@ using ObservaCost.Analytics.Planning;
 using ObservaCost.Analytics.Pricing;
 using ObservaCost.Analytics.Reading;
 using ObservaCost.Analytics.TimeSeries.Forecasting;
+using ObservaCost.Analytics.TimeSeries.Forecasting.GlobalModel;
 using ObservaCost.Analytics.Windows;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Query;
@@ -16,8 +17,20 @@ public sealed class ForecastOptions
 {
     public const string SectionName = "Analytics:Forecast";
 
-    /// <summary>Hours of tokens-per-hour history the forecaster is fitted on. Default 28 days.</summary>
-    public TimeSpan History { get; set; } = TimeSpan.FromDays(28);
+    /// <summary>
+    /// Hours of tokens-per-hour history the forecasters are fitted on. Default 35 days: the global model trains on
+    /// histories of at least 337 + 2 × <see cref="HorizonHours"/> hours (673 with the default horizon).
+    /// </summary>
+    public TimeSpan History { get; set; } = TimeSpan.FromDays(35);
+
+    /// <summary>
+    /// The global model is retrained when a forecast's first hour is this long after the end of its training
+    /// histories (or before it); in between, the stored model serves. 1 hour to 366 days. Default 7 days.
+    /// </summary>
+    public TimeSpan RetrainInterval { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Where the global model is kept (<c>forecast-model.zip</c> and <c>forecast-model.json</c>); relative to the working directory. Default <c>data/forecast-model</c>.</summary>
+    public string ModelDirectory { get; set; } = "data/forecast-model";
 
     /// <summary>The longest <see cref="HorizonHours"/> the options accept: 90 days.</summary>
     public const int MaxHorizonHours = 24 * 90;
@@ -34,8 +47,11 @@ public sealed class ForecastOptions
 
 /// <summary>
 /// Forecasts each model's tokens per hour for the next <see cref="ForecastOptions.HorizonHours"/> with bounds — the
-/// combination of seasonal naive and log-SSA (the best on M4 Hourly, docs/accuracy.md) with two weeks of history
-/// or more, seasonal naive (24 h) with less — and from the model's peak tokens/s per GPU at the target utilization,
+/// global ensemble (<see cref="GlobalForecastModels"/>: one ML.NET FastTree model across every model's history with
+/// seasonal naive, Holt-Winters and log-SSA, retrained every <see cref="ForecastOptions.RetrainInterval"/>) where the
+/// history is long enough; otherwise the combination of seasonal naive and log-SSA with two weeks of history or
+/// more, seasonal naive (24 h) with less; seasonal naive when training failed with no previous model. The method tag
+/// of every point says which served. From the model's peak tokens/s per GPU at the target utilization,
 /// the GPUs needed per hour and the idle GPU-hours and dollars the current fleet would carry. Written as
 /// <see cref="ForecastPoint"/>s: <c>tokens_per_hour</c>, <c>gpus_needed</c> (upper bound: GPUs for the
 /// upper bound of the tokens), <c>idle_gpu_hours</c>, <c>idle_cost_usd</c>. A forecast replaces every forecast point from its first hour on
@@ -48,8 +64,15 @@ public sealed partial class DemandForecastService(
     PricingFile pricing,
     AnalyticsWindowOptions windows,
     ForecastOptions options,
+    GlobalForecastModels models,
     ILogger<DemandForecastService> logger)
 {
+    /// <summary>The method tag of forecasts the previous global model served because retraining failed.</summary>
+    public const string PreviousModelMethod = GlobalEnsemble.Name + ", previous model";
+
+    /// <summary>The method tag of forecasts seasonal naive served because training failed and there was no previous model.</summary>
+    public static readonly string SeasonalNaiveFallbackMethod = HourlyForecasters.SeasonalNaive().Name + ", training failed";
+
     public const string TokensPerHour = "tokens_per_hour";
     public const string GpusNeeded = "gpus_needed";
     public const string IdleGpuHours = "idle_gpu_hours";
@@ -61,22 +84,31 @@ public sealed partial class DemandForecastService(
         var firstHour = new DateTimeOffset(issuedAt.UtcTicks - (issuedAt.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero);
         Dictionary<string, double[]> history = await ReadHourlyTokensAsync(firstHour - options.History, firstHour, cancellationToken);
         IReadOnlyDictionary<string, ModelFleet> fleets = await ReadModelFleetsAsync(store, pricing, windows.WindowLength, firstHour, cancellationToken);
-        var points = new List<ForecastPoint>();
+        var observedHistories = new Dictionary<string, double[]>(StringComparer.Ordinal);
         foreach ((string model, double[] hours) in history)
         {
-            int observed = hours.Length - Array.FindIndex(hours, h => h > 0);
-            if (Array.FindIndex(hours, h => h > 0) < 0 || observed < options.MinimumHistoryHours)
+            int first = Array.FindIndex(hours, h => h > 0);
+            int observed = first < 0 ? 0 : hours.Length - first;
+            if (observed < options.MinimumHistoryHours)
             {
-                LogTooShort(logger, model, observed < 0 ? 0 : observed, options.MinimumHistoryHours);
+                LogTooShort(logger, model, observed, options.MinimumHistoryHours);
                 continue;
             }
 
-            ReadOnlySpan<double> fit = hours.AsSpan(hours.Length - observed);
-            IForecaster forecaster = ChooseForecaster(fit);
-            ForecastResult forecast = forecaster.Forecast(fit, options.HorizonHours);
+            observedHistories[model] = hours[first..];
+        }
+
+        ForecastModelChoice choice = observedHistories.Count == 0
+            ? new ForecastModelChoice(null, ForecastModelServed.Local)
+            : await models.SelectAsync(observedHistories, firstHour, cancellationToken);
+        var points = new List<ForecastPoint>();
+        foreach ((string model, double[] fit) in observedHistories)
+        {
+            (string method, ForecastResult forecast) = Forecast(choice, fit);
+            LogServed(logger, model, method);
             for (int h = 0; h < options.HorizonHours; h++)
             {
-                points.Add(Point(model, forecaster.Name, TokensPerHour, firstHour.AddHours(h), issuedAt, Math.Max(0, forecast.Point[h]), Math.Max(0, forecast.LowerBound[h]), Math.Max(0, forecast.UpperBound[h])));
+                points.Add(Point(model, method, TokensPerHour, firstHour.AddHours(h), issuedAt, Math.Max(0, forecast.Point[h]), Math.Max(0, forecast.LowerBound[h]), Math.Max(0, forecast.UpperBound[h])));
             }
 
             if (!fleets.TryGetValue(model, out ModelFleet? modelFleet))
@@ -88,15 +120,37 @@ public sealed partial class DemandForecastService(
             var demand = new DemandForecast(model, firstHour, forecast.Point, forecast.LowerBound, forecast.UpperBound);
             foreach (CapacityHour hour in CapacityPlanner.Plan(demand, modelFleet, options.TargetUtilization))
             {
-                points.Add(Point(model, forecaster.Name, GpusNeeded, hour.Hour, issuedAt, hour.GpusNeeded, null, hour.GpusNeededAtUpperBound));
-                points.Add(Point(model, forecaster.Name, IdleGpuHours, hour.Hour, issuedAt, hour.ProjectedIdleGpuHours, null, null));
-                points.Add(Point(model, forecaster.Name, IdleCostUsd, hour.Hour, issuedAt, hour.ProjectedIdleCostUsd, null, null));
+                points.Add(Point(model, method, GpusNeeded, hour.Hour, issuedAt, hour.GpusNeeded, null, hour.GpusNeededAtUpperBound));
+                points.Add(Point(model, method, IdleGpuHours, hour.Hour, issuedAt, hour.ProjectedIdleGpuHours, null, null));
+                points.Add(Point(model, method, IdleCostUsd, hour.Hour, issuedAt, hour.ProjectedIdleCostUsd, null, null));
             }
         }
 
         await WindowWriter.ReplaceRangeAsync(store, Measurements.ForecastPoint, firstHour, firstHour.AddHours(ForecastOptions.MaxHorizonHours), points, cancellationToken);
         LogForecast(logger, issuedAt, history.Count, points.Count);
         return points;
+    }
+
+    /// <summary>
+    /// The forecast of one model's observed hours and the method tag that says which model served it: the global
+    /// ensemble when there is one and the history is as long as the global model needs (<see cref="GlobalTreeForecaster.MinimumHistory"/>);
+    /// seasonal naive when training failed without a previous model; otherwise <see cref="ChooseForecaster"/>.
+    /// </summary>
+    private (string Method, ForecastResult Forecast) Forecast(ForecastModelChoice choice, double[] history)
+    {
+        if (choice.Model is StoredForecastModel global && history.Length >= GlobalTreeForecaster.MinimumHistory)
+        {
+            ForecastResult result = GlobalEnsemble.Forecast(global.Fit, [history], HourlyForecasters.Singles())[0];
+            return (choice.Served == ForecastModelServed.PreviousGlobalEnsemble ? PreviousModelMethod : GlobalEnsemble.Name, result);
+        }
+
+        if (choice.Served == ForecastModelServed.SeasonalNaiveFallback)
+        {
+            return (SeasonalNaiveFallbackMethod, HourlyForecasters.SeasonalNaive().Forecast(history, options.HorizonHours));
+        }
+
+        IForecaster forecaster = ChooseForecaster(history);
+        return (forecaster.Name, forecaster.Forecast(history, options.HorizonHours));
     }
 
     /// <summary>
@@ -221,6 +275,9 @@ public sealed partial class DemandForecastService(
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Model {Model} has {Hours} hours of traffic, fewer than the {Minimum} a forecast needs")]
     private static partial void LogTooShort(ILogger logger, string model, int hours, int minimum);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Model {Model} forecast by {Method}")]
+    private static partial void LogServed(ILogger logger, string model, string method);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Model {Model} has no GPUs or no measured tokens/s per GPU in the last window: tokens forecast only")]
     private static partial void LogNoFleet(ILogger logger, string model);

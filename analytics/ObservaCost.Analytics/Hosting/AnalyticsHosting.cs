@@ -49,6 +49,9 @@ public static class AnalyticsHosting
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WebhookAlertSink>>()));
         services.AddSingleton<AnomalyService>();
+        services.TryAddSingleton<IForecastModelTrainer, GlobalEnsembleTrainer>();
+        services.AddSingleton<ForecastModelStore>();
+        services.AddSingleton<GlobalForecastModels>();
         services.AddSingleton<DemandForecastService>();
         return services;
     }

@@ -100,6 +100,16 @@ public sealed class ForecastOptionsValidator : IValidateOptions<ForecastOptions>
         OptionChecks.Between(errors, S, nameof(options.HorizonHours), options.HorizonHours, 1, ForecastOptions.MaxHorizonHours);
         OptionChecks.Between(errors, S, nameof(options.TargetUtilization), options.TargetUtilization, 0.01, 1);
         OptionChecks.Between(errors, S, nameof(options.MinimumHistoryHours), options.MinimumHistoryHours, 24, 24 * 366);
+        if (options.RetrainInterval < TimeSpan.FromHours(1) || options.RetrainInterval > TimeSpan.FromDays(366))
+        {
+            errors.Add($"{S}:{nameof(options.RetrainInterval)} must be between 01:00:00 and 366.00:00:00, not {options.RetrainInterval:c}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ModelDirectory))
+        {
+            errors.Add($"{S}:{nameof(options.ModelDirectory)} is empty: the directory the global forecast model is kept in.");
+        }
+
         if (options.History.TotalHours < options.MinimumHistoryHours)
         {
             errors.Add($"{S}:{nameof(options.History)} ({options.History:c}) is shorter than {nameof(options.MinimumHistoryHours)} ({options.MinimumHistoryHours} h).");

@@ -36,7 +36,7 @@ public static partial class DemoRun
         HostRun.RunAsync(() => RunHostAsync(history, seed, configuration, context, cancellationToken), context.Errors);
 
     /// <summary>
-    /// The demo's configuration, before the user's pairs (which win): its own store and spool under <c>data/demo</c>,
+    /// The demo's configuration, before the user's pairs (which win): its own store, spool and forecast model under <c>data/demo</c>,
     /// the jobs' first run looking back 15 minutes only (the backfill has the history), logs from warnings up (the
     /// demo's own output is the story), and one scrape target per simulated node at the live step, each tagging its
     /// samples <c>source=simulated</c>.
@@ -48,6 +48,7 @@ public static partial class DemoRun
         {
             "--Storage:Embedded:Path=" + Path.Combine("data", "demo", "observacost.db"),
             "--Collector:Spool:Directory=" + Path.Combine("data", "demo", "spool"),
+            "--Analytics:Forecast:ModelDirectory=" + Path.Combine("data", "demo", "forecast-model"),
             "--Analytics:Scheduler:InitialLookback=00:15:00",
             "--Logging:LogLevel:Default=Warning",
         };

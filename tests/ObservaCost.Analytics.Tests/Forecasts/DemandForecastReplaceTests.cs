@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using ObservaCost.Analytics.Forecasts;
 using ObservaCost.Analytics.Pricing;
-using ObservaCost.Analytics.Windows;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Embedded;
 using ObservaCost.Storage.Influx;
@@ -97,12 +96,8 @@ public sealed class DemandForecastReplaceTests
         Assert.Equal(expected, stored);
     }
 
-    private static DemandForecastService Service(ITimeSeriesStore store, int horizonHours) => new(
-        store,
-        PricingFileReader.Parse(Pricing),
-        new AnalyticsWindowOptions(),
-        new ForecastOptions { HorizonHours = horizonHours },
-        NullLogger<DemandForecastService>.Instance);
+    private static DemandForecastService Service(ITimeSeriesStore store, int horizonHours) =>
+        ForecastServices.Create(store, PricingFileReader.Parse(Pricing), new ForecastOptions { HorizonHours = horizonHours });
 
     private static string Key(ForecastPoint p) => FormattableString.Invariant($"{p.Series}|{p.Model}|{p.Time:o}|{p.Value:R}");
 

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using ObservaCost.Analytics.Forecasts;
 using ObservaCost.Analytics.Pricing;
-using ObservaCost.Analytics.Windows;
 using ObservaCost.Storage;
 using ObservaCost.Storage.Influx;
 using ObservaCost.Storage.LineProtocol;
@@ -69,12 +68,10 @@ public sealed class DemandForecastServiceTests : IAsyncLifetime
         WriteResult written = await _store!.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds));
         Assert.Equal(0, written.PointsRejected);
 
-        var service = new DemandForecastService(
+        DemandForecastService service = ForecastServices.Create(
             _store,
             PricingFileReader.Parse("""{ "energy": { "pue": 1.2, "tariff": { "usdPerKilowattHour": 0.1 } }, "default": { "rented": { "usdPerGpuHour": 2, "energyIncluded": true } }, "capacity": { "maxTokensPerSecondPerGpu": { "code-llm": 3000 } } }"""),
-            new AnalyticsWindowOptions(),
-            new ForecastOptions(),
-            NullLogger<DemandForecastService>.Instance);
+            new ForecastOptions());
         IReadOnlyList<ForecastPoint> points = await service.ForecastAndWriteAsync(IssuedAt);
 
         ForecastPoint[] tokens = [.. points.Where(p => p.Series == DemandForecastService.TokensPerHour).OrderBy(p => p.Time)];

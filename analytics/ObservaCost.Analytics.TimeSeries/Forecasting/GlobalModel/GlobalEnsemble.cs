@@ -31,8 +31,8 @@ public static class GlobalEnsemble
 
     /// <summary>
     /// Fits on <paramref name="histories"/> only. Validation: every history without its last horizon points trains a
-    /// global model and feeds the locals; the weights minimise sMAPE / sMAPE(locals[0]) + MASE / MASE(locals[0]) over
-    /// the held-out points (locals[0] is the reference, seasonal naive); the interval quantiles are those of the
+    /// global model and feeds the locals; the weights minimise s × sMAPE / sMAPE(locals[0]) + MASE / MASE(locals[0]) over
+    /// the held-out points (locals[0] is the reference, seasonal naive; s = <see cref="GlobalTreeOptions.WeightObjectiveSmapeShare"/>, 0 by default); the interval quantiles are those of the
     /// combined validation residuals divided by each series' scale (mean |y| of its last 168 points), per step.
     /// </summary>
     public static GlobalEnsembleFit Fit(
@@ -59,7 +59,7 @@ public static class GlobalEnsemble
         }
 
         double[][][] members = MemberForecasts(GlobalTreeForecaster.Train(validationHistories, options), validationHistories, locals, horizon);
-        double[] weights = ChooseWeights(histories, validationHistories, members, horizon, seasonality);
+        double[] weights = ChooseWeights(histories, validationHistories, members, horizon, seasonality, options.WeightObjectiveSmapeShare);
 
         double tail = (1 - intervalLevel) / 2;
         var lower = new double[horizon];
@@ -165,7 +165,7 @@ public static class GlobalEnsemble
         return members;
     }
 
-    private static double[] ChooseWeights(IReadOnlyList<double[]> histories, double[][] validationHistories, double[][][] members, int horizon, int seasonality)
+    private static double[] ChooseWeights(IReadOnlyList<double[]> histories, double[][] validationHistories, double[][][] members, int horizon, int seasonality, double smapeShare)
     {
         int steps = (int)Math.Round(1 / WeightStep);
         var candidate = new int[members.Length];
@@ -179,7 +179,8 @@ public static class GlobalEnsemble
             {
                 candidate[member] = left;
                 (double smape, double mase) = Score(histories, validationHistories, members, candidate, steps, horizon, seasonality, reference: false);
-                double score = (smape / referenceSmape) + (mase / referenceMase);
+                // A reference without error (a perfectly repeating history) scores by the raw errors instead of ratios (0/0).
+                double score = (smapeShare * (referenceSmape > 0 ? smape / referenceSmape : smape)) + (referenceMase > 0 ? mase / referenceMase : mase);
                 if (score < bestScore)
                 {
                     bestScore = score;
@@ -197,7 +198,7 @@ public static class GlobalEnsemble
         }
 
         Search(0, steps);
-        return best;
+        return best.Length > 0 ? best : [0, 1, .. Enumerable.Repeat(0.0, members.Length - 2)];
     }
 
     private static (double Smape, double Mase) Score(
@@ -224,7 +225,9 @@ public static class GlobalEnsemble
 
             ReadOnlySpan<double> actual = histories[s].AsSpan(validationHistories[s].Length, horizon);
             smape += M4Evaluator.Smape(actual, combined);
-            mase += M4Evaluator.Mase(validationHistories[s], actual, combined, seasonality);
+            // A history that repeats exactly has no in-sample seasonal difference (MASE's denominator is 0): its MASE says nothing.
+            double seriesMase = M4Evaluator.Mase(validationHistories[s], actual, combined, seasonality);
+            mase += double.IsFinite(seriesMase) ? seriesMase : 0;
         }
 
         return (smape / histories.Count, mase / histories.Count);
