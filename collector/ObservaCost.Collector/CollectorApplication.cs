@@ -58,7 +58,7 @@ public static class CollectorApplication
         });
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ForwarderOptions>>().Value);
         services.AddSupervisedHostedService<SpoolForwarder>();
-        services.AddSingleton<IngestAuthenticator>();
+        services.AddIngestAuthentication();
         services.AddSingleton<PointGate>();
         services.AddSingleton<IngestPipeline>();
         services.AddSingleton<LineProtocolIngest>();

@@ -134,7 +134,7 @@ public static class AnalyticsApiEndpoints
         ArgumentNullException.ThrowIfNull(config);
         services.AddValidatedOptions<AnalyticsApiOptions, AnalyticsApiOptionsValidator>(config, AnalyticsApiOptions.SectionName);
         services.AddOptions<AnalyticsWindowOptions>().Bind(config.GetSection(AnalyticsWindowOptions.SectionName));
-        services.AddSingleton<ApiAuthenticator>();
+        services.AddApiAuthentication();
         services.AddSingleton<AnalyticsApiReader>();
         services.AddSingleton<AnomalyForecastReader>();
         services.TryAddSingleton(TimeProvider.System);
@@ -150,7 +150,8 @@ public static class AnalyticsApiEndpoints
         RouteGroupBuilder api = endpoints.MapGroup("/api/v1")
             .WithGroupName(DocumentName)
             .WithTags("analytics")
-            .AddEndpointFilter(AuthenticateAsync)
+            .RequireReadToken()
+            .AddEndpointFilter(CheckParametersAsync)
             .AddEndpointFilter(StoreUnavailableAsync)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
@@ -333,44 +334,24 @@ public static class AnalyticsApiEndpoints
     private static IResult Answer<T>(ApiOutcome<T> outcome, JsonTypeInfo<T> json) =>
         outcome.Problem is ApiProblem problem ? Problem(problem) : TypedResults.Json(outcome.Response!, json);
 
-    /// <summary>The caller <see cref="AuthenticateAsync"/> stored for the request.</summary>
-    private static ApiCaller Caller(HttpContext context) => (ApiCaller)context.Items[typeof(ApiCaller)]!;
+    /// <summary>The caller the read token's claims describe.</summary>
+    private static ApiCaller Caller(HttpContext context) => ApiCaller.Of(context.User);
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private static IResult Problem(ApiProblem problem) => TypedResults.Problem(problem.Detail, statusCode: problem.Status, title: problem.Title);
 
     /// <summary>
-    /// 401 with <c>WWW-Authenticate: Bearer</c> unless the request carries a known read token; 429 with Retry-After
-    /// after too many failures from the address; 400 naming the parameter when a query value holds control
-    /// characters or invalid UTF-16, or is too long.
+    /// 400 naming the parameter when a query value holds control characters or invalid UTF-16, or is too long. (The
+    /// read token was checked before: <see cref="ApiAuthentication.RequireReadToken"/>.)
     /// </summary>
-    private static async ValueTask<object?> AuthenticateAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    private static async ValueTask<object?> CheckParametersAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
-        HttpContext context = invocation.HttpContext;
-        ApiCaller? caller = context.RequestServices.GetRequiredService<ApiAuthenticator>().Authenticate(context.Request, out ApiProblem? refused);
-        if (caller is null)
-        {
-            if (refused!.RetryAfter is TimeSpan retryAfter)
-            {
-                context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
-            else
-            {
-                context.Response.Headers.WWWAuthenticate = refused.CredentialPresented
-                    ? "Bearer realm=\"observacost\", error=\"invalid_token\""
-                    : "Bearer realm=\"observacost\"";
-            }
-
-            return Problem(refused);
-        }
-
-        if (ApiParameterCheck.Check(context.Request.Query) is ApiProblem invalid)
+        if (ApiParameterCheck.Check(invocation.HttpContext.Request.Query) is ApiProblem invalid)
         {
             return Problem(invalid);
         }
 
-        context.Items[typeof(ApiCaller)] = caller;
         return await next(invocation);
     }
 

@@ -14,12 +14,8 @@ public sealed record ApiQuery(DateTimeOffset From, DateTimeOffset To, TimeSpan? 
 /// <summary>A validated [from, to); <see cref="OpenEnded"/> when no <c>to</c> was given and <see cref="To"/> is the furthest read.</summary>
 public sealed record ApiRange(DateTimeOffset From, DateTimeOffset To, bool OpenEnded);
 
-/// <summary>A refusal to send as RFC 7807 problem details; a 429 carries its Retry-After.</summary>
-public sealed record ApiProblem(int Status, string Title, string Detail, TimeSpan? RetryAfter = null)
-{
-    /// <summary>A 401 for a credential that was presented (answered with <c>error="invalid_token"</c>).</summary>
-    public bool CredentialPresented { get; init; }
-}
+/// <summary>A refusal to send as RFC 7807 problem details.</summary>
+public sealed record ApiProblem(int Status, string Title, string Detail);
 
 /// <summary>The request limits in force: the options and the computed window length.</summary>
 public sealed record ApiLimits(TimeSpan MaxRange, int MaxBuckets, TimeSpan MinStep, TimeSpan WindowLength);

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -7,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using ObservaCost.Analytics.Api;
+using ObservaCost.Security;
 using ObservaCost.Storage;
 
 namespace ObservaCost.Analytics.Web;
@@ -101,19 +104,20 @@ public static partial class WebEndpoints
     /// <summary>One path for every view: authenticate, parse the period, build, then the page or one table's CSV.</summary>
     private static async Task<IResult> PageAsync(HttpContext context, Func<WebRequest, Task<WebViewContent>> build, bool adminOnly)
     {
-        ApiAuthenticator authenticator = context.RequestServices.GetRequiredService<ApiAuthenticator>();
-        ApiCaller? caller = authenticator.Authenticate(context.Request, out ApiProblem? refused);
-        if (caller is null)
+        AuthenticateResult authentication = await context.AuthenticateAsync(TokenAuthorization.ReadScheme);
+        if (!authentication.Succeeded)
         {
-            if (refused!.RetryAfter is TimeSpan retryAfter)
+            TokenRefusal? refused = TokenAuthenticationHandler.RefusalOf(context);
+            if (refused?.RetryAfter is TimeSpan retryAfter)
             {
                 context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             }
 
-            return SignInPage(context, refused.Status, refused.CredentialPresented ? "That token is not a read token of this service." : null, LocalReturn(context));
+            return SignInPage(context, refused?.StatusCode ?? StatusCodes.Status401Unauthorized, refused is { CredentialPresented: true } ? "That token is not a read token of this service." : null, LocalReturn(context));
         }
 
-        if (adminOnly && !caller.IsAdmin)
+        ApiCaller caller = ApiCaller.Of(authentication.Principal);
+        if (adminOnly && !(await context.RequestServices.GetRequiredService<IAuthorizationService>().AuthorizeAsync(authentication.Principal, TokenAuthorization.AdminPolicy)).Succeeded)
         {
             return Message(StatusCodes.Status403Forbidden, "This view is for admin tokens", caller,
                 "The fleet and efficiency views show shared GPUs, pools, their idle capacity and the fleet's report, which belong to no tenant (as /api/v1/idle, /anomalies and /reports): a tenant token reads the Cost view of its own rows.");
@@ -200,10 +204,10 @@ public static partial class WebEndpoints
     }
 
     /// <summary>
-    /// Checks the posted token with the API's authenticator (rate-limited like every attempt); a good one is set as the
+    /// Checks the posted token with the read scheme's handler (rate-limited like every attempt); a good one is set as the
     /// HttpOnly, SameSite=Strict cookie (Secure over HTTPS) and the browser goes back to the page it came from.
     /// </summary>
-    private static async Task<IResult> SignInAsync(HttpContext context, ApiAuthenticator authenticator, ILoggerFactory loggers)
+    private static async Task<IResult> SignInAsync(HttpContext context, ILoggerFactory loggers)
     {
         if (!SameOrigin(context.Request))
         {
@@ -218,16 +222,16 @@ public static partial class WebEndpoints
         IFormCollection form = await context.Request.ReadFormAsync(context.RequestAborted);
         string token = form["token"].ToString().Trim();
         string back = LocalPath(form["return"]) ?? "/";
-        context.Request.Headers.Authorization = "Bearer " + token;
-        ApiCaller? caller = token.Length == 0 ? null : authenticator.Authenticate(context.Request, out _);
-        if (caller is null)
+        AuthenticateResult? authentication = token.Length == 0 ? null : await TokenAuthenticationHandler.AuthenticateTokenAsync(context, TokenAuthorization.ReadScheme, token);
+        if (authentication is not { Succeeded: true })
         {
             return SignInPage(context, StatusCodes.Status401Unauthorized, "That token is not a read token of this service.", back);
         }
 
         ILogger logger = loggers.CreateLogger(typeof(WebEndpoints).FullName!);
-        LogSignedIn(logger, caller.Name);
-        context.Response.Cookies.Append(ApiAuthenticator.CookieName, token, new CookieOptions
+        string name = ApiCaller.Of(authentication.Principal).Name;
+        LogSignedIn(logger, name);
+        context.Response.Cookies.Append(ApiAuthentication.CookieName, token, new CookieOptions
         {
             HttpOnly = true,
             SameSite = SameSiteMode.Strict,
@@ -245,7 +249,7 @@ public static partial class WebEndpoints
             return TypedResults.StatusCode(StatusCodes.Status403Forbidden);
         }
 
-        context.Response.Cookies.Delete(ApiAuthenticator.CookieName, new CookieOptions { Path = "/", SameSite = SameSiteMode.Strict, HttpOnly = true });
+        context.Response.Cookies.Delete(ApiAuthentication.CookieName, new CookieOptions { Path = "/", SameSite = SameSiteMode.Strict, HttpOnly = true });
         return TypedResults.Redirect(SignInPath);
     }
 

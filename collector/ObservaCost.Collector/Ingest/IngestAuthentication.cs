@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using ObservaCost.Security;
 using ObservaCost.Storage.Security;
 
 namespace ObservaCost.Collector.Ingest;
@@ -57,57 +58,52 @@ public sealed class IngestAuthOptionsValidator : IValidateOptions<IngestAuthOpti
     }
 }
 
-/// <summary>The caller of an ingest request, once authenticated.</summary>
-public sealed record IngestCaller(string Name, string? Tenant);
+/// <summary>The caller of an ingest request, once authenticated: the token's name and the tenant it is bound to (null: none).</summary>
+public sealed record IngestCaller(string Name, string? Tenant)
+{
+    /// <summary>The caller the ingest scheme's claims describe (<see cref="TokenAuthorization.Grant"/>).</summary>
+    public static IngestCaller Of(System.Security.Claims.ClaimsPrincipal user)
+    {
+        TokenGrant grant = TokenAuthorization.Grant(user);
+        return new IngestCaller(grant.Name, grant.Tenant);
+    }
+}
 
 /// <summary>
-/// Checks ingest credentials with the shared <see cref="TokenAuthenticator{TCaller}"/>: <c>Authorization: Bearer</c>,
-/// <c>Authorization: Token</c> (InfluxDB 2.x clients, Telegraf <c>outputs.influxdb_v2</c>), Basic auth or the <c>p</c>
-/// query parameter (InfluxDB 1.x clients, Telegraf <c>outputs.influxdb</c>: the password is the token). A credential
-/// that is presented but malformed or unknown is 401; failures are rate-limited per client address (429).
+/// Ingest access through the one token handler (<see cref="TokenAuthenticationHandler"/>, scheme
+/// <see cref="TokenAuthorization.IngestScheme"/>): <c>Authorization: Bearer</c>, <c>Authorization: Token</c>
+/// (InfluxDB 2.x clients, Telegraf <c>outputs.influxdb_v2</c>), Basic auth or the <c>p</c> query parameter (InfluxDB
+/// 1.x clients, Telegraf <c>outputs.influxdb</c>: the password is the token), from <c>Collector:Auth</c>. Refusals
+/// keep the collector's error body, <c>{"error": "..."}</c>.
 /// </summary>
-public sealed partial class IngestAuthenticator
+public static class IngestAuthentication
 {
     private const string HowTo = "send a token as 'Authorization: Bearer <token>' (or Token, Basic, or ?p=)";
-    private static readonly IngestCaller AnonymousLoopback = new("anonymous-loopback", null);
-    private readonly TokenAuthenticator<IngestCaller> _tokens;
-    private readonly AuthFailureLimitOptions _limit;
-    private readonly ILogger _logger;
 
-    public IngestAuthenticator(IOptions<IngestAuthOptions> options, TimeProvider time, ILogger<IngestAuthenticator>? logger = null)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        IngestAuthOptions o = options.Value;
-        _limit = o.FailureLimit;
-        _logger = logger ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-        _tokens = new TokenAuthenticator<IngestCaller>(
-            o.Tokens.Select(t => (t.Sha256, new IngestCaller(t.Name, string.IsNullOrEmpty(t.Tenant) ? null : t.Tenant))),
-            o.AllowAnonymousLoopback ? AnonymousLoopback : null,
-            CredentialSchemes.Bearer | CredentialSchemes.Token | CredentialSchemes.Basic | CredentialSchemes.QueryPassword,
-            o.FailureLimit,
-            time);
-    }
+    /// <summary>Registers the ingest scheme and the ingest-write policy from the validated <see cref="IngestAuthOptions"/>.</summary>
+    public static IServiceCollection AddIngestAuthentication(this IServiceCollection services) =>
+        services.AddTokenScheme<IngestAuthOptions>(
+            TokenAuthorization.IngestScheme,
+            (scheme, o) =>
+            {
+                foreach (IngestToken token in o.Tokens)
+                {
+                    scheme.Tokens.Add((token.Sha256, new TokenGrant(token.Name, TokenAuthorization.IngestRole, string.IsNullOrEmpty(token.Tenant) ? null : token.Tenant)));
+                }
 
+                scheme.AnonymousLoopback = o.AllowAnonymousLoopback ? new TokenGrant("anonymous-loopback", TokenAuthorization.IngestRole, null) : null;
+                scheme.Accepted = CredentialSchemes.Bearer | CredentialSchemes.Token | CredentialSchemes.Basic | CredentialSchemes.QueryPassword;
+                scheme.FailureLimit = o.FailureLimit;
+                scheme.HowToAuthenticate = HowTo;
+                scheme.WriteRefusal = (context, refusal) => context.Response.WriteAsJsonAsync(new ErrorBody(refusal.Detail), IngestJsonContext.Default.ErrorBody);
+            },
+            (TokenAuthorization.IngestWritePolicy, [TokenAuthorization.IngestRole]));
+
+    /// <summary>The endpoint takes an ingest token (<see cref="TokenAuthorization.IngestWritePolicy"/>).</summary>
+    public static TBuilder RequireIngestToken<TBuilder>(this TBuilder endpoint)
+        where TBuilder : IEndpointConventionBuilder =>
+        endpoint.RequireAuthorization(TokenAuthorization.IngestWritePolicy);
+
+    /// <summary>Lower-case hex SHA-256 of a token, as configured in <c>Collector:Auth:Tokens:N:Sha256</c>.</summary>
     public static string HashToken(string token) => TokenHash.Of(token);
-
-    /// <summary>Returns the caller, or null with the error to answer (401, or 429 with Retry-After).</summary>
-    public IngestCaller? Authenticate(HttpContext context, out IngestError? error)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        AuthenticationOutcome<IngestCaller> outcome = _tokens.Authenticate(
-            context.Request.Headers.Authorization, context.Request.Query["p"], context.Connection.RemoteIpAddress, HowTo);
-        if (outcome.LimitReached)
-        {
-            LogLimited(_logger, context.Connection.RemoteIpAddress?.ToString() ?? "unknown", _limit.MaxFailures, _limit.Window);
-        }
-
-        error = outcome.Caller is not null ? null
-            : outcome.StatusCode == AuthenticationOutcome<IngestCaller>.TooManyRequests
-                ? new IngestError(StatusCodes.Status429TooManyRequests, outcome.Problem!, outcome.RetryAfter)
-                : IngestError.Unauthorized(outcome.Problem!);
-        return outcome.Caller;
-    }
-
-    [LoggerMessage(EventId = 310, Level = LogLevel.Warning, Message = "Ingest authentication from {Address} failed {Failures} times within {Window}: its requests are refused (429) until the window ends")]
-    private static partial void LogLimited(ILogger logger, string address, int failures, TimeSpan window);
 }

@@ -15,7 +15,6 @@ namespace ObservaCost.Collector.Ingest;
 /// refused lines when some were not, 401, 413, 415, and 429 with Retry-After when the spool is full.
 /// </summary>
 public sealed partial class LineProtocolIngest(
-    IngestAuthenticator authenticator,
     PointGate gate,
     IngestPipeline pipeline,
     CollectorMetrics metrics,
@@ -28,18 +27,14 @@ public sealed partial class LineProtocolIngest(
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapPost("/write", (HttpContext context, LineProtocolIngest ingest) => ingest.HandleAsync(context, v2: false));
-        endpoints.MapPost("/api/v2/write", (HttpContext context, LineProtocolIngest ingest) => ingest.HandleAsync(context, v2: true));
+        endpoints.MapPost("/write", (HttpContext context, LineProtocolIngest ingest) => ingest.HandleAsync(context, v2: false)).RequireIngestToken();
+        endpoints.MapPost("/api/v2/write", (HttpContext context, LineProtocolIngest ingest) => ingest.HandleAsync(context, v2: true)).RequireIngestToken();
     }
 
     public async Task<IResult> HandleAsync(HttpContext context, bool v2)
     {
         ArgumentNullException.ThrowIfNull(context);
-        IngestCaller? caller = authenticator.Authenticate(context, out IngestError? authError);
-        if (caller is null)
-        {
-            return authError!.ToResult();
-        }
+        IngestCaller caller = IngestCaller.Of(context.User);
 
         string? contentType = context.Request.ContentType;
         if (!string.IsNullOrEmpty(contentType) &&

@@ -242,8 +242,6 @@ public sealed record IngestError(int StatusCode, string Message, TimeSpan? Retry
 
     public static IngestError BadRequest(string message) => new(StatusCodes.Status400BadRequest, message);
 
-    public static IngestError Unauthorized(string message) => new(StatusCodes.Status401Unauthorized, message);
-
     public static IngestError SpoolFull(TimeSpan retryAfter) =>
         new(StatusCodes.Status429TooManyRequests, "the collector's spool is full while the store catches up; retry later", retryAfter);
 
@@ -260,11 +258,6 @@ public sealed record IngestError(int StatusCode, string Message, TimeSpan? Retry
             if (error.RetryAfter is { } retry)
             {
                 httpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            if (error.StatusCode == StatusCodes.Status401Unauthorized)
-            {
-                httpContext.Response.Headers.WWWAuthenticate = "Bearer realm=\"observacost\"";
             }
 
             return httpContext.Response.WriteAsJsonAsync(new ErrorBody(error.Message), IngestJsonContext.Default.ErrorBody);

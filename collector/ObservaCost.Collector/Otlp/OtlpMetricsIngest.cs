@@ -16,7 +16,6 @@ namespace ObservaCost.Collector.Otlp;
 /// bound to a tenant tags every sample with it and may not name another namespace (<see cref="TenantBinding"/>).
 /// </summary>
 public sealed partial class OtlpMetricsIngest(
-    IngestAuthenticator authenticator,
     PointGate gate,
     IngestPipeline pipeline,
     CollectorMetrics metrics,
@@ -28,17 +27,13 @@ public sealed partial class OtlpMetricsIngest(
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapPost("/v1/metrics", (HttpContext context, OtlpMetricsIngest ingest) => ingest.HandleAsync(context));
+        endpoints.MapPost("/v1/metrics", (HttpContext context, OtlpMetricsIngest ingest) => ingest.HandleAsync(context)).RequireIngestToken();
     }
 
     public async Task<IResult> HandleAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        IngestCaller? caller = authenticator.Authenticate(context, out IngestError? authError);
-        if (caller is null)
-        {
-            return authError!.ToResult();
-        }
+        IngestCaller caller = IngestCaller.Of(context.User);
 
         string contentType = context.Request.ContentType ?? string.Empty;
         bool json = contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase);

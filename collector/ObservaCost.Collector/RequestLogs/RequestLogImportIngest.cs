@@ -16,7 +16,6 @@ namespace ObservaCost.Collector.RequestLogs;
 /// with its reason (outside the range, too many open groups, or a parse refusal). Imports run one at a time.
 /// </summary>
 public sealed partial class RequestLogImportIngest(
-    IngestAuthenticator authenticator,
     ITimeSeriesStore store,
     CollectorMetrics metrics,
     IOptions<IngestLimitsOptions> limits,
@@ -32,17 +31,13 @@ public sealed partial class RequestLogImportIngest(
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapPost("/api/v1/requests/import", (HttpContext context, RequestLogImportIngest ingest) => ingest.HandleAsync(context));
+        endpoints.MapPost("/api/v1/requests/import", (HttpContext context, RequestLogImportIngest ingest) => ingest.HandleAsync(context)).RequireIngestToken();
     }
 
     public async Task<IResult> HandleAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        IngestCaller? caller = authenticator.Authenticate(context, out IngestError? authError);
-        if (caller is null)
-        {
-            return authError!.ToResult();
-        }
+        IngestCaller caller = IngestCaller.Of(context.User);
 
         if (!TryReadTime(context.Request.Query["from"], out DateTimeOffset from) || !TryReadTime(context.Request.Query["to"], out DateTimeOffset to))
         {

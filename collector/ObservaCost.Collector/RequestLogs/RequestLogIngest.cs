@@ -10,7 +10,6 @@ namespace ObservaCost.Collector.RequestLogs;
 /// with its reason. A token bound to a tenant sets the tenant of every record.
 /// </summary>
 public sealed partial class RequestLogIngest(
-    IngestAuthenticator authenticator,
     RequestLogPipeline pipeline,
     CollectorMetrics metrics,
     IOptions<IngestLimitsOptions> limits,
@@ -24,17 +23,13 @@ public sealed partial class RequestLogIngest(
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapPost("/api/v1/requests", (HttpContext context, RequestLogIngest ingest) => ingest.HandleAsync(context));
+        endpoints.MapPost("/api/v1/requests", (HttpContext context, RequestLogIngest ingest) => ingest.HandleAsync(context)).RequireIngestToken();
     }
 
     public async Task<IResult> HandleAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        IngestCaller? caller = authenticator.Authenticate(context, out IngestError? authError);
-        if (caller is null)
-        {
-            return authError!.ToResult();
-        }
+        IngestCaller caller = IngestCaller.Of(context.User);
 
         if (FormatOf(context.Request, out IngestError? mediaError) is not RequestLogImportFormat format)
         {

@@ -68,6 +68,10 @@ public readonly record struct PresentedCredential(CredentialStatus Status, strin
         return new PresentedCredential(CredentialStatus.Absent, null, null);
     }
 
+    /// <summary>A token handed over outside the <c>Authorization</c> header (the web's sign-in cookie or form); empty is malformed.</summary>
+    public static PresentedCredential Of(string? token) =>
+        string.IsNullOrEmpty(token) ? Malformed("the token is empty") : new PresentedCredential(CredentialStatus.Presented, token, null);
+
     private static PresentedCredential ReadHeader(string header, CredentialSchemes accepted)
     {
         string trimmed = header.Trim();

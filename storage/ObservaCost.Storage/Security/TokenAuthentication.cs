@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.Primitives;
 
 namespace ObservaCost.Storage.Security;
 
@@ -203,28 +202,29 @@ public sealed class TokenAuthenticator<TCaller>
 {
     private readonly (byte[] Hash, TCaller Caller)[] _tokens;
     private readonly TCaller? _anonymousLoopback;
-    private readonly CredentialSchemes _schemes;
     private readonly AuthFailureLimiter _limiter;
 
     /// <param name="tokens">Hex SHA-256 of each token and the caller it stands for.</param>
     /// <param name="anonymousLoopback">The caller of a request presenting nothing from loopback; null: such requests are 401.</param>
-    /// <param name="schemes">The ways the host accepts a token.</param>
     /// <param name="limits">The failed-authentication limit per client address.</param>
     /// <param name="time">The clock the limit's windows run on.</param>
-    public TokenAuthenticator(IEnumerable<(string Sha256, TCaller Caller)> tokens, TCaller? anonymousLoopback, CredentialSchemes schemes, AuthFailureLimitOptions limits, TimeProvider time)
+    public TokenAuthenticator(IEnumerable<(string Sha256, TCaller Caller)> tokens, TCaller? anonymousLoopback, AuthFailureLimitOptions limits, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(time);
         _tokens = [.. tokens.Select(t => (Convert.FromHexString(t.Sha256), t.Caller))];
         _anonymousLoopback = anonymousLoopback;
-        _schemes = schemes;
         _limiter = new AuthFailureLimiter(limits, time);
     }
 
     public AuthFailureLimiter Limiter => _limiter;
 
-    public AuthenticationOutcome<TCaller> Authenticate(StringValues authorization, StringValues queryPassword, IPAddress? remote, string howToAuthenticate)
+    /// <summary>
+    /// Checks what a request presented (<see cref="PresentedCredential.Read"/>, or a token from elsewhere such as a
+    /// sign-in cookie or form) from <paramref name="remote"/>: the caller, or the refusal to answer with.
+    /// </summary>
+    public AuthenticationOutcome<TCaller> Authenticate(PresentedCredential credential, IPAddress? remote, string howToAuthenticate)
     {
         if (_limiter.IsLimited(remote, out TimeSpan retryAfter))
         {
@@ -235,7 +235,6 @@ public sealed class TokenAuthenticator<TCaller>
                 retryAfter);
         }
 
-        PresentedCredential credential = PresentedCredential.Read(authorization, queryPassword, _schemes);
         switch (credential.Status)
         {
             case CredentialStatus.Absent when _anonymousLoopback is not null && remote is not null && IPAddress.IsLoopback(remote):

@@ -36,13 +36,13 @@ internal sealed class ApiHost : IAsyncDisposable
     public static Dictionary<string, string?> TokenConfig() => new(StringComparer.Ordinal)
     {
         ["Analytics:Api:Tokens:0:Name"] = "finops",
-        ["Analytics:Api:Tokens:0:Sha256"] = ApiAuthenticator.HashToken(AdminToken),
+        ["Analytics:Api:Tokens:0:Sha256"] = ApiAuthentication.HashToken(AdminToken),
         ["Analytics:Api:Tokens:0:Admin"] = "true",
         ["Analytics:Api:Tokens:1:Name"] = "acme-dashboard",
-        ["Analytics:Api:Tokens:1:Sha256"] = ApiAuthenticator.HashToken(AcmeToken).ToUpperInvariant(),
+        ["Analytics:Api:Tokens:1:Sha256"] = ApiAuthentication.HashToken(AcmeToken).ToUpperInvariant(),
         ["Analytics:Api:Tokens:1:Tenant"] = "acme",
         ["Analytics:Api:Tokens:2:Name"] = "beta-dashboard",
-        ["Analytics:Api:Tokens:2:Sha256"] = ApiAuthenticator.HashToken(BetaToken),
+        ["Analytics:Api:Tokens:2:Sha256"] = ApiAuthentication.HashToken(BetaToken),
         ["Analytics:Api:Tokens:2:Tenant"] = "beta",
     };
 

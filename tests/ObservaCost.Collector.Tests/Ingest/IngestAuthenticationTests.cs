@@ -1,11 +1,14 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using ObservaCost.Collector.Ingest;
 using ObservaCost.Collector.Tests.Support;
+using ObservaCost.Security;
 using ObservaCost.Storage.Security;
 
 namespace ObservaCost.Collector.Tests.Ingest;
@@ -87,69 +90,119 @@ public sealed class IngestAuthenticationTests
         Assert.Contains("too many failed authentication attempts", await limited.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    /// <summary>The ingest scheme as the collector registers it, over <paramref name="options"/> and a fake clock.</summary>
+    private static ServiceProvider Services(IngestAuthOptions options, TimeProvider clock)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(clock);
+        services.AddSingleton(Options.Create(options));
+        services.AddIngestAuthentication();
+        return services.BuildServiceProvider();
+    }
+
+    /// <summary>Authenticates one request from <paramref name="address"/> with the ingest handler: the caller, or null and the refusal.</summary>
+    private static async Task<(IngestCaller? Caller, TokenRefusal? Refusal)> AuthenticateAsync(IServiceProvider services, string? authorization, string address = "203.0.113.5", string? query = null)
+    {
+        // One scope per request, as a host gives each request (the handler provider caches its handlers per scope).
+        await using AsyncServiceScope scope = services.CreateAsyncScope();
+        var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
+        context.Connection.RemoteIpAddress = IPAddress.Parse(address);
+        if (authorization is not null)
+        {
+            context.Request.Headers.Authorization = authorization;
+        }
+
+        if (query is not null)
+        {
+            context.Request.QueryString = new QueryString(query);
+        }
+
+        AuthenticateResult result = await context.AuthenticateAsync(TokenAuthorization.IngestScheme);
+        return result.Succeeded ? (IngestCaller.Of(result.Principal), null) : (null, TokenAuthenticationHandler.RefusalOf(context));
+    }
+
     [Fact]
-    public void Authenticator_RateLimit_429ThenRecovers_OnAFakeClock()
+    public async Task Handler_RateLimit_429ThenRecovers_OnAFakeClock()
     {
         var clock = new FakeTimeProvider(T0);
-        var authenticator = new IngestAuthenticator(Options.Create(new IngestAuthOptions
+        await using ServiceProvider services = Services(new IngestAuthOptions
         {
             AllowAnonymousLoopback = true,
-            Tokens = [new IngestToken { Name = "acme", Tenant = "acme", Sha256 = IngestAuthenticator.HashToken("good") }],
+            Tokens = [new IngestToken { Name = "acme", Tenant = "acme", Sha256 = IngestAuthentication.HashToken("good") }],
             FailureLimit = new AuthFailureLimitOptions { MaxFailures = 3, Window = TimeSpan.FromMinutes(1) },
-        }), clock);
-        HttpContext Context(string? authorization, string address = "203.0.113.5")
-        {
-            var context = new DefaultHttpContext();
-            context.Connection.RemoteIpAddress = IPAddress.Parse(address);
-            if (authorization is not null)
-            {
-                context.Request.Headers.Authorization = authorization;
-            }
-
-            return context;
-        }
+        }, clock);
 
         // Three failures (unknown, malformed, unknown scheme) are 401 each.
         foreach (string bad in new[] { "Bearer nope", "Bearer", "Negotiate abc" })
         {
-            Assert.Null(authenticator.Authenticate(Context(bad), out IngestError? error));
+            (IngestCaller? caller, TokenRefusal? error) = await AuthenticateAsync(services, bad);
+            Assert.Null(caller);
             Assert.Equal(StatusCodes.Status401Unauthorized, error!.StatusCode);
         }
 
         // The fourth request, even with the good token, is 429 for the whole window; other addresses are unaffected.
-        Assert.Null(authenticator.Authenticate(Context("Bearer good"), out IngestError? limited));
+        (IngestCaller? none, TokenRefusal? limited) = await AuthenticateAsync(services, "Bearer good");
+        Assert.Null(none);
         Assert.Equal(StatusCodes.Status429TooManyRequests, limited!.StatusCode);
         Assert.Equal(TimeSpan.FromMinutes(1), limited.RetryAfter);
-        Assert.Equal("acme", authenticator.Authenticate(Context("Bearer good", "203.0.113.6"), out _)!.Tenant);
+        Assert.Equal("acme", (await AuthenticateAsync(services, "Bearer good", "203.0.113.6")).Caller!.Tenant);
 
         clock.Advance(TimeSpan.FromSeconds(45));
-        Assert.Null(authenticator.Authenticate(Context("Bearer good"), out limited));
+        (none, limited) = await AuthenticateAsync(services, "Bearer good");
+        Assert.Null(none);
         Assert.Equal(TimeSpan.FromSeconds(15), limited!.RetryAfter);
 
         // At 60 s the window is over: the good token is accepted again.
         clock.Advance(TimeSpan.FromSeconds(15));
-        Assert.Equal("acme", authenticator.Authenticate(Context("Bearer good"), out IngestError? none)!.Tenant);
-        Assert.Null(none);
+        (IngestCaller? accepted, TokenRefusal? noRefusal) = await AuthenticateAsync(services, "Bearer good");
+        Assert.Equal("acme", accepted!.Tenant);
+        Assert.Null(noRefusal);
     }
 
     [Fact]
-    public void Authenticator_AnonymousLoopback_OnlyWithoutAnyCredential_AndOnlyFromLoopback()
+    public async Task Handler_AnonymousLoopback_OnlyWithoutAnyCredential_AndOnlyFromLoopback()
     {
-        var authenticator = new IngestAuthenticator(Options.Create(new IngestAuthOptions { AllowAnonymousLoopback = true }), new FakeTimeProvider(T0));
-        var loopback = new DefaultHttpContext();
-        loopback.Connection.RemoteIpAddress = IPAddress.IPv6Loopback;
-        Assert.Equal("anonymous-loopback", authenticator.Authenticate(loopback, out _)!.Name);
+        await using ServiceProvider services = Services(new IngestAuthOptions { AllowAnonymousLoopback = true }, new FakeTimeProvider(T0));
+        Assert.Equal("anonymous-loopback", (await AuthenticateAsync(services, null, "::1")).Caller!.Name);
 
-        var remote = new DefaultHttpContext();
-        remote.Connection.RemoteIpAddress = IPAddress.Parse("198.51.100.1");
-        Assert.Null(authenticator.Authenticate(remote, out IngestError? error));
-        Assert.Contains("authorization required", error!.Message, StringComparison.Ordinal);
+        (IngestCaller? remote, TokenRefusal? error) = await AuthenticateAsync(services, null, "198.51.100.1");
+        Assert.Null(remote);
+        Assert.Contains("authorization required", error!.Detail, StringComparison.Ordinal);
 
-        var presented = new DefaultHttpContext();
-        presented.Connection.RemoteIpAddress = IPAddress.Loopback;
-        presented.Request.QueryString = new QueryString("?p=");
-        Assert.Null(authenticator.Authenticate(presented, out error));
+        (IngestCaller? presented, error) = await AuthenticateAsync(services, null, "127.0.0.1", "?p=");
+        Assert.Null(presented);
         Assert.Equal(StatusCodes.Status401Unauthorized, error!.StatusCode);
+    }
+
+    [Fact]
+    public async Task Handler_FailedAndSuccessfulRequests_NeverLogTheToken()
+    {
+        await using CollectorHost host = await CollectorHost.StartAsync("--Logging:LogLevel:Default", "Trace");
+        using var logs = new CapturedLogs();
+        host.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().AddProvider(logs);
+
+        // An unknown token in every form (401 each), then the known token in every form (204 each).
+        const string Unknown = "unknown-secret-7c41d9";
+        string basic(string token) => "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("telegraf:" + token));
+        foreach ((string path, string? authorization, HttpStatusCode expected) in new (string, string?, HttpStatusCode)[]
+        {
+            ("/write?precision=s", "Bearer " + Unknown, HttpStatusCode.Unauthorized),
+            ("/write?precision=s", "Token " + Unknown, HttpStatusCode.Unauthorized),
+            ("/write?precision=s", basic(Unknown), HttpStatusCode.Unauthorized),
+            ("/write?precision=s", "Bearer " + CollectorHost.AdminToken, HttpStatusCode.NoContent),
+            ("/write?precision=s", "Token " + CollectorHost.AdminToken, HttpStatusCode.NoContent),
+            ("/write?precision=s", basic(CollectorHost.AdminToken), HttpStatusCode.NoContent),
+        })
+        {
+            using HttpResponseMessage response = await host.Client.SendAsync(Request(path, authorization, "text/plain"));
+            Assert.Equal(expected, response.StatusCode);
+        }
+
+        // The capture saw the authentications (the handler's logs at Trace), but neither token.
+        Assert.Contains(logs.Messages, m => m.Contains(TokenAuthorization.IngestScheme, StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Messages, m => m.Contains(Unknown, StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Messages, m => m.Contains(CollectorHost.AdminToken, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -189,6 +189,6 @@ public sealed class FaultTests
             "--Collector:Spool:FlushToDisk", "true",
             "--Collector:Forwarder:RetryMaxDelay", "00:00:01",
             "--Collector:Auth:Tokens:0:Name", "fleet",
-            "--Collector:Auth:Tokens:0:Sha256", IngestAuthenticator.HashToken(CollectorHost.AdminToken),
+            "--Collector:Auth:Tokens:0:Sha256", IngestAuthentication.HashToken(CollectorHost.AdminToken),
         ]);
 }

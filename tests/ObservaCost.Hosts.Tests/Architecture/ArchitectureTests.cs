@@ -8,8 +8,8 @@ namespace ObservaCost.Hosts.Tests.Architecture;
 
 /// <summary>
 /// The dependency rules of issue 11, read from the compiled assemblies' references and the .csproj files: the
-/// collector library references storage only, the analytics domain storage and the time-series library only, and
-/// nothing references a deployable under hosts/.
+/// collector library references storage and the token authentication library only, that library storage only, the
+/// analytics domain storage and the time-series library only, and nothing references a deployable under hosts/.
 /// </summary>
 public sealed class ArchitectureTests
 {
@@ -25,9 +25,18 @@ public sealed class ArchitectureTests
     private static bool StartsWithAny(string name, IEnumerable<string> prefixes) => prefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
 
     [Fact]
-    public void CollectorLibrary_ReferencesStorageOnly_AndNoAnalyticsPackage()
+    public void CollectorLibrary_ReferencesStorageAndSecurityOnly_AndNoAnalyticsPackage()
     {
         List<string> references = References(typeof(CollectorApplication).Assembly);
+
+        Assert.Equal(["ObservaCost.Security", "ObservaCost.Storage"], references.Where(n => n.StartsWith("ObservaCost.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(references, n => StartsWithAny(n, AnalyticsOnly));
+    }
+
+    [Fact]
+    public void SecurityLibrary_ReferencesStorageOnly_AndNoAnalyticsPackage()
+    {
+        List<string> references = References(typeof(ObservaCost.Security.TokenAuthenticationHandler).Assembly);
 
         Assert.Equal(["ObservaCost.Storage"], references.Where(n => n.StartsWith("ObservaCost.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
         Assert.DoesNotContain(references, n => StartsWithAny(n, AnalyticsOnly));
@@ -49,7 +58,7 @@ public sealed class ArchitectureTests
     {
         var violations = new List<string>();
         int checkedProjects = 0;
-        foreach (string folder in new[] { "storage", "collector", "analytics", "hosts" })
+        foreach (string folder in new[] { "storage", "security", "collector", "analytics", "hosts" })
         {
             foreach (string project in Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, folder), "*.csproj", SearchOption.AllDirectories))
             {
@@ -65,8 +74,8 @@ public sealed class ArchitectureTests
             }
         }
 
-        // storage, collector, 4 analytics libraries, 4 projects under hosts/: the walk found them all.
-        Assert.True(checkedProjects >= 10, $"only {checkedProjects} projects found under {RepoPaths.Root}");
+        // storage, security, collector, 4 analytics libraries, 4 projects under hosts/: the walk found them all.
+        Assert.True(checkedProjects >= 11, $"only {checkedProjects} projects found under {RepoPaths.Root}");
         Assert.Empty(violations);
     }
 

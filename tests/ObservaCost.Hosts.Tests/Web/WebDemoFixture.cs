@@ -50,10 +50,10 @@ public sealed class WebDemoFixture : IAsyncLifetime
             "--Analytics:PricingFile", Path.Combine(RepoPaths.Root, "docs", "pricing.example.json"),
             "--Analytics:Api:AllowAnonymousLoopback", "false",
             "--Analytics:Api:Tokens:0:Name", "web-admin",
-            "--Analytics:Api:Tokens:0:Sha256", ApiAuthenticator.HashToken(AdminToken),
+            "--Analytics:Api:Tokens:0:Sha256", ApiAuthentication.HashToken(AdminToken),
             "--Analytics:Api:Tokens:0:Admin", "true",
             "--Analytics:Api:Tokens:1:Name", "web-acme",
-            "--Analytics:Api:Tokens:1:Sha256", ApiAuthenticator.HashToken(TenantToken),
+            "--Analytics:Api:Tokens:1:Sha256", ApiAuthentication.HashToken(TenantToken),
             "--Analytics:Api:Tokens:1:Tenant", Tenant,
             "--Logging:LogLevel:Default", "Warning",
         ];

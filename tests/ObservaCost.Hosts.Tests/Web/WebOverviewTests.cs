@@ -143,12 +143,12 @@ public sealed class WebOverviewTests(WebDemoFixture demo, ITestOutputHelper log)
         await page.WaitForURLAsync(demo.BaseUrl + "/cost");
         Assert.DoesNotContain(WebDemoFixture.AdminToken, page.Url, StringComparison.Ordinal);
         Assert.True(await page.Locator("figure.chart svg").CountAsync() > 0);
-        BrowserContextCookiesResult cookie = Assert.Single(await anonymous.CookiesAsync(), c => c.Name == ApiAuthenticator.CookieName);
+        BrowserContextCookiesResult cookie = Assert.Single(await anonymous.CookiesAsync(), c => c.Name == ApiAuthentication.CookieName);
         Assert.True(cookie.HttpOnly);
         Assert.Equal(SameSiteAttribute.Strict, cookie.SameSite);
         Assert.Equal(-1, cookie.Expires); // a session cookie
         // Script on the page cannot read it.
-        Assert.DoesNotContain(ApiAuthenticator.CookieName, await page.EvaluateAsync<string>("() => document.cookie"), StringComparison.Ordinal);
+        Assert.DoesNotContain(ApiAuthentication.CookieName, await page.EvaluateAsync<string>("() => document.cookie"), StringComparison.Ordinal);
 
         // The report downloads (and the rest of /api/v1) accept the same cookie.
         IAPIResponse api = await anonymous.APIRequest.GetAsync("/api/v1/kpis?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z");
@@ -156,7 +156,7 @@ public sealed class WebOverviewTests(WebDemoFixture demo, ITestOutputHelper log)
 
         await page.ClickAsync("header.top .who button");
         await page.WaitForURLAsync(demo.BaseUrl + "/signin");
-        Assert.DoesNotContain(await anonymous.CookiesAsync(), c => c.Name == ApiAuthenticator.CookieName);
+        Assert.DoesNotContain(await anonymous.CookiesAsync(), c => c.Name == ApiAuthentication.CookieName);
     }
 
     [Theory]

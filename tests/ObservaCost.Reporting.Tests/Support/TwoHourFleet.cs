@@ -85,9 +85,9 @@ public sealed class TwoHourFleet : IAsyncDisposable
             builder => builder.Services.AddSingleton<TimeProvider>(clock),
             "--Collector:RequestLogs:Aggregation:AllowedLateness", "03:00:00", "--Analytics:PricingFile", pricingPath,
             "--Analytics:Api:Tokens:0:Name", "acme", "--Analytics:Api:Tokens:0:Tenant", "acme",
-            "--Analytics:Api:Tokens:0:Sha256", ObservaCost.Analytics.Api.ApiAuthenticator.HashToken(TenantApiToken),
+            "--Analytics:Api:Tokens:0:Sha256", ObservaCost.Analytics.Api.ApiAuthentication.HashToken(TenantApiToken),
             "--Analytics:Api:Tokens:1:Name", "admin", "--Analytics:Api:Tokens:1:Admin", "true",
-            "--Analytics:Api:Tokens:1:Sha256", ObservaCost.Analytics.Api.ApiAuthenticator.HashToken(AdminApiToken));
+            "--Analytics:Api:Tokens:1:Sha256", ObservaCost.Analytics.Api.ApiAuthentication.HashToken(AdminApiToken));
         var fleet = new TwoHourFleet(host, clock, dir, pricingPath);
         await fleet.PushAndBackfillAsync();
         return fleet;
