@@ -130,7 +130,28 @@ public static class NabDetectors
             return scores;
         });
 
-    public static IReadOnlyList<NabDetector> All() => [IidSpike(), SrCnn(), SrCnnSuppressed(), ChangePoint(), Contextual(), Ensemble()];
+    /// <summary>
+    /// The adaptive-resonance detector (in the manner of ARTime), told NAB's probationary period (15 % of the file, at
+    /// most 750 rows); with <see cref="ResonanceRange.Known"/> also the file's minimum and maximum, as NAB hands them
+    /// to its detectors (inputMin/inputMax) and ARTime uses them.
+    /// </summary>
+    public static NabDetector AdaptiveResonance(ResonanceRange range = ResonanceRange.Running) => new(
+        Invariant($"resonance(range={(range == ResonanceRange.Known ? "known" : "running")})"),
+        values =>
+        {
+            var detector = range == ResonanceRange.Known
+                ? new AdaptiveResonanceDetector(NabScorer.ProbationRows(values.Length), range, values.Min(), values.Max())
+                : new AdaptiveResonanceDetector(NabScorer.ProbationRows(values.Length));
+            var scores = new double[values.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                scores[i] = detector.Add(values[i]);
+            }
+
+            return scores;
+        });
+
+    public static IReadOnlyList<NabDetector> All() => [IidSpike(), SrCnn(), SrCnnSuppressed(), ChangePoint(), Contextual(), Ensemble(), AdaptiveResonance(), AdaptiveResonance(ResonanceRange.Known)];
 
     private static string Invariant(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
