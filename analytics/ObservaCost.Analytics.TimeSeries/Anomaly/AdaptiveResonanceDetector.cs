@@ -51,7 +51,7 @@ public sealed class AdaptiveResonanceDetector
     public const int DefaultMaxCategories = 256;
 
     /// <summary>With a running range, the probation's range is widened by this share of itself on each side.</summary>
-    public const double DefaultRangeMargin = 0;
+    public const double DefaultRangeMargin = 0.5;
 
     private const int Features = 2 * Window;
     private const int MaskSteps = Window * 3 / 2;
@@ -71,6 +71,7 @@ public sealed class AdaptiveResonanceDetector
     private readonly double[] _recentShortfall;
     private readonly double[] _probationValues;
     private readonly double _rangeMargin;
+    private readonly bool _rescaleOnGrowth;
     private long _levelsCounted;
     private double _min;
     private double _max;
@@ -92,8 +93,9 @@ public sealed class AdaptiveResonanceDetector
     /// <param name="knownMin">The known minimum, with <see cref="ResonanceRange.Known"/>.</param>
     /// <param name="knownMax">The known maximum, with <see cref="ResonanceRange.Known"/>.</param>
     /// <param name="maxCategories">Category slots.</param>
+    /// <param name="rescaleOnGrowth">With a running range: map what was learnt to the new scale when the range widens.</param>
     /// <param name="rangeMargin">With a running range: the probation's range is widened by this share of itself on each side.</param>
-    public AdaptiveResonanceDetector(int probationRows, ResonanceRange rangeMode = ResonanceRange.Running, double knownMin = 0, double knownMax = 0, int maxCategories = DefaultMaxCategories, double rangeMargin = DefaultRangeMargin)
+    public AdaptiveResonanceDetector(int probationRows, ResonanceRange rangeMode = ResonanceRange.Running, double knownMin = 0, double knownMax = 0, int maxCategories = DefaultMaxCategories, double rangeMargin = DefaultRangeMargin, bool rescaleOnGrowth = true)
     {
         int probation = probationRows - (probationRows % 2);
         if (probation < 2 * Window)
@@ -110,6 +112,7 @@ public sealed class AdaptiveResonanceDetector
         _probation = new double[_trendWindow * Features];
         _probationValues = new double[_trendWindow];
         _rangeMargin = rangeMargin;
+        _rescaleOnGrowth = rescaleOnGrowth;
         _recentSimilarity = new double[(_trendWindow / 2) + 1];
         _recentSimilarity.AsSpan().Fill(1);
         _recentShortfall = new double[_trendWindow + 1];
@@ -156,12 +159,43 @@ public sealed class AdaptiveResonanceDetector
 
         if (_rangeMode == ResonanceRange.Running && (downsampled < _min || downsampled > _max))
         {
-            _min = Math.Min(_min, downsampled);
-            _max = Math.Max(_max, downsampled);
+            Widen(Math.Min(_min, downsampled), Math.Max(_max, downsampled));
         }
 
         BuildFeatures(Scale(downsampled), _steps);
         return Detect(_steps);
+    }
+
+    /// <summary>
+    /// A value beyond the range widens it. With rescaling on, what was learnt in the old scale is mapped to the new:
+    /// the window of scaled values, the level histogram and the categories' value features (the shape features do not
+    /// depend on the scale), so that normal data does not look new merely because an outlier stretched the range.
+    /// </summary>
+    private void Widen(double min, double max)
+    {
+        double oldRange = _max - _min;
+        double newRange = max - min;
+        if (_rescaleOnGrowth && oldRange > 0 && newRange > 0)
+        {
+            double scale = oldRange / newRange;
+            double offset = (_min - min) / newRange;
+            for (int i = 0; i < Window; i++)
+            {
+                _window[i] = (scale * _window[i]) + offset;
+            }
+
+            Span<int> counts = stackalloc int[Levels + 1];
+            for (int level = 0; level <= Levels; level++)
+            {
+                counts[(int)Math.Round(((scale * level / Levels) + offset) * Levels)] += _levelCounts[level];
+            }
+
+            counts.CopyTo(_levelCounts);
+            _art.RescaleFeatures(Window, Window, scale, offset);
+        }
+
+        _min = min;
+        _max = max;
     }
 
     /// <summary>The block's extreme when it departs from the block mean by 10 % or more, else the mean.</summary>

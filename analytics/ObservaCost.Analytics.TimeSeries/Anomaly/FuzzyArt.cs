@@ -148,6 +148,32 @@ internal sealed class FuzzyArt
         return new ArtMatch(ArtOutcome.Mismatch, similarity, energyOfBest);
     }
 
+    /// <summary>
+    /// Maps features <paramref name="first"/> … <paramref name="first"/> + <paramref name="count"/> − 1 of every
+    /// committed category through v ↦ scale·v + offset (scale &gt; 0): their lower bounds directly, their upper bounds
+    /// (one minus the complement weights) likewise. Exact for a feature that is an increasing affine function of the input.
+    /// </summary>
+    public void RescaleFeatures(int first, int count, double scale, double offset)
+    {
+        for (int j = 1; j < Categories; j++)
+        {
+            Span<double> w = _weights.AsSpan(j * _complementDimension, _complementDimension);
+            double norm = 0;
+            for (int d = first; d < first + count; d++)
+            {
+                w[d] = Math.Clamp((scale * w[d]) + offset, 0, 1);
+                w[_dimension + d] = Math.Clamp(1 - ((scale * (1 - w[_dimension + d])) + offset), 0, 1);
+            }
+
+            for (int d = 0; d < _complementDimension; d++)
+            {
+                norm += w[d];
+            }
+
+            _weightNorms[j] = norm;
+        }
+    }
+
     private void Learn(int category)
     {
         Span<double> w = _weights.AsSpan(category * _complementDimension, _complementDimension);
