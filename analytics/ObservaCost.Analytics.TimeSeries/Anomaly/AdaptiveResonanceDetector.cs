@@ -24,8 +24,11 @@ public enum ResonanceRange
 /// vigilances and how badly its newest value fits, unless it follows a recent anomaly or category creation and is not
 /// clearly worse; the vigilances then follow the recent matches (upper: their running mean, at most 0.97; lower: up
 /// towards the recent minimum, or down by the recent shortfall, never below the mean match of past anomalies).
+/// The range is learnt online: the probation's range widened by <c>rangeMargin</c> of its width on each side, then
+/// widened by any value outside it, with what was learnt rescaled to the new range.
 /// Online, one pass, no look-ahead; the state is bounded: at most <c>maxCategories</c> categories (the least recently
-/// matched is replaced), the probation buffer (at most 13·8 inputs), and fixed windows — see <see cref="StateBytes"/>.
+/// matched is replaced), the probation buffer (at most 206 inputs of 16 features) and fixed windows: with 256
+/// categories 93,668 bytes for a 750-point probation, at most 108,276 (see <see cref="StateBytes"/>).
 /// </summary>
 public sealed class AdaptiveResonanceDetector
 {
@@ -53,12 +56,14 @@ public sealed class AdaptiveResonanceDetector
     /// <summary>With a running range, the probation's range is widened by this share of itself on each side.</summary>
     public const double DefaultRangeMargin = 0.5;
 
+    /// <summary>The shortest probationary period (two feature windows).</summary>
+    public const int MinimumProbationRows = 2 * Window;
+
     private const int Features = 2 * Window;
     private const int MaskSteps = Window * 3 / 2;
 
     private readonly ResonanceRange _rangeMode;
     private readonly FuzzyArt _art;
-    private readonly FuzzyArt _probationArt;
     private readonly int _step;
     private readonly int _trendWindow;
     private readonly double[] _block;
@@ -98,9 +103,9 @@ public sealed class AdaptiveResonanceDetector
     public AdaptiveResonanceDetector(int probationRows, ResonanceRange rangeMode = ResonanceRange.Running, double knownMin = 0, double knownMax = 0, int maxCategories = DefaultMaxCategories, double rangeMargin = DefaultRangeMargin, bool rescaleOnGrowth = true)
     {
         int probation = probationRows - (probationRows % 2);
-        if (probation < 2 * Window)
+        if (probation < MinimumProbationRows)
         {
-            throw new ArgumentOutOfRangeException(nameof(probationRows), string.Create(CultureInfo.InvariantCulture, $"Need a probationary period of at least {2 * Window} points (got {probationRows})."));
+            throw new ArgumentOutOfRangeException(nameof(probationRows), string.Create(CultureInfo.InvariantCulture, $"Need a probationary period of at least {MinimumProbationRows} points (got {probationRows})."));
         }
 
         _rangeMode = rangeMode;
@@ -117,8 +122,10 @@ public sealed class AdaptiveResonanceDetector
         _recentSimilarity.AsSpan().Fill(1);
         _recentShortfall = new double[_trendWindow + 1];
         _art = new FuzzyArt(Features, maxCategories);
-        _probationArt = new FuzzyArt(Features, maxCategories);
     }
+
+    /// <summary>NAB's probationary period, used by the product too: 15 % of the series, at most 750 points.</summary>
+    public static int ProbationRowsFor(int length) => (int)Math.Min(Math.Floor(0.15 * length), 750);
 
     /// <summary>Points per downsampled value.</summary>
     public int Step => _step;
@@ -126,9 +133,12 @@ public sealed class AdaptiveResonanceDetector
     /// <summary>Categories the network holds now.</summary>
     public int Categories => _art.Categories;
 
-    /// <summary>Bytes of state per series: the two networks, the probation buffer and the fixed windows.</summary>
+    /// <summary>
+    /// Bytes of state per series: the network, the probation buffer and the fixed windows (the network that chooses the
+    /// initial vigilance lives only while the probation ends, and is as large as the first).
+    /// </summary>
     public int StateBytes =>
-        _art.StateBytes + _probationArt.StateBytes
+        _art.StateBytes
         + ((_block.Length + _probationValues.Length + _window.Length + _shape.Length + _features.Length + _probation.Length + _recentSimilarity.Length + _recentShortfall.Length) * sizeof(double))
         + (_levelCounts.Length * sizeof(int)) + (16 * sizeof(double));
 
@@ -348,13 +358,12 @@ public sealed class AdaptiveResonanceDetector
         }
 
         Array.Sort(typicality, order);
-        _probationArt.LowerVigilance = InitialVigilance;
-        _probationArt.UpperVigilance = InitialVigilance;
+        var clustering = new FuzzyArt(Features, _art.Capacity) { LowerVigilance = InitialVigilance, UpperVigilance = InitialVigilance };
         int from = Math.Min(count, _trendWindow / 2) - 1;
         double sum = 0;
         for (int k = 0; k < count; k++)
         {
-            double similarity = _probationArt.Present(_probation.AsSpan((first + order[k]) * Features, Features), learn: true).Similarity;
+            double similarity = clustering.Present(_probation.AsSpan((first + order[k]) * Features, Features), learn: true).Similarity;
             sum += k >= from ? similarity : 0;
         }
 

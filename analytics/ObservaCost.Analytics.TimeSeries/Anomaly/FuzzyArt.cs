@@ -61,6 +61,9 @@ internal sealed class FuzzyArt
 
     public double UpperVigilance { get; set; }
 
+    /// <summary>Category slots.</summary>
+    public int Capacity => _capacity;
+
     /// <summary>Categories committed so far (at most the capacity).</summary>
     public int Categories { get; private set; }
 
