@@ -120,66 +120,74 @@ public sealed partial class AnomalyService(
     /// <summary>The configured detector over a whole series; events for the anomalous points inside [from, to).</summary>
     private void Detect(List<AnomalyEvent> events, string entityKind, string entity, string series, TimedValue[] points, DateTimeOffset from, DateTimeOffset to)
     {
-        if (options.Detector == AnomalyDetectorKind.AdaptiveResonance)
+        if (!points.Any(p => p.Time >= from && p.Time < to))
         {
-            DetectByResonance(events, entityKind, entity, series, points, from, to);
+            return;
         }
-        else
+
+        (string detector, IEnumerable<Flag> flags) = options.Detector == AnomalyDetectorKind.AdaptiveResonance
+            ? (AdaptiveResonanceDetectorName, FlagByResonance(points))
+            : (SpectralResidualDetector, FlagBySpectralResidual(points));
+        foreach (Flag flag in flags)
         {
-            DetectBySpectralResidual(events, entityKind, entity, series, points, from, to);
+            TimedValue point = points[flag.Index];
+            if (point.Time < from || point.Time >= to)
+            {
+                continue;
+            }
+
+            events.Add(new AnomalyEvent
+            {
+                Time = point.Time,
+                Series = series,
+                EntityKind = entityKind,
+                Entity = entity,
+                Detector = detector,
+                Severity = flag.Score >= options.CriticalScore ? AnomalySeverity.Critical : AnomalySeverity.Warning,
+                Score = flag.Score,
+                Value = point.Value,
+                ExpectedValue = flag.ExpectedValue,
+                LowerBound = flag.LowerBound,
+                UpperBound = flag.UpperBound,
+                Magnitude = flag.Magnitude,
+            });
         }
     }
 
     /// <summary>
     /// The adaptive-resonance detector replayed over the series in one pass (its first 15 %, at most 750 points, is the
-    /// probationary period and is never scored); a point inside [from, to) scoring at least the threshold is an event.
-    /// The expected value is the median of the series before the point, the bounds its minimum and maximum.
+    /// probationary period and is never scored); a point scoring at least the threshold is flagged, with the median of
+    /// the series before it as the expected value and their minimum and maximum as the bounds.
     /// </summary>
-    private void DetectByResonance(List<AnomalyEvent> events, string entityKind, string entity, string series, TimedValue[] points, DateTimeOffset from, DateTimeOffset to)
+    private IEnumerable<Flag> FlagByResonance(TimedValue[] points)
     {
         int probation = AdaptiveResonanceDetector.ProbationRowsFor(points.Length);
-        if (probation < AdaptiveResonanceDetector.MinimumProbationRows || !points.Any(p => p.Time >= from && p.Time < to))
+        if (probation < AdaptiveResonanceDetector.MinimumProbationRows)
         {
-            return;
+            yield break;
         }
 
         var detector = new AdaptiveResonanceDetector(probation);
         for (int i = 0; i < points.Length; i++)
         {
             double score = detector.Add(points[i].Value);
-            if (score < options.ResonanceThreshold || points[i].Time < from || points[i].Time >= to)
+            if (score >= options.ResonanceThreshold)
             {
-                continue;
+                double[] before = [.. points.Take(i).Select(p => p.Value).Order()];
+                yield return new Flag(i, score, before[(before.Length - 1) / 2], before[0], before[^1], null);
             }
-
-            double[] before = [.. points.Take(i).Select(p => p.Value).Order()];
-            events.Add(new AnomalyEvent
-            {
-                Time = points[i].Time,
-                Series = series,
-                EntityKind = entityKind,
-                Entity = entity,
-                Detector = AdaptiveResonanceDetectorName,
-                Severity = score >= options.CriticalScore ? AnomalySeverity.Critical : AnomalySeverity.Warning,
-                Score = score,
-                Value = points[i].Value,
-                ExpectedValue = before[(before.Length - 1) / 2],
-                LowerBound = before[0],
-                UpperBound = before[^1],
-            });
         }
     }
 
-    /// <summary>Spectral residual over a whole series; events for the anomalous points inside [from, to).</summary>
-    private void DetectBySpectralResidual(List<AnomalyEvent> events, string entityKind, string entity, string series, TimedValue[] points, DateTimeOffset from, DateTimeOffset to)
+    /// <summary>Batch spectral residual over the whole series (anomaly + margin mode): ML.NET's expected value, margin and magnitude.</summary>
+    private IEnumerable<Flag> FlagBySpectralResidual(TimedValue[] points)
     {
-        if (points.Length < SrCnnEntireOptions.MinimumBatchSize || !points.Any(p => p.Time >= from && p.Time < to))
+        if (points.Length < SrCnnEntireOptions.MinimumBatchSize)
         {
-            return;
+            yield break;
         }
 
-        double[] values = [.. points.Select(p => p.Value)];
-        SrAnomalyPoint[] results = SrCnnEntireDetector.Detect(values, new SrCnnEntireOptions
+        SrAnomalyPoint[] results = SrCnnEntireDetector.Detect([.. points.Select(p => p.Value)], new SrCnnEntireOptions
         {
             Threshold = options.Threshold,
             Sensitivity = options.Sensitivity,
@@ -188,28 +196,15 @@ public sealed partial class AnomalyService(
         });
         for (int i = 0; i < points.Length; i++)
         {
-            if (!results[i].IsAnomaly || points[i].Time < from || points[i].Time >= to)
+            if (results[i].IsAnomaly)
             {
-                continue;
+                yield return new Flag(i, results[i].RawScore, results[i].ExpectedValue, results[i].LowerBoundary, results[i].UpperBoundary, results[i].Magnitude);
             }
-
-            events.Add(new AnomalyEvent
-            {
-                Time = points[i].Time,
-                Series = series,
-                EntityKind = entityKind,
-                Entity = entity,
-                Detector = SpectralResidualDetector,
-                Severity = results[i].RawScore >= options.CriticalScore ? AnomalySeverity.Critical : AnomalySeverity.Warning,
-                Score = results[i].RawScore,
-                Value = values[i],
-                ExpectedValue = results[i].ExpectedValue,
-                LowerBound = results[i].LowerBoundary,
-                UpperBound = results[i].UpperBoundary,
-                Magnitude = results[i].Magnitude,
-            });
         }
     }
+
+    /// <summary>A flagged point of a series, by index, with what its detector says about it.</summary>
+    private readonly record struct Flag(int Index, double Score, double? ExpectedValue, double? LowerBound, double? UpperBound, double? Magnitude);
 
     private static TimedValue[] Series(IReadOnlyList<GpuMinute> minutes, Func<GpuMinute, double?> value) =>
         [.. minutes.Where(m => value(m) is not null).Select(m => new TimedValue(m.Time, value(m)!.Value))];
