@@ -97,6 +97,23 @@ public class TimeSeriesBenchmarks
         return sum;
     }
 
+    /// <summary>
+    /// One operation: one new point through the adaptive-resonance detector (probation 750 points, as NAB gives a
+    /// long file; the probation's clustering is amortised over the 10,000 points).
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = StreamPoints)]
+    public double AdaptiveResonancePerPoint()
+    {
+        var detector = new AdaptiveResonanceDetector(probationRows: 750);
+        double sum = 0;
+        for (int i = 0; i < StreamPoints; i++)
+        {
+            sum += detector.Add(_series[i]);
+        }
+
+        return sum;
+    }
+
     /// <summary>One operation: SSA fit on 1,000 points (L = 48, rank back-tested) and a 48-step forecast.</summary>
     [Benchmark]
     public double SsaTrain1000L48() => _ssa.Forecast(_training, 48).Point[0];

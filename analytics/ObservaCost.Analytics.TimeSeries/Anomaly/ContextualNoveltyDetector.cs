@@ -28,6 +28,18 @@ public sealed class ContextualNoveltyDetector
     private double _max = double.NegativeInfinity;
     private long _count;
 
+    /// <summary>
+    /// With a known range (NAB hands CAD OSE the file's inputMin/inputMax up front): values are binned in
+    /// [<paramref name="knownMin"/>, <paramref name="knownMax"/>] from the first point, so early range growth is not novelty.
+    /// The product cannot know a future range and uses the running range (the other constructor).
+    /// </summary>
+    public ContextualNoveltyDetector(int levels, int order, double knownMin, double knownMax)
+        : this(levels, order)
+    {
+        _min = knownMin;
+        _max = knownMax;
+    }
+
     public ContextualNoveltyDetector(int levels = DefaultLevels, int order = DefaultOrder)
     {
         if (levels < 2 || order < 1 || Math.Pow(levels, order) > 1 << 20)

@@ -21,6 +21,15 @@ public sealed class AnomalyOptions
     /// <summary>How many windows of history the per-model window series carry (cost per 1M tokens, tokens per joule). Default 7 days.</summary>
     public TimeSpan WindowHistory { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>The detector run on every series. Default <see cref="AnomalyDetectorKind.AdaptiveResonance"/>.</summary>
+    public AnomalyDetectorKind Detector { get; set; } = AnomalyDetectorKind.AdaptiveResonance;
+
+    /// <summary>
+    /// The adaptive-resonance score at or above which a point is anomalous. Default 0.2687: the standard-profile threshold
+    /// that 14 of the 15 leave-one-file-out folds on nab-dev-wide chose (docs/accuracy.md).
+    /// </summary>
+    public double ResonanceThreshold { get; set; } = 0.2687;
+
     /// <summary>The spectral-residual score above which a point is anomalous (ML.NET's <c>threshold</c>). Default 0.35.</summary>
     public double Threshold { get; set; } = 0.35;
 
@@ -31,8 +40,19 @@ public sealed class AnomalyOptions
     public double CriticalScore { get; set; } = 0.7;
 }
 
+/// <summary>The detector the anomaly job runs on each series.</summary>
+public enum AnomalyDetectorKind
+{
+    /// <summary>The adaptive-resonance detector (in the manner of ARTime), replayed online over the history.</summary>
+    AdaptiveResonance,
+
+    /// <summary>Batch spectral residual (ML.NET's SrCnnEntireDetector, anomaly + margin mode).</summary>
+    SpectralResidual,
+}
+
 /// <summary>
-/// Runs after each cost window: batch spectral residual (<see cref="SrCnnEntireDetector"/>, anomaly + margin mode)
+/// Runs after each cost window: the adaptive-resonance detector (<see cref="AdaptiveResonanceDetector"/>, by default)
+/// or batch spectral residual (<see cref="SrCnnEntireDetector"/>, anomaly + margin mode)
 /// over each GPU's power and utilization per minute, each model's request rate per minute, and each model's cost per
 /// 1M tokens and tokens per joule per window; plus the cross-signal rules. Anomalies dated inside the window become
 /// <see cref="AnomalyEvent"/>s (value, expected value, bounds, score, severity), replacing the window's events in the
@@ -48,6 +68,8 @@ public sealed partial class AnomalyService(
     ILogger<AnomalyService> logger)
 {
     public const string SpectralResidualDetector = "spectral_residual";
+
+    public const string AdaptiveResonanceDetectorName = "adaptive_resonance";
 
     public async Task<IReadOnlyList<AnomalyEvent>> DetectAndWriteAsync(DateTimeOffset windowStart, CancellationToken cancellationToken = default)
     {
@@ -95,16 +117,77 @@ public sealed partial class AnomalyService(
         return events;
     }
 
-    /// <summary>Spectral residual over a whole series; events for the anomalous points inside [from, to).</summary>
+    /// <summary>The configured detector over a whole series; events for the anomalous points inside [from, to).</summary>
     private void Detect(List<AnomalyEvent> events, string entityKind, string entity, string series, TimedValue[] points, DateTimeOffset from, DateTimeOffset to)
     {
-        if (points.Length < SrCnnEntireOptions.MinimumBatchSize || !points.Any(p => p.Time >= from && p.Time < to))
+        if (!points.Any(p => p.Time >= from && p.Time < to))
         {
             return;
         }
 
-        double[] values = [.. points.Select(p => p.Value)];
-        SrAnomalyPoint[] results = SrCnnEntireDetector.Detect(values, new SrCnnEntireOptions
+        (string detector, IEnumerable<Flag> flags) = options.Detector == AnomalyDetectorKind.AdaptiveResonance
+            ? (AdaptiveResonanceDetectorName, FlagByResonance(points))
+            : (SpectralResidualDetector, FlagBySpectralResidual(points));
+        foreach (Flag flag in flags)
+        {
+            TimedValue point = points[flag.Index];
+            if (point.Time < from || point.Time >= to)
+            {
+                continue;
+            }
+
+            events.Add(new AnomalyEvent
+            {
+                Time = point.Time,
+                Series = series,
+                EntityKind = entityKind,
+                Entity = entity,
+                Detector = detector,
+                Severity = flag.Score >= options.CriticalScore ? AnomalySeverity.Critical : AnomalySeverity.Warning,
+                Score = flag.Score,
+                Value = point.Value,
+                ExpectedValue = flag.ExpectedValue,
+                LowerBound = flag.LowerBound,
+                UpperBound = flag.UpperBound,
+                Magnitude = flag.Magnitude,
+            });
+        }
+    }
+
+    /// <summary>
+    /// The adaptive-resonance detector replayed over the series in one pass (its first 15 %, at most 750 points, is the
+    /// probationary period and is never scored); a point scoring at least the threshold is flagged, with the median of
+    /// the series before it as the expected value and their minimum and maximum as the bounds.
+    /// </summary>
+    private IEnumerable<Flag> FlagByResonance(TimedValue[] points)
+    {
+        int probation = AdaptiveResonanceDetector.ProbationRowsFor(points.Length);
+        if (probation < AdaptiveResonanceDetector.MinimumProbationRows)
+        {
+            yield break;
+        }
+
+        var detector = new AdaptiveResonanceDetector(probation);
+        for (int i = 0; i < points.Length; i++)
+        {
+            double score = detector.Add(points[i].Value);
+            if (score >= options.ResonanceThreshold)
+            {
+                double[] before = [.. points.Take(i).Select(p => p.Value).Order()];
+                yield return new Flag(i, score, before[(before.Length - 1) / 2], before[0], before[^1], null);
+            }
+        }
+    }
+
+    /// <summary>Batch spectral residual over the whole series (anomaly + margin mode): ML.NET's expected value, margin and magnitude.</summary>
+    private IEnumerable<Flag> FlagBySpectralResidual(TimedValue[] points)
+    {
+        if (points.Length < SrCnnEntireOptions.MinimumBatchSize)
+        {
+            yield break;
+        }
+
+        SrAnomalyPoint[] results = SrCnnEntireDetector.Detect([.. points.Select(p => p.Value)], new SrCnnEntireOptions
         {
             Threshold = options.Threshold,
             Sensitivity = options.Sensitivity,
@@ -113,28 +196,15 @@ public sealed partial class AnomalyService(
         });
         for (int i = 0; i < points.Length; i++)
         {
-            if (!results[i].IsAnomaly || points[i].Time < from || points[i].Time >= to)
+            if (results[i].IsAnomaly)
             {
-                continue;
+                yield return new Flag(i, results[i].RawScore, results[i].ExpectedValue, results[i].LowerBoundary, results[i].UpperBoundary, results[i].Magnitude);
             }
-
-            events.Add(new AnomalyEvent
-            {
-                Time = points[i].Time,
-                Series = series,
-                EntityKind = entityKind,
-                Entity = entity,
-                Detector = SpectralResidualDetector,
-                Severity = results[i].RawScore >= options.CriticalScore ? AnomalySeverity.Critical : AnomalySeverity.Warning,
-                Score = results[i].RawScore,
-                Value = values[i],
-                ExpectedValue = results[i].ExpectedValue,
-                LowerBound = results[i].LowerBoundary,
-                UpperBound = results[i].UpperBoundary,
-                Magnitude = results[i].Magnitude,
-            });
         }
     }
+
+    /// <summary>A flagged point of a series, by index, with what its detector says about it.</summary>
+    private readonly record struct Flag(int Index, double Score, double? ExpectedValue, double? LowerBound, double? UpperBound, double? Magnitude);
 
     private static TimedValue[] Series(IReadOnlyList<GpuMinute> minutes, Func<GpuMinute, double?> value) =>
         [.. minutes.Where(m => value(m) is not null).Select(m => new TimedValue(m.Time, value(m)!.Value))];

@@ -38,6 +38,11 @@ public sealed class AnomalyOptionsValidator : IValidateOptions<AnomalyOptions>
         OptionChecks.Positive(errors, S, nameof(options.MinuteHistory), options.MinuteHistory);
         OptionChecks.Positive(errors, S, nameof(options.WindowHistory), options.WindowHistory);
         OptionChecks.Between(errors, S, nameof(options.Threshold), options.Threshold, 0, 1);
+        OptionChecks.Between(errors, S, nameof(options.ResonanceThreshold), options.ResonanceThreshold, 0, 1);
+        if (!Enum.IsDefined(options.Detector))
+        {
+            errors.Add($"{S}:{nameof(options.Detector)} must be {string.Join(" or ", Enum.GetNames<AnomalyDetectorKind>())}, not {options.Detector}.");
+        }
         OptionChecks.Between(errors, S, nameof(options.Sensitivity), options.Sensitivity, 0, 100);
         OptionChecks.Between(errors, S, nameof(options.CriticalScore), options.CriticalScore, 0, 1);
         if (options.MinuteHistory.Ticks % TimeSpan.TicksPerMinute != 0)

@@ -16,9 +16,10 @@ namespace ObservaCost.Analytics.Tests.Anomalies;
 
 /// <summary>
 /// The anomaly job's service on a real InfluxDB: an H100 serving at its captured load power (nvidia-smi dmon,
-/// 631–636 W) drops to its captured rest power (69 W) for four minutes in the last hour; the spectral residual flags
-/// the drop (its saliency peaks at the drop's edges), the events land in the store, and recomputing the window after
-/// the drop has moved replaces them.
+/// 631–636 W) drops to its captured rest power (69 W) for four minutes in the last hour; the default adaptive-resonance
+/// detector flags the drop (the first minute at rest fails to resonate with anything learnt in the 63-minute probation
+/// or after), and so does the spectral residual (its saliency peaks at the drop's edges); the events land in the store,
+/// and recomputing the window after the drop has moved replaces them.
 /// </summary>
 public sealed class AnomalyServiceTests : IAsyncLifetime
 {
@@ -41,8 +42,10 @@ public sealed class AnomalyServiceTests : IAsyncLifetime
         await _influx!.DisposeAsync();
     }
 
-    [Fact]
-    public async Task DetectAndWrite_PowerDropsToRestFor4Minutes_FlagsTheDrop_AndRecomputeReplaces()
+    [Theory]
+    [InlineData(AnomalyDetectorKind.AdaptiveResonance, AnomalyService.AdaptiveResonanceDetectorName)]
+    [InlineData(AnomalyDetectorKind.SpectralResidual, AnomalyService.SpectralResidualDetector)]
+    public async Task DetectAndWrite_PowerDropsToRestFor4Minutes_FlagsTheDrop_AndRecomputeReplaces(AnomalyDetectorKind detector, string detectorTag)
     {
         double[] load = DmonPower("load");
         double[] rest = DmonPower("idle");
@@ -61,7 +64,7 @@ public sealed class AnomalyServiceTests : IAsyncLifetime
         WriteResult written = await _store!.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds));
         Assert.Equal(0, written.PointsRejected);
 
-        AnomalyService service = Service();
+        AnomalyService service = Service(detector);
         IReadOnlyList<AnomalyEvent> events = await service.DetectAndWriteAsync(Window);
 
         AnomalyEvent[] power = [.. events.Where(e => e.Series == Fields.PowerWatts).OrderBy(e => e.Time)];
@@ -69,10 +72,12 @@ public sealed class AnomalyServiceTests : IAsyncLifetime
         Assert.All(power, e =>
         {
             Assert.Equal("node-a/GPU-H100", e.Entity);
+            Assert.Equal(detectorTag, e.Detector);
             Assert.InRange(e.Time, Window.AddMinutes(30), Window.AddMinutes(33));
             Assert.InRange(e.Value, 69, 70);
-            // The spectral residual's expected value (ML.NET's: a low-pass of the series with its anomalies bridged)
-            // lies well above the drop, and the value is under the lower bound.
+            // The expected value lies well above the drop and the value is under the lower bound: for the spectral
+            // residual ML.NET's (a low-pass of the series with its anomalies bridged) and its margin; for adaptive
+            // resonance the median of the 6.5 h before (load, 631–636 W) and their minimum.
             Assert.True(e.ExpectedValue > e.Value + 100, $"expected {e.ExpectedValue} for {e.Value}");
             Assert.True(e.Value < e.LowerBound);
         });
@@ -114,11 +119,11 @@ public sealed class AnomalyServiceTests : IAsyncLifetime
         }
     }
 
-    private AnomalyService Service() => new(
+    private AnomalyService Service(AnomalyDetectorKind detector) => new(
         _store!,
         PricingFileReader.Parse("""{ "energy": { "pue": 1.2, "tariff": { "usdPerKilowattHour": 0.1 } }, "default": { "rented": { "usdPerGpuHour": 2, "energyIncluded": true } } }"""),
         new AnalyticsWindowOptions { GpuSource = GpuReadingSource.Raw },
-        new AnomalyOptions(),
+        new AnomalyOptions { Detector = detector },
         new CrossSignalOptions(),
         new WebhookAlertSink(_http!, new AlertOptions(), TimeProvider.System, NullLogger<WebhookAlertSink>.Instance),
         NullLogger<AnomalyService>.Instance);
