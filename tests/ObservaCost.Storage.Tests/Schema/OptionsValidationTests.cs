@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ObservaCost.Storage.Configuration;
+using ObservaCost.Storage.Diagnostics;
 using ObservaCost.Storage.Embedded;
 using ObservaCost.Storage.Influx;
 
@@ -44,7 +45,8 @@ public sealed class OptionsValidationTests
         await using (ServiceProvider sp = Build(new() { ["Storage:Embedded:Path"] = Path.Combine(dir, "x.db") }))
         {
             ITimeSeriesStore store = sp.GetRequiredService<ITimeSeriesStore>();
-            Assert.IsType<SqliteStore>(store);
+            // The configured store is wrapped once by the store client's instruments (observacost.store.*).
+            Assert.IsType<SqliteStore>(Assert.IsType<InstrumentedTimeSeriesStore>(store).Inner);
             Assert.True(await store.PingAsync());
         }
 
