@@ -9,6 +9,7 @@ using ObservaCost.Benchmarks;
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- encode
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- request-logs
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- v2-write   (the project's writer and InfluxDB.Client side by side)
+//   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- otlp-parse   (the hand-written OTLP reader and Google.Protobuf side by side)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- influx-write [points] [rounds]
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- scrape [gpus] [scrapes]   (needs Debian's prometheus)
 //   dotnet run -c Release --project tests/ObservaCost.Benchmarks -- collector-push [points] [rounds]   (build the solution in Release first)
@@ -38,6 +39,9 @@ switch (command)
                 .AddDiagnoser(MemoryDiagnoser.Default)
                 .WithOptions(ConfigOptions.DisableOptimizationsValidator),
             args.Skip(1).ToArray());
+        return 0;
+    case "otlp-parse":
+        BenchmarkRunner.Run<OtlpParseBenchmarks>(InProcessConfig(), args.Skip(1).ToArray());
         return 0;
     case "timeseries":
         BenchmarkRunner.Run<TimeSeriesBenchmarks>(InProcessConfig(), args.Skip(1).ToArray());

@@ -6,7 +6,8 @@ namespace ObservaCost.Collector.Otlp;
 /// <summary>
 /// Reads <c>opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest</c> from protobuf wire format, keeping
 /// gauge and sum number data points. Written against the OTLP 1.x .proto field numbers; unknown fields are skipped,
-/// so newer senders are read too. (No generated OTLP classes are in the registry this project builds from.)
+/// so newer senders are read too. (No generated OTLP classes are served; beside Google.Protobuf's generated parser this
+/// reader is 1.68× faster for the same output: docs/performance.md, "OTLP: the hand-written reader beside Google.Protobuf".)
 /// </summary>
 /// <remarks>
 /// A body that is not valid protobuf is refused with <see cref="InvalidDataException"/> and its reason: a varint longer
