@@ -101,7 +101,9 @@ public sealed class WebDemoFixture : IAsyncLifetime
         await page.GotoAsync("/signin");
         await page.FillAsync("#token", token);
         await page.ClickAsync("form.signin button");
-        await page.WaitForURLAsync(BaseUrl + "/");
+        // The cookie comes with the sign-in answer's redirect: the navigation to "/" committing is enough (waiting for the
+        // load event as well once timed out at 30 s on a loaded machine although the page had gone network-idle).
+        await page.WaitForURLAsync(BaseUrl + "/", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
         await page.CloseAsync();
         return context;
     }
