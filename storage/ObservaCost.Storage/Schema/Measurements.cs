@@ -9,6 +9,15 @@ namespace ObservaCost.Storage.Schema;
 public static class Measurements
 {
     public const string GpuSample = "gpu_sample";
+
+    /// <summary>
+    /// One workload's signals on a shared GPU (or MIG instance): per-process or per-pod utilization, a device plugin's
+    /// requested fraction (<see cref="GpuWorkloadSample"/>).
+    /// </summary>
+    public const string GpuWorkload = "gpu_workload";
+
+    /// <summary>A whole node's (server's) measured power (<see cref="NodeSample"/>): IPMI DCMI, Redfish and the like.</summary>
+    public const string NodeSample = "node_sample";
     public const string InferenceWindow = "inference_window";
     public const string InferenceServer = "inference_server";
     public const string InferenceRequest = "inference_request";
@@ -79,6 +88,9 @@ public static class Tags
     public const string Status = "status";
     public const string Tenant = "tenant";
     public const string Window = "window";
+
+    /// <summary>A workload's name where no pod names it (e.g. the process name nvidia-smi pmon reports); bounded by what runs on a GPU.</summary>
+    public const string Workload = "workload";
 }
 
 /// <summary>Values of the <see cref="Tags.Source"/> tag on inference windows: who wrote them (the collector writes, analytics prefers).</summary>
@@ -115,6 +127,12 @@ public static class Fields
     public const string GpuName = "gpu_name";
     public const string MemoryUsedBytes = "memory_used_bytes";
     public const string MemoryTotalBytes = "memory_total_bytes";
+
+    /// <summary>A workload's memory limit on a shared GPU (a device plugin's share), in bytes.</summary>
+    public const string MemoryLimitBytes = "memory_limit_bytes";
+
+    /// <summary>The fraction of a GPU (or MIG instance) a workload requested from its device plugin, 0–1.</summary>
+    public const string RequestedFraction = "requested_fraction";
     public const string TemperatureCelsius = "temperature_celsius";
     public const string XidErrors = "xid_errors";
     public const string SampleCount = "sample_count";
