@@ -64,7 +64,12 @@ public static class FleetCostAggregator
         {
             foreach (GpuCostLine line in gpu.Cost.Lines)
             {
-                var key = new RowKey(line.Model, line.Tenant, gpu.Gpu.Pool, gpu.Gpu.Node, gpu.Gpu.GpuModel, gpu.Gpu.GpuUuid);
+                var key = new RowKey(line.Model, line.Tenant, gpu.Gpu.Pool, gpu.Gpu.Node, gpu.Gpu.GpuModel, gpu.Gpu.GpuUuid)
+                {
+                    MigInstance = line.MigInstance,
+                    MigProfile = line.MigProfile,
+                    AttributionBasis = line.AttributionBasis ?? AttributionBases.WholeGpu,
+                };
                 if (!rows.TryGetValue(key, out Row? row))
                 {
                     row = new Row();
@@ -226,7 +231,15 @@ public static class FleetCostAggregator
         }
     }
 
-    private readonly record struct RowKey(string? Model, string? Tenant, string? Pool, string Node, string? GpuModel, string Gpu);
+    private readonly record struct RowKey(string? Model, string? Tenant, string? Pool, string Node, string? GpuModel, string Gpu)
+    {
+        /// <summary>A MIG instance's rows are apart from the GPU's other rows.</summary>
+        public string? MigInstance { get; init; }
+
+        public string? MigProfile { get; init; }
+
+        public string? AttributionBasis { get; init; }
+    }
 
     private sealed class Row
     {
@@ -343,6 +356,9 @@ public static class FleetCostAggregator
                 Node = key.Node,
                 GpuModel = key.GpuModel,
                 GpuUuid = key.Gpu,
+                MigInstance = key.MigInstance,
+                MigProfile = key.MigProfile,
+                AttributionBasis = key.AttributionBasis,
                 GpuHours = GpuHours,
                 UtilizedGpuHours = _utilized,
                 GpuEnergyJoules = _energy,

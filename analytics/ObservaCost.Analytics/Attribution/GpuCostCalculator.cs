@@ -44,6 +44,21 @@ public sealed record GpuWindowInput
 
     /// <summary>This GPU's share of its node's non-GPU power (CPU, memory, fans, NICs), charged like GPU power.</summary>
     public double NodePowerWatts { get; init; }
+
+    /// <summary>
+    /// The parts a divided GPU is split into: its MIG instances, or the whole GPU as one part shared by workloads; null
+    /// for a whole GPU with one allocation at a time (<see cref="Allocations"/>). See <see cref="GpuPartition"/>.
+    /// </summary>
+    public IReadOnlyList<GpuPartition>? Partitions { get; init; }
+
+    /// <summary>The compute slices <see cref="Partitions"/> divide (7 on an H100; 1 for a shared whole GPU); slices no part holds are the GPU's own idle capacity.</summary>
+    public double TotalSlices { get; init; } = 1;
+
+    /// <summary>The GPU is MIG-partitioned but the slices table knows its model or a profile not: its instances share it equally.</summary>
+    public bool MigSlicesUnknown { get; init; }
+
+    /// <summary>The step a divided GPU's shares and activity are taken per (the reader's resolution).</summary>
+    public TimeSpan ShareStep { get; init; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>The cost of one GPU's time attributed to one model and tenant (or to nobody).</summary>
@@ -61,6 +76,14 @@ public sealed record GpuCostLine(
     double RentalUsd = 0)
 {
     public double CostUsd => CapexUsd + OpexUsd + RentalUsd + EnergyCostUsd;
+
+    /// <summary>The MIG GPU instance the line is a part of; null for a whole GPU and for a MIG GPU's free slices.</summary>
+    public string? MigInstance { get; init; }
+
+    public string? MigProfile { get; init; }
+
+    /// <summary>How the line's share of the GPU was found (<see cref="ObservaCost.Storage.Schema.AttributionBases"/>); null: a whole GPU.</summary>
+    public string? AttributionBasis { get; init; }
 }
 
 /// <summary>
@@ -85,7 +108,7 @@ public sealed record GpuWindowCost(
 /// at the tariff of each moment and scaled by PUE. Idle time (see <see cref="IdleDetector"/>) is costed the same way
 /// over the idle intervals, whether the GPU was allocated or not, so idle dollars are a part of the total, never extra.
 /// </summary>
-public static class GpuCostCalculator
+public static partial class GpuCostCalculator
 {
     public static GpuWindowCost Compute(
         GpuWindowInput gpu,
@@ -102,6 +125,11 @@ public static class GpuCostCalculator
         ArgumentNullException.ThrowIfNull(energy);
         ArgumentNullException.ThrowIfNull(schedule);
         ArgumentNullException.ThrowIfNull(idle);
+        if (gpu.Partitions is { Count: > 0 })
+        {
+            return ComputeDivided(gpu, windowStart, windowEnd, price, energy, schedule, idle, maxGap);
+        }
+
         var lines = new List<GpuCostLine>();
         IReadOnlyList<UtilizationBucket> buckets = gpu.UtilizationBuckets ?? GpuTrace.Buckets(gpu.UtilizationPercent);
         foreach (AllocationSpan span in Segments(gpu.Allocations, windowStart, windowEnd))
@@ -171,21 +199,8 @@ public static class GpuCostCalculator
     }
 
     /// <summary>The mean of the (clamped) utilization samples taken in [start, end), 0 when there are none.</summary>
-    private static double MeanUtilization(IReadOnlyList<UtilizationBucket> buckets, DateTimeOffset start, DateTimeOffset end)
-    {
-        double sum = 0;
-        int count = 0;
-        foreach (UtilizationBucket bucket in buckets)
-        {
-            if (bucket.Time >= start && bucket.Time < end)
-            {
-                sum += bucket.SumPercent;
-                count += bucket.Samples;
-            }
-        }
-
-        return count > 0 ? sum / count : 0;
-    }
+    private static double MeanUtilization(IReadOnlyList<UtilizationBucket> buckets, DateTimeOffset start, DateTimeOffset end) =>
+        MeanUtilization(buckets, start, end, out _);
 
     private static EnergyCostResult NodeEnergyOf(GpuWindowInput gpu, DateTimeOffset start, DateTimeOffset end, EnergyPricing energy, TariffSchedule schedule) =>
         gpu.NodePowerWatts > 0 ? EnergyCost.OfConstantPower(gpu.NodePowerWatts, start, end, schedule, energy.Pue) : default;

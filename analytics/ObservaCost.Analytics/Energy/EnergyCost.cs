@@ -17,6 +17,14 @@ public readonly record struct EnergyCostResult(double EnergyJoules, double Facil
     }
 
     public static EnergyCostResult Add(EnergyCostResult left, EnergyCostResult right) => left + right;
+
+    /// <summary>A share of the result: every figure × <paramref name="fraction"/> (a MIG instance's or a workload's part).</summary>
+    public static EnergyCostResult operator *(EnergyCostResult result, double fraction)
+    {
+        return new EnergyCostResult(result.EnergyJoules * fraction, result.FacilityEnergyJoules * fraction, result.CostUsd * fraction);
+    }
+
+    public static EnergyCostResult Multiply(EnergyCostResult result, double fraction) => result * fraction;
 }
 
 /// <summary>

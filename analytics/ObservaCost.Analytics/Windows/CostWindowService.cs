@@ -54,6 +54,12 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
 
         started = Stopwatch.GetTimestamp();
         gpus = WithNodePower(gpus);
+        gpus = [.. gpus.Select(g => GpuSharing.Resolve(g, tokens, pricing.CompletionTokenWeight))];
+        foreach (GpuWindowInput gpu in gpus.Where(g => g.MigSlicesUnknown))
+        {
+            LogMigSlicesUnknown(logger, gpu.Node + "/" + gpu.GpuUuid, gpu.GpuModel ?? "(none)", string.Join(", ", gpu.Partitions!.Select(p => p.MigProfile ?? "(none)")), windowStart);
+        }
+
         TariffSchedule schedule = pricing.Energy.Tariff.ScheduleFor(windowStart, windowEnd);
         var unpriced = new List<string>();
         var priced = new List<GpuWindowResult>(gpus.Count);
@@ -146,4 +152,7 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Count} GPUs match no price entry in window {WindowStart:o} (charged energy only): {Examples}")]
     private static partial void LogUnpriced(ILogger logger, int count, DateTimeOffset windowStart, string examples);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "MIG GPU {Gpu} ({GpuModel}, profiles {Profiles}) is not in the slices table; its instances share it equally (basis mig_equal) in window {WindowStart:o}")]
+    private static partial void LogMigSlicesUnknown(ILogger logger, string gpu, string gpuModel, string profiles, DateTimeOffset windowStart);
 }

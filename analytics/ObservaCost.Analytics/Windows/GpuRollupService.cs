@@ -21,7 +21,7 @@ public sealed partial class GpuRollupService(ITimeSeriesStore store, PricingFile
 {
     public static readonly TimeSpan Resolution = TimeSpan.FromMinutes(1);
 
-    private static readonly string[] GroupTags = [Tags.GpuUuid, Tags.Node, Tags.Pool, Tags.GpuModel, Tags.ServedModel, Tags.Namespace, Tags.Pod, Tags.Cluster, Tags.Tenant];
+    private static readonly string[] GroupTags = [Tags.GpuUuid, Tags.Node, Tags.Pool, Tags.GpuModel, Tags.ServedModel, Tags.Namespace, Tags.Pod, Tags.Cluster, Tags.Tenant, Tags.MigInstance, Tags.MigProfile];
 
     /// <summary>Rolls up [start, end) (both on minute boundaries) and returns the number of minute points written.</summary>
     public async Task<int> RollupAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken = default)

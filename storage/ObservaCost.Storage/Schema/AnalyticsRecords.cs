@@ -26,6 +26,15 @@ public sealed record CostWindow : ILineProtocolPoint
     /// <summary>The GPU's UUID (tag <c>uuid</c>): a computed window has a row per GPU, so one GPU's cost can be read alone.</summary>
     public string? GpuUuid { get; init; }
 
+    /// <summary>The MIG GPU instance the row is a part of (tag <c>mig_instance</c>); null for a whole GPU and a MIG GPU's free slices.</summary>
+    public string? MigInstance { get; init; }
+
+    /// <summary>The MIG instance's profile, e.g. <c>3g.40gb</c> (tag <c>mig_profile</c>).</summary>
+    public string? MigProfile { get; init; }
+
+    /// <summary>How the row's share of its GPU was found (tag <c>attribution_basis</c>, <see cref="AttributionBases"/>); null for windows computed before it was recorded.</summary>
+    public string? AttributionBasis { get; init; }
+
     public required double GpuHours { get; init; }
 
     public required double GpuEnergyJoules { get; init; }
@@ -100,7 +109,10 @@ public sealed record CostWindow : ILineProtocolPoint
     {
         ArgumentNullException.ThrowIfNull(writer);
         return writer.Begin(Measurements.CostWindow)
+            .Tag(Tags.AttributionBasis, AttributionBasis)
             .Tag(Tags.GpuModel, GpuModel)
+            .Tag(Tags.MigInstance, MigInstance)
+            .Tag(Tags.MigProfile, MigProfile)
             .Tag(Tags.Model, Model)
             .Tag(Tags.Node, Node)
             .Tag(Tags.Pool, Pool)

@@ -55,6 +55,9 @@ public static class Measurements
 /// <summary>Tag keys.</summary>
 public static class Tags
 {
+    /// <summary>How a cost row's share of its GPU was found (<see cref="AttributionBases"/>).</summary>
+    public const string AttributionBasis = "attribution_basis";
+
     public const string Cluster = "cluster";
 
     /// <summary>
