@@ -119,7 +119,7 @@ public static class AnalyticsApiEndpoints
     /// <summary>The operation whose <c>from</c> and <c>to</c> are optional (every other operation requires them).</summary>
     internal const string ForecastOperation = "GetForecast";
 
-    private const string CostGroupByDescription = "Optional, comma-separated tag keys to group rows by: model, tenant, pool, node, gpu_model, gpu (the GPU's UUID; admin only: a tenant token gets 403). Absent: one row per bucket.";
+    private const string CostGroupByDescription = "Optional, comma-separated tag keys to group rows by: model, tenant, pool, node, gpu_model, gpu (the GPU's UUID, its MIG instances and bases apart; admin only: a tenant token gets 403), attribution_basis. Absent: one row per bucket.";
     private const string IdleGroupByDescription = "Optional, comma-separated tag keys to group rows by: pool, node, gpu_model (idle capacity has no model or tenant).";
     private const string KpiGroupByDescription = "Optional, comma-separated KPI scopes to return besides the fleet: pool, model, tenant. Absent: all of them.";
 

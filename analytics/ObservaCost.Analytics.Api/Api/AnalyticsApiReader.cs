@@ -21,7 +21,10 @@ public sealed class AnalyticsApiReader
     public const string GpuGroupBy = "gpu";
 
     /// <summary>The keys <c>/cost</c> groups by: tag keys, and <see cref="GpuGroupBy"/>.</summary>
-    public static readonly IReadOnlyList<string> CostGroupBy = [Tags.Model, Tags.Tenant, Tags.Pool, Tags.Node, Tags.GpuModel, GpuGroupBy];
+    public static readonly IReadOnlyList<string> CostGroupBy = [Tags.Model, Tags.Tenant, Tags.Pool, Tags.Node, Tags.GpuModel, GpuGroupBy, Tags.AttributionBasis];
+
+    /// <summary>Grouped by <see cref="GpuGroupBy"/>, a GPU's rows keep its MIG instances and bases apart: they are part of a row's identity.</summary>
+    private static readonly string[] GpuRowTags = [Tags.GpuUuid, Tags.MigInstance, Tags.MigProfile, Tags.AttributionBasis];
 
     /// <summary>The tag keys <c>/idle</c> groups by: idle capacity has no model or tenant.</summary>
     public static readonly IReadOnlyList<string> IdleGroupBy = [Tags.Pool, Tags.Node, Tags.GpuModel];
@@ -58,7 +61,7 @@ public sealed class AnalyticsApiReader
         }
 
         IReadOnlyList<CostWindow> windows = await StoredWindowReader.ReadCostAsync(
-            _store, Selection(query, [.. query.GroupBy.Select(k => k == GpuGroupBy ? Tags.GpuUuid : k)], caller), cancellationToken);
+            _store, Selection(query, [.. query.GroupBy.SelectMany(k => k == GpuGroupBy ? GpuRowTags : [k]).Distinct(StringComparer.Ordinal)], caller), cancellationToken);
         if (TooMany(windows.Count) is ApiProblem tooMany)
         {
             return new(null, tooMany);
@@ -68,7 +71,7 @@ public sealed class AnalyticsApiReader
             .OrderBy(w => w.WindowStart)
             .ThenBy(w => w.Model, StringComparer.Ordinal).ThenBy(w => w.Tenant, StringComparer.Ordinal)
             .ThenBy(w => w.Pool, StringComparer.Ordinal).ThenBy(w => w.Node, StringComparer.Ordinal).ThenBy(w => w.GpuModel, StringComparer.Ordinal)
-            .ThenBy(w => w.GpuUuid, StringComparer.Ordinal)
+            .ThenBy(w => w.GpuUuid, StringComparer.Ordinal).ThenBy(w => w.MigInstance, StringComparer.Ordinal).ThenBy(w => w.AttributionBasis, StringComparer.Ordinal)
             .Select(w => CostRow.From(w, withLatency: true))];
         return new(Envelope(query, caller, rows, CostRow.Total(query.From, query.To, windows)), null);
     }

@@ -57,6 +57,18 @@ public sealed record CostRow
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Gpu { get; init; }
 
+    [Description("The MIG GPU instance id of the row, when grouped by gpu and the row is a MIG instance's; absent otherwise (a MIG GPU's free slices have none).")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? MigInstance { get; init; }
+
+    [Description("The MIG instance's profile, e.g. 3g.40gb; absent when migInstance is.")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? MigProfile { get; init; }
+
+    [Description("How the row's share of its GPU was found: whole_gpu, mig_slices, mig_slices_no_activity, mig_equal, process_utilization, tokens, requested_fraction(_normalised), equal; when grouped by gpu or attribution_basis, absent otherwise.")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? AttributionBasis { get; init; }
+
     public required double GpuHours { get; init; }
 
     [Description("GPU-hours × mean utilization: the busy part of gpuHours.")]
@@ -129,6 +141,9 @@ public sealed record CostRow
         Node = w.Node,
         GpuModel = w.GpuModel,
         Gpu = w.GpuUuid,
+        MigInstance = w.MigInstance,
+        MigProfile = w.MigProfile,
+        AttributionBasis = w.AttributionBasis,
         GpuHours = w.GpuHours,
         UtilizedGpuHours = w.UtilizedGpuHours,
         CostUsd = w.CostUsd,

@@ -203,7 +203,8 @@ public static class FleetWindowReader
         ITimeSeriesStore store, DateTimeOffset from, DateTimeOffset to, TimeSpan resolution, CancellationToken cancellationToken)
     {
         TimeSeriesQuery query = TimeSeriesQueryBuilder.From(Measurements.GpuWorkload)
-            .Field(Fields.UtilizationPercent).Field(Fields.RequestedFraction)
+            // Memory is read only so that a point with neither signal still shows its workload (InfluxDB leaves out rows whose selected fields are all empty).
+            .Field(Fields.UtilizationPercent).Field(Fields.RequestedFraction).Field(Fields.MemoryUsedBytes).Field(Fields.MemoryLimitBytes)
             .Between(from, to)
             .GroupBy(Tags.GpuUuid, Tags.Node, Tags.Tenant, Tags.MigInstance, Tags.Pod, Tags.Namespace, Tags.Container, Tags.Workload, Tags.ServedModel)
             .Build();

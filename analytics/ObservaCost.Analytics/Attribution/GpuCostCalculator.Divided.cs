@@ -175,7 +175,7 @@ public static partial class GpuCostCalculator
                     }
                 }
 
-                if (taken < 1)
+                if (taken < 1 - 1e-12)
                 {
                     Charge(i, null, null, slicesShare * (1 - taken), energyShare * (1 - taken), utilization);
                 }

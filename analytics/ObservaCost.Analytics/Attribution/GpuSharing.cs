@@ -84,7 +84,7 @@ public static class GpuSharing
                 shares.Add(new AllocationShare(start, end, present[i].Model, present[i].Tenant, weight));
             }
 
-            if (taken < 1)
+            if (taken < 1 - 1e-12)
             {
                 shares.Add(new AllocationShare(start, end, null, null, 1 - taken, Unused: true));
             }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Analytics.Attribution;
 
@@ -25,9 +26,9 @@ public static class MigSlices
         ["GB200"] = 7,
     };
 
-    /// <summary>The GPU model's total compute slices, null when the table does not know it.</summary>
+    /// <summary>The GPU model's total compute slices (the tag or the full name: <c>H100</c>, <c>NVIDIA H100 80GB HBM3</c>), null when the table does not know it.</summary>
     public static int? Total(string? gpuModel) =>
-        gpuModel is not null && TotalByGpuModel.TryGetValue(gpuModel, out int slices) ? slices : null;
+        GpuModelName.Canonical(gpuModel) is string key && TotalByGpuModel.TryGetValue(key, out int slices) ? slices : null;
 
     /// <summary>The compute slices of a GPU instance profile (<c>3g.40gb</c> → 3), null when the name does not say.</summary>
     public static int? OfProfile(string? profile)

@@ -232,7 +232,7 @@ public sealed class AnalyticsApiTests(ApiFixture fixture) : IClassFixture<ApiFix
     [InlineData("/api/v1/cost?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&step=15m", "finer than the smallest step served, 1h")]
     [InlineData("/api/v1/idle?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&step=90m", "multiple of the computed window length 1h")]
     [InlineData("/api/v1/cost?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&step=1.5h", "got '1.5h'")]
-    [InlineData("/api/v1/cost?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&groupBy=model,region", "groupBy 'region' is not one of: model, tenant, pool, node, gpu_model, gpu")]
+    [InlineData("/api/v1/cost?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&groupBy=model,region", "groupBy 'region' is not one of: model, tenant, pool, node, gpu_model, gpu, attribution_basis")]
     [InlineData("/api/v1/idle?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&groupBy=tenant", "groupBy 'tenant' is not one of: pool, node, gpu_model")]
     [InlineData("/api/v1/kpis?from=2026-03-02T00:00:00Z&to=2026-03-02T04:00:00Z&groupBy=node", "groupBy 'node' is not one of: pool, model, tenant")]
     [InlineData("/api/v1/kpis?from=2024-01-01T00:00:00Z&to=2026-03-02T00:00:00Z", "the limit is 366 days (Analytics:Api:MaxRange)")]

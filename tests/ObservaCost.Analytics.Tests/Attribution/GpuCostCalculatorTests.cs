@@ -135,6 +135,121 @@ public sealed class GpuCostCalculatorTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void RandomMigAndSharedGpus_LinesAddUpToTheWholeWindow_IdleWithinIt(int seed)
+    {
+        var random = new Random(seed);
+        var tariff = new EnergyTariff(0.08, [new TariffPeriod("peak", 0.21, 10, 10 + random.Next(1, 8), Enum.GetValues<DayOfWeek>().ToHashSet())], TimeZoneInfo.Utc);
+        var energy = new EnergyPricing(1 + random.NextDouble(), null, tariff);
+        TariffSchedule schedule = tariff.ScheduleFor(T0, T1);
+        int[] profiles = [1, 1, 2, 3, 4, 7];
+        for (int g = 0; g < 40; g++)
+        {
+            PriceEntry price = random.Next(2) == 0 ? Owned : new PriceEntry("r", null, new RentedHardware(2.5, RentalCommitment.OnDemand, random.Next(2) == 0));
+            bool mig = g % 2 == 0;
+            var parts = new List<GpuPartition>();
+            int held = 0;
+            while (parts.Count == 0 || (mig && random.Next(3) > 0))
+            {
+                int slices = mig ? profiles[random.Next(profiles.Length)] : 1;
+                if (mig && held + slices > 7)
+                {
+                    break;
+                }
+
+                held += slices;
+                parts.Add(new GpuPartition
+                {
+                    MigInstance = mig ? parts.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) : null,
+                    MigProfile = mig ? slices + "g.10gb" : null,
+                    Slices = slices,
+                    Allocations = RandomAllocations(random),
+                    ActivityPercent = random.Next(4) == 0 ? [] : Every10Seconds(s => (s / 600) % 2 == random.Next(2) ? random.NextDouble() * 4 : random.NextDouble() * 100),
+                    Workloads = RandomWorkloads(random),
+                });
+            }
+
+            TimedValue[] power = Every10Seconds(_ => 50 + (random.NextDouble() * 650)).Where(_ => random.Next(20) > 0).ToArray();
+            TokenUsage[] tokens = [.. Enumerable.Range(0, 3).Select(m => new TokenUsage("m" + m, "t" + random.Next(2), random.Next(0, 5_000), random.Next(0, 500), 10))];
+            var gpu = GpuSharing.Resolve(
+                new GpuWindowInput
+                {
+                    GpuUuid = "g" + g, Node = "n", PowerWatts = power,
+                    UtilizationPercent = Every10Seconds(s => (s / 600) % 2 == 0 ? random.NextDouble() * 4 : 30 + (random.NextDouble() * 70)),
+                    NodePowerWatts = random.Next(2) * 150, Partitions = parts, TotalSlices = mig ? 7 : 1,
+                },
+                tokens,
+                4);
+            GpuWindowCost cost = GpuCostCalculator.Compute(gpu, T0, T1, price, energy, schedule, IdleThresholds.Default, MaxGap);
+
+            // Every dollar of the GPU is on a line (attributed, unallocated or free slices): the hour's hardware, the
+            // GPU's energy and the node's share, as for the GPU priced whole.
+            EnergyCostResult whole = EnergyCost.OfPowerSamples(power, MaxGap, T0, T1, schedule, energy.Pue) + EnergyCost.OfConstantPower(gpu.NodePowerWatts, T0, T1, schedule, energy.Pue);
+            double expected = price.HardwareUsdPerGpuHour + (price.EnergyBilledSeparately ? whole.CostUsd : 0);
+            Precision.Close(expected, cost.CostUsd);
+            Precision.Close(1.0, cost.GpuHours);
+            Precision.Close(whole.FacilityEnergyJoules, cost.Lines.Sum(l => l.FacilityEnergyJoules));
+            Precision.Close(price.CapexUsdPerGpuHour, cost.Lines.Sum(l => l.CapexUsd));
+            Precision.Close(price.RentalUsdPerGpuHour, cost.Lines.Sum(l => l.RentalUsd));
+            Assert.InRange(cost.IdleCostUsd, 0, cost.CostUsd + 1e-9);
+            Assert.InRange(cost.IdleGpuHours, 0, 1 + 1e-12);
+            Assert.All(cost.Lines, l => Assert.True(l.GpuHours > 0 && l.CostUsd >= 0 && (gpu.Partitions is null || l.AttributionBasis is not null)));
+            if (mig)
+            {
+                // Free slices are idle all hour, and a line of the GPU's own with no instance.
+                Assert.True(cost.IdleGpuHours >= ((7.0 - held) / 7) - 1e-12);
+                Precision.Close((7.0 - held) / 7, cost.Lines.Where(l => l.MigInstance is null).Sum(l => l.GpuHours));
+            }
+        }
+    }
+
+    private static List<AllocationSpan> RandomAllocations(Random random)
+    {
+        var allocations = new List<AllocationSpan>();
+        DateTimeOffset at = T0.AddMinutes(random.Next(-10, 20));
+        while (at < T1.AddMinutes(10))
+        {
+            DateTimeOffset end = at.AddMinutes(random.Next(1, 25));
+            if (random.Next(3) > 0)
+            {
+                allocations.Add(new AllocationSpan(at, end, "m" + random.Next(3), "t" + random.Next(2)));
+            }
+
+            at = end.AddMinutes(random.Next(0, 10));
+        }
+
+        return allocations;
+    }
+
+    /// <summary>Zero to three workloads per minute, each with or without its own utilization and requested fraction.</summary>
+    private static List<WorkloadBucket> RandomWorkloads(Random random)
+    {
+        var workloads = new List<WorkloadBucket>();
+        if (random.Next(3) == 0)
+        {
+            return workloads;
+        }
+
+        bool utilization = random.Next(2) == 0, requested = random.Next(2) == 0;
+        for (DateTimeOffset minute = T0.AddMinutes(-3); minute < T1.AddMinutes(3); minute = minute.AddMinutes(1))
+        {
+            int count = random.Next(4);
+            for (int w = 0; w < count; w++)
+            {
+                workloads.Add(new WorkloadBucket(
+                    minute, minute.AddMinutes(1), "w" + w, "m" + w, "t" + (w % 2),
+                    utilization ? random.NextDouble() * 70 : null, requested ? random.NextDouble() * 0.6 : null));
+            }
+        }
+
+        return workloads;
+    }
+
     [Fact]
     public void Segments_FillGapsAsUnallocated_AndClipToTheWindow()
     {
