@@ -63,8 +63,9 @@ public static partial class GpuCostCalculator
 {
     /// <summary>
     /// A divided GPU: the window is cut into pieces at every step, share and idle edge; each piece's hardware and node
-    /// energy go to the parts by slices and each part's to its holders by weight; the GPU's energy of the piece goes
-    /// to the parts by the MIG activity rule (docs/analytics.md, "MIG instances"), then by weight. Free slices are a
+    /// energy go to the parts by slices and each part's to its holders by weight; the GPU's energy of the piece (its
+    /// step's energy spread evenly over the step) goes to the parts by the MIG activity rule (docs/analytics.md,
+    /// "MIG instances"), then by weight. Free slices are a
     /// line with no model, idle all window; a part is idle whole over its idle intervals and by its unused fraction
     /// outside them.
     /// </summary>
@@ -123,6 +124,9 @@ public static partial class GpuCostCalculator
         double idleHours = 0, idleCost = 0, idleEnergy = 0;
         var activityRatio = new double?[parts.Count];
         DateTimeOffset previous = windowStart;
+        DateTimeOffset segmentStep = DateTimeOffset.MinValue;
+        double segmentSeconds = 0;
+        EnergyCostResult segmentEnergy = default, segmentNode = default;
         foreach (DateTimeOffset cut in cuts)
         {
             if (cut <= previous)
@@ -134,8 +138,21 @@ public static partial class GpuCostCalculator
             previous = cut;
             DateTimeOffset stepStart = PeriodPlan.AlignDown(a, step), stepEnd = stepStart + step;
             Hardware hw = Hardware.Of(price, a, b);
-            EnergyCostResult gpuEnergy = EnergyOf(gpu, a, b, energy, schedule, maxGap);
-            EnergyCostResult node = NodeEnergyOf(gpu, a, b, energy, schedule);
+            if (stepStart != segmentStep)
+            {
+                // The step's energy, spread evenly over it: a piece's share is its part of the step's time, so the
+                // raw samples and the rollup (which keeps a minute's energy, not where in the minute it fell) agree.
+                segmentStep = stepStart;
+                DateTimeOffset segmentStart = stepStart > windowStart ? stepStart : windowStart;
+                DateTimeOffset segmentEnd = stepEnd < windowEnd ? stepEnd : windowEnd;
+                segmentSeconds = (segmentEnd - segmentStart).TotalSeconds;
+                segmentEnergy = EnergyOf(gpu, segmentStart, segmentEnd, energy, schedule, maxGap);
+                segmentNode = NodeEnergyOf(gpu, segmentStart, segmentEnd, energy, schedule);
+            }
+
+            double timeShare = (b - a).TotalSeconds / segmentSeconds;
+            EnergyCostResult gpuEnergy = segmentEnergy * timeShare;
+            EnergyCostResult node = segmentNode * timeShare;
 
             // The MIG energy rule: with B = Σ slices × activity / total, the active part E × B goes by slices ×
             // activity, the idle part E × (1 − B) by slices over all slices; without every part's activity, E by slices.

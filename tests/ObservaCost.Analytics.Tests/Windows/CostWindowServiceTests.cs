@@ -123,6 +123,89 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
         Precision.Close(report.Costs.Sum(c => c.FacilityEnergyJoules), fromRollup.Costs.Sum(c => c.FacilityEnergyJoules));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public async Task RandomFleetWithMigAndSharedGpus_EveryDollarAttributedOrUnallocated_IdleWithinCost_RecomputeReplaces(int seed)
+    {
+        var random = new Random(seed);
+        await WriteRandomFleetAsync(random, gpus: 6);
+        using (var writer = new LineProtocolWriter())
+        {
+            for (int g = 0; g < 3; g++)
+            {
+                RandomDividedGpus.WriteMig(writer, random, "GPU-MIG-" + g, "node-mig-" + g, g == 0 ? "batch" : "chat", T0.AddMinutes(-10), T0.AddMinutes(70), jitter: false, layout: null);
+                RandomDividedGpus.WriteShared(writer, random, "GPU-SHARED-" + g, "node-shared-" + g, g == 0 ? "batch" : "chat", T0.AddMinutes(-10), T0.AddMinutes(70));
+            }
+
+            Assert.Equal(0, (await Store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds))).PointsRejected);
+        }
+
+        PricingFile pricing = PricingFileReader.Parse(Pricing);
+        WindowCostReport report = await Service().ComputeAndWriteAsync(T0);
+
+        // Each GPU priced whole (no allocation, not divided) gives the total its rows must add up to.
+        IReadOnlyList<GpuWindowInput> inputs = await FleetWindowReader.ReadAsync(Store, T0, T0.AddHours(1), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2), pricing.ServedModelForPool);
+        Assert.Equal(12, inputs.Count);
+        Assert.Equal(3, inputs.Count(g => g.Partitions?.Any(p => p.MigInstance is not null) == true));
+        TariffSchedule schedule = pricing.Energy.Tariff.ScheduleFor(T0, T0.AddHours(1));
+        foreach (GpuWindowInput gpu in inputs)
+        {
+            int onNode = inputs.Count(g => g.Node == gpu.Node);
+            GpuWindowInput whole = gpu with { Allocations = [], Partitions = null, NodePowerWatts = 600.0 / onNode };
+            double gpuUsd = GpuCostCalculator.Compute(whole, T0, T0.AddHours(1), pricing.Resolve(gpu.Pool, gpu.GpuModel), pricing.Energy, schedule, pricing.IdleThresholdsFor(gpu.Pool), TimeSpan.FromMinutes(2)).CostUsd;
+            CostWindow[] rows = [.. report.Costs.Where(c => c.GpuUuid == gpu.GpuUuid)];
+            Precision.Close(gpuUsd, rows.Sum(c => c.CostUsd));
+            Precision.Close(1.0, rows.Sum(c => c.GpuHours));
+            Assert.All(rows, c => Assert.True(c.CostUsd >= 0 && c.AttributionBasis is not null));
+            if (gpu.GpuUuid.StartsWith("GPU-MIG-", StringComparison.Ordinal))
+            {
+                Assert.All(rows, c => Assert.Contains(c.AttributionBasis!, new[] { AttributionBases.MigSlices, AttributionBases.MigEqual }));
+                Assert.Contains(rows, c => c.MigInstance is not null && c.MigProfile is not null);
+            }
+        }
+
+        Assert.Contains(report.Costs, c => c.AttributionBasis is AttributionBases.ProcessUtilization or AttributionBases.RequestedFraction or AttributionBases.RequestedFractionNormalised or AttributionBases.Tokens or AttributionBases.Equal);
+        Assert.All(report.Idle, i =>
+        {
+            Assert.True(i.IdleCostUsd >= 0 && i.IdleGpuHours >= 0 && i.IdleEnergyJoules >= 0);
+            Assert.True(i.IdleGpuHours <= i.GpuHours + 1e-12);
+            double cost = report.Costs.Where(c => c.Node == i.Node && c.Pool == i.Pool && c.GpuModel == i.GpuModel).Sum(c => c.CostUsd);
+            Assert.True(i.IdleCostUsd <= cost + 1e-9, $"idle {i.IdleCostUsd} > cost {cost} on {i.Node}");
+        });
+
+        // The stored rows keep instance, profile and basis; a recompute leaves exactly the points one computation leaves.
+        Assert.Equal(Identities(report.Costs), await StoredIdentitiesAsync());
+        string first = await DumpAsync();
+        await Service().ComputeAndWriteAsync(T0);
+        Assert.Equal(first, await DumpAsync());
+
+        // The workloads' points are gone after all (and the MIG GPUs were never partitioned): a recompute replaces
+        // every divided row with the whole GPUs' rows.
+        await Store.DeleteAsync(Measurements.GpuWorkload, T0.AddHours(-1), T0.AddHours(2), new Dictionary<string, string>());
+        await Store.DeleteAsync(Measurements.GpuSample, T0.AddHours(-1), T0.AddHours(2), new Dictionary<string, string> { [Tags.Node] = "node-mig-0" });
+        WindowCostReport after = await Service().ComputeAndWriteAsync(T0);
+        Assert.DoesNotContain(after.Costs, c => c.GpuUuid == "GPU-MIG-0");
+        Assert.DoesNotContain(after.Costs, c => c.AttributionBasis is AttributionBases.ProcessUtilization or AttributionBases.RequestedFraction or AttributionBases.RequestedFractionNormalised or AttributionBases.Tokens);
+        Assert.Equal(Identities(after.Costs), await StoredIdentitiesAsync());
+    }
+
+    private static string[] Identities(IEnumerable<CostWindow> rows) =>
+        [.. rows.Select(c => string.Join('|', c.GpuUuid, c.MigInstance, c.MigProfile, c.AttributionBasis, c.Model, c.Tenant)).Order(StringComparer.Ordinal)];
+
+    private async Task<string[]> StoredIdentitiesAsync()
+    {
+        IReadOnlyList<CostWindow> stored = await Reading.StoredWindowReader.ReadCostAsync(Store, new Reading.WindowSelection
+        {
+            From = T0,
+            To = T0.AddHours(1),
+            GroupBy = [Tags.GpuUuid, Tags.MigInstance, Tags.MigProfile, Tags.AttributionBasis, Tags.Model, Tags.Tenant],
+        });
+        return Identities(stored);
+    }
+
     [Fact]
     public async Task Recompute_AfterAllocationsChange_RemovesRowsThatNoLongerExist()
     {

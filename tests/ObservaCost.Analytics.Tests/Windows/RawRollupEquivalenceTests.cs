@@ -84,9 +84,9 @@ public abstract class RawRollupEquivalenceTests : IAsyncLifetime
     }
 
     private static IEnumerable<CostWindow> Sorted(IReadOnlyList<CostWindow> rows) =>
-        rows.OrderBy(c => string.Join('|', c.Model, c.Tenant, c.Pool, c.Node, c.GpuModel), StringComparer.Ordinal);
+        rows.OrderBy(c => string.Join('|', c.Model, c.Tenant, c.Pool, c.Node, c.GpuModel, c.MigInstance, c.AttributionBasis), StringComparer.Ordinal);
 
-    private static string[] Keys(IReadOnlyList<CostWindow> rows) => [.. Sorted(rows).Select(c => string.Join('|', c.Model, c.Tenant, c.Pool, c.Node, c.GpuModel))];
+    private static string[] Keys(IReadOnlyList<CostWindow> rows) => [.. Sorted(rows).Select(c => string.Join('|', c.Model, c.Tenant, c.Pool, c.Node, c.GpuModel, c.MigInstance, c.AttributionBasis))];
 
     /// <summary>Six GPUs on three nodes, 09:00–11:00 at most, each with its own coverage, step, gaps and idle runs.</summary>
     private static async Task WriteRandomFleetAsync(ITimeSeriesStore store, Random random)
@@ -147,6 +147,7 @@ public abstract class RawRollupEquivalenceTests : IAsyncLifetime
             }
         }
 
+        RandomDividedGpus.WriteMig(writer, random, "GPU-MIG", "node-mig", "chat", T0.AddHours(-1).AddMinutes(-5), T0.AddMinutes(70), jitter: true);
         Assert.Equal(0, (await store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds))).PointsRejected);
     }
 }
