@@ -14,7 +14,10 @@ namespace ObservaCost.Analytics.Attribution;
 /// when a pod holds the GPU; without either the time is unallocated. Allocation is taken per <c>resolution</c>
 /// bucket, from the bucket's first sample. Samples of one GPU with different <c>tenant</c> tags are read as separate
 /// GPUs, so a tenant's points never mix into the readings or allocations of a GPU seen by the fleet's own sources or by
-/// another tenant. The read covers <c>margin</c> on each side, widened to whole minutes.
+/// another tenant. The read covers <c>margin</c> on each side, widened to whole minutes. A MIG GPU's instance series
+/// (tag <c>mig_instance</c>) are read apart from the GPU's own, as its parts (<see cref="GpuPartition"/>); the
+/// workloads of <c>gpu_workload</c>, or several pods on a GPU's own samples in one bucket, are the parts' workloads,
+/// weighed later by <see cref="GpuSharing"/> (docs/analytics.md, "MIG instances" and "Shared GPUs").
 /// </summary>
 public static class FleetWindowReader
 {

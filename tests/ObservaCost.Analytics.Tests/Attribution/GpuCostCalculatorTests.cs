@@ -94,24 +94,11 @@ public sealed class GpuCostCalculatorTests
     public void RandomGpus_LinesAddUpToTheWholeWindow_IdleIsPartOfIt(int seed)
     {
         var random = new Random(seed);
-        var tariff = new EnergyTariff(0.08, [new TariffPeriod("peak", 0.21, 10, 10 + random.Next(1, 8), Enum.GetValues<DayOfWeek>().ToHashSet())], TimeZoneInfo.Utc);
-        var energy = new EnergyPricing(1 + random.NextDouble(), null, tariff);
+        (EnergyTariff tariff, EnergyPricing energy) = RandomEnergy(random);
         PriceEntry price = random.Next(2) == 0 ? Owned : new PriceEntry("r", null, new RentedHardware(2.5, RentalCommitment.OnDemand, random.Next(2) == 0));
         for (int g = 0; g < 40; g++)
         {
-            var allocations = new List<AllocationSpan>();
-            DateTimeOffset at = T0.AddMinutes(random.Next(-10, 20));
-            while (at < T1.AddMinutes(10))
-            {
-                DateTimeOffset end = at.AddMinutes(random.Next(1, 25));
-                if (random.Next(3) > 0)
-                {
-                    allocations.Add(new AllocationSpan(at, end, "m" + random.Next(3), "t" + random.Next(2)));
-                }
-
-                at = end.AddMinutes(random.Next(0, 10));
-            }
-
+            List<AllocationSpan> allocations = RandomAllocations(random);
             TimedValue[] power = Every10Seconds(_ => 50 + (random.NextDouble() * 650)).Where(_ => random.Next(20) > 0).ToArray();
             TimedValue[] util = Every10Seconds(s => (s / 600) % 2 == 0 ? random.NextDouble() * 4 : 30 + (random.NextDouble() * 70));
             var gpu = new GpuWindowInput { GpuUuid = "g" + g, Node = "n", Allocations = allocations, PowerWatts = power, UtilizationPercent = util };
@@ -144,8 +131,7 @@ public sealed class GpuCostCalculatorTests
     public void RandomMigAndSharedGpus_LinesAddUpToTheWholeWindow_IdleWithinIt(int seed)
     {
         var random = new Random(seed);
-        var tariff = new EnergyTariff(0.08, [new TariffPeriod("peak", 0.21, 10, 10 + random.Next(1, 8), Enum.GetValues<DayOfWeek>().ToHashSet())], TimeZoneInfo.Utc);
-        var energy = new EnergyPricing(1 + random.NextDouble(), null, tariff);
+        (EnergyTariff tariff, EnergyPricing energy) = RandomEnergy(random);
         TariffSchedule schedule = tariff.ScheduleFor(T0, T1);
         int[] profiles = [1, 1, 2, 3, 4, 7];
         for (int g = 0; g < 40; g++)
@@ -206,6 +192,13 @@ public sealed class GpuCostCalculatorTests
                 Precision.Close((7.0 - held) / 7, cost.Lines.Where(l => l.MigInstance is null).Sum(l => l.GpuHours));
             }
         }
+    }
+
+    /// <summary>A flat rate with a peak period of 1–7 hours from 10:00, and a PUE of 1–2.</summary>
+    private static (EnergyTariff Tariff, EnergyPricing Energy) RandomEnergy(Random random)
+    {
+        var tariff = new EnergyTariff(0.08, [new TariffPeriod("peak", 0.21, 10, 10 + random.Next(1, 8), Enum.GetValues<DayOfWeek>().ToHashSet())], TimeZoneInfo.Utc);
+        return (tariff, new EnergyPricing(1 + random.NextDouble(), null, tariff));
     }
 
     private static List<AllocationSpan> RandomAllocations(Random random)
