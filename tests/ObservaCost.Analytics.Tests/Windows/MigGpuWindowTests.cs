@@ -1,7 +1,9 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ObservaCost.Analytics.Api;
 using ObservaCost.Analytics.Pricing;
+using ObservaCost.Analytics.Tests.Scheduling;
 using ObservaCost.Analytics.Windows;
 using ObservaCost.Storage;
 using ObservaCost.Storage.LineProtocol;
@@ -73,7 +75,7 @@ public abstract class MigGpuWindowTests : IAsyncLifetime
     public async Task MigH100_ThreeInstancesAndAFreeSlice_CostIdleAndApiRowsEqualTheHandComputation()
     {
         ITimeSeriesStore store = _store!;
-        await WriteAsync(store);
+        await WriteAsync(store, [("1", "3g.40gb", "llama-0", "acme", "llama", 0.8), ("2", "2g.20gb", "mistral-0", "beta", "mistral", 0.5), ("3", "1g.10gb", "qwen-0", "gamma", "qwen", 0.01)]);
         PricingFile pricing = PricingFileReader.Parse(PricingJson);
         await new GpuRollupService(store, pricing, NullLogger<GpuRollupService>.Instance).RollupAsync(T0.AddMinutes(-5), T0.AddMinutes(65));
         var service = new CostWindowService(store, pricing, new AnalyticsWindowOptions(), NullLogger<CostWindowService>.Instance);
@@ -137,22 +139,44 @@ public abstract class MigGpuWindowTests : IAsyncLifetime
         Precision.Close(1.2605479452054795, basisRow.CostUsd);
     }
 
+    [Fact]
+    public async Task MigH100_AProfileTheTableDoesNotKnow_InstancesShareEquallyWithTheBasisAndAWarning()
+    {
+        ITimeSeriesStore store = _store!;
+        await WriteAsync(store, [("1", "3g.40gb", "llama-0", "acme", "llama", 0.8), ("2", "5c.odd", "mistral-0", "beta", "mistral", 0.2)]);
+        var log = new CapturedLog();
+        using var factory = new LoggerFactory([log]);
+        var service = new CostWindowService(store, PricingFileReader.Parse(PricingJson), new AnalyticsWindowOptions { GpuSource = GpuReadingSource.Raw }, factory.CreateLogger<CostWindowService>());
+        WindowCostReport report = await service.ComputeAsync(T0);
+
+        // Two instances of one slice each out of 2 (no free slices): hardware and node power half each. Energy by the
+        // MIG rule on those slices: B = (0.8 + 0.2) / 2 = 0.5; llama 0.8/2 + 0.5 × 1/2 = 0.65 E = 982,800 J, mistral
+        // 0.2/2 + 0.25 = 0.35 E = 529,200 J. Costs: 0.560274 + (982,800 + 1,260,000) × 1.25 / 3.6e6 × 0.10 = $0.638149
+        // and 0.560274 + (529,200 + 1,260,000) × 1.25 / 3.6e6 × 0.10 = $0.622399.
+        Assert.Equal(2, report.Costs.Count);
+        Assert.All(report.Costs, c => Assert.Equal(AttributionBases.MigEqual, c.AttributionBasis));
+        Assert.All(report.Costs, c => Precision.Close(0.5, c.GpuHours));
+        Precision.Close((0.5 * (CapexHourly + OpexHourly)) + ((982_800 + 1_260_000) * 1.25 / 3.6e6 * 0.10), report.Costs.Single(c => c.MigInstance == "1").CostUsd);
+        Precision.Close((0.5 * (CapexHourly + OpexHourly)) + ((529_200 + 1_260_000) * 1.25 / 3.6e6 * 0.10), report.Costs.Single(c => c.MigInstance == "2").CostUsd);
+        Precision.Close(1.2605479452054795, report.CostUsd);
+        Assert.Contains(log.Lines, l => l.Contains("GPU-MIG-H100", StringComparison.Ordinal) && l.Contains("5c.odd", StringComparison.Ordinal) && l.Contains("mig_equal", StringComparison.Ordinal));
+    }
+
     /// <summary>Samples every 10 s from 09:55 to 11:05: the physical GPU's power, each instance's activity and pod.</summary>
-    private static async Task WriteAsync(ITimeSeriesStore store)
+    private static async Task WriteAsync(ITimeSeriesStore store, (string Id, string Profile, string Pod, string Namespace, string Model, double Activity)[] instances)
     {
         using var writer = new LineProtocolWriter();
         for (DateTimeOffset t = T0.AddMinutes(-5); t < T0.AddMinutes(65); t = t.AddSeconds(10))
         {
             new GpuSample { Time = t, Node = "node-a", GpuIndex = 0, GpuUuid = "GPU-MIG-H100", GpuModel = "H100", Pool = "inference", PowerWatts = 420 }.WriteTo(writer);
-            Instance("1", "3g.40gb", "llama-0", "acme", "llama", 0.8);
-            Instance("2", "2g.20gb", "mistral-0", "beta", "mistral", 0.5);
-            Instance("3", "1g.10gb", "qwen-0", "gamma", "qwen", 0.01);
-
-            void Instance(string id, string profile, string pod, string ns, string model, double activity) => new GpuSample
+            foreach ((string id, string profile, string pod, string ns, string model, double activity) in instances)
             {
-                Time = t, Node = "node-a", GpuIndex = 0, GpuUuid = "GPU-MIG-H100", GpuModel = "H100", Pool = "inference",
-                MigInstance = id, MigProfile = profile, Pod = pod, Namespace = ns, ServedModel = model, GraphicsEngineActivityRatio = activity,
-            }.WriteTo(writer);
+                new GpuSample
+                {
+                    Time = t, Node = "node-a", GpuIndex = 0, GpuUuid = "GPU-MIG-H100", GpuModel = "H100", Pool = "inference",
+                    MigInstance = id, MigProfile = profile, Pod = pod, Namespace = ns, ServedModel = model, GraphicsEngineActivityRatio = activity,
+                }.WriteTo(writer);
+            }
         }
 
         WriteResult written = await store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds));

@@ -88,6 +88,45 @@ public sealed class SharedGpuWindowTests : IAsyncLifetime
         Assert.Equal(first, string.Join("|", again.Costs.Select(c => c.AttributionBasis).Order(StringComparer.Ordinal)));
     }
 
+    [Fact]
+    public async Task DcgmSeriesRepeatedPerPod_TwoPodsInOneMinute_EachPodGetsHalfNotTheFirstPodAll()
+    {
+        // dcgm-exporter repeats a shared GPU's series per pod: the same 300 W and 60 % under pod llama-0 and pod
+        // mistral-0, no gpu_workload points. Both pods are workloads with no signal of their own: equal shares,
+        // $1.158047945 / 2 = $0.579023973 each; the energy is counted once (1,080,000 J, the repeated samples add
+        // nothing), half to each.
+        ITimeSeriesStore store = _test!.Store;
+        using (var writer = new LineProtocolWriter())
+        {
+            for (DateTimeOffset t = T0.AddMinutes(-5); t < T0.AddMinutes(65); t = t.AddSeconds(10))
+            {
+                foreach ((string pod, string ns, string model) in Pods.Take(2))
+                {
+                    new GpuSample
+                    {
+                        Time = t, Node = "node-a", GpuIndex = 0, GpuUuid = "GPU-SHARED", GpuModel = "H100", Pool = "inference",
+                        Pod = pod, Namespace = ns, ServedModel = model, PowerWatts = 300, UtilizationPercent = 60,
+                    }.WriteTo(writer);
+                }
+            }
+
+            Assert.Equal(0, (await store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds))).PointsRejected);
+        }
+
+        var service = new CostWindowService(store, PricingFileReader.Parse(PricingJson), new AnalyticsWindowOptions { GpuSource = GpuReadingSource.Raw }, NullLogger<CostWindowService>.Instance);
+        WindowCostReport report = await service.ComputeAsync(T0);
+
+        Assert.Equal(2, report.Costs.Count);
+        foreach (string model in (string[])["llama", "mistral"])
+        {
+            CostWindow row = Assert.Single(report.Costs, c => c.Model == model);
+            Assert.Equal(AttributionBases.Equal, row.AttributionBasis);
+            Precision.Close(0.5, row.GpuHours);
+            Precision.Close(540_000, row.GpuEnergyJoules);
+            Precision.Close(GpuUsd / 2, row.CostUsd);
+        }
+    }
+
     private static async Task WriteAsync(ITimeSeriesStore store, bool utilization, bool requested, bool tokens)
     {
         using var writer = new LineProtocolWriter();
