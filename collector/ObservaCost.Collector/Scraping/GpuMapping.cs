@@ -432,6 +432,7 @@ internal static class GpuPageMapper
                     Container = p.Container,
                     ServedModel = p.ServedModel,
                     Source = source,
+                    WorkloadsOnGpu = _placements.Count,
                 });
             }
         }

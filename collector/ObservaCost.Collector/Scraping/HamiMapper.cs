@@ -167,6 +167,7 @@ public sealed class HamiMapper : IGpuExporterMapper
                 RequestedFraction = fraction,
                 MemoryUsedBytes = ToBytes(c.Value[(int)HamiField.MemoryUsedBytes]),
                 MemoryLimitBytes = ToBytes(limit),
+                WorkloadsOnGpu = perGpu[c.Key.Uuid],
             });
         }
 

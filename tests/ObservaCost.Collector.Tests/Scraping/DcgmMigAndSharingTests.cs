@@ -136,6 +136,7 @@ public sealed class DcgmMigAndSharingTests
             Assert.Null(w.MigInstance);
             Assert.Null(w.UtilizationPercent);
             Assert.Null(w.RequestedFraction);
+            Assert.Equal(3, w.WorkloadsOnGpu); // the only field: it keeps the point in the store
         });
         Assert.Equal(0, result.WorkloadsOverLimit);
     }
@@ -173,5 +174,16 @@ public sealed class DcgmMigAndSharingTests
         Assert.Equal(["only", null], result.Samples.Select(s => s.Pod));
         Assert.Empty(result.Workloads);
         Assert.Equal(0, result.PodConflicts);
+    }
+
+    [Fact]
+    public void ScrapeOptions_WorkloadLimitOutOfRange_FailsNamingTheKey()
+    {
+        var options = new ScrapeOptions { MaxWorkloadsPerGpu = 0 };
+
+        Microsoft.Extensions.Options.ValidateOptionsResult result = new ScrapeOptionsValidator().Validate(null, options);
+
+        Assert.Equal(["Collector:Scrape:MaxWorkloadsPerGpu must be between 1 and 4096."], result.Failures);
+        Assert.Equal(64, new ScrapeOptions().MaxWorkloadsPerGpu);
     }
 }

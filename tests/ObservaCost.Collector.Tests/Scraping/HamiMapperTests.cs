@@ -35,6 +35,7 @@ public sealed class HamiMapperTests
         Assert.Equal(2 * GiB, embedder.MemoryUsedBytes);     // 2.147483648e+09
         Assert.Equal(10 * GiB, embedder.MemoryLimitBytes);   // 1.073741824e+10
         Assert.Null(embedder.RequestedFraction);             // the monitor's page does not give the GPU's memory
+        Assert.Equal(2, embedder.WorkloadsOnGpu);            // embedder and vllm share GPU 0
 
         GpuWorkloadSample vllm = result.Workloads[1];
         Assert.Equal(("serving", "chat-7b-6d9f8c-abcde", "vllm"), (vllm.Namespace, vllm.Pod, vllm.Container));
@@ -50,6 +51,7 @@ public sealed class HamiMapperTests
         Assert.Equal(97, trainer.UtilizationPercent);
         Assert.Equal(32 * GiB, trainer.MemoryUsedBytes);     // 3.4359738368e+10
         Assert.Equal(40 * GiB, trainer.MemoryLimitBytes);    // 4.294967296e+10
+        Assert.Equal(1, trainer.WorkloadsOnGpu);
 
         Assert.All(result.Workloads, w =>
         {
