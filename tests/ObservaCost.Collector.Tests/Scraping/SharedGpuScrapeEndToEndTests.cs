@@ -1,6 +1,3 @@
-using System.Globalization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using ObservaCost.Collector.Tests.Support;
 using ObservaCost.Storage.Query;
 using ObservaCost.Storage.Schema;
@@ -22,45 +19,29 @@ public sealed class SharedGpuScrapeEndToEndTests : IAsyncLifetime
         DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-ts",device="nvidia0",modelName="Tesla T4",Hostname="t4-node",container="main",namespace="default",pod="gpu-workload-1",vgpu="0"} 41.5
         """;
 
-    private WebApplication? _exporter;
+    private LoopbackExporter? _exporter;
 
-    private string ExporterUrl { get; set; } = string.Empty;
-
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => _exporter = await LoopbackExporter.StartAsync(new Dictionary<string, string>
     {
-        string mig = await File.ReadAllTextAsync(Captures.Fixture("dcgm-mig", "a100-mig-1g.5gb-cloud-native-docs.prom"));
-        string hami = await File.ReadAllTextAsync(Captures.Fixture("hami", "vgpumonitor-two-gpus-three-containers.prom"));
-        int port = InfluxDbServer.FreePort();
-        ExporterUrl = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}");
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(["--urls", ExporterUrl]);
-        _exporter = builder.Build();
-        _exporter.MapGet("/mig", () => Results.Text(mig, "text/plain; version=0.0.4"));
-        _exporter.MapGet("/shared", () => Results.Text(TimeSliced, "text/plain; version=0.0.4"));
-        _exporter.MapGet("/hami", () => Results.Text(hami, "text/plain; version=0.0.4"));
-        await _exporter.StartAsync();
-    }
+        ["/mig"] = await File.ReadAllTextAsync(Captures.Fixture("dcgm-mig", "a100-mig-1g.5gb-cloud-native-docs.prom")),
+        ["/shared"] = TimeSliced,
+        ["/hami"] = await File.ReadAllTextAsync(Captures.Fixture("hami", "vgpumonitor-two-gpus-three-containers.prom")),
+    });
 
     public async Task DisposeAsync()
     {
         if (_exporter is not null)
         {
-            await _exporter.StopAsync();
             await _exporter.DisposeAsync();
         }
     }
 
     private string[] Targets() =>
     [
-        .. Target(0, "mig", "/mig", "Dcgm"),
-        .. Target(1, "shared", "/shared", "Dcgm"),
-        .. Target(2, "hami", "/hami", "Hami", "Node", "hami-node", "Tenant", "acme"),
+        .. _exporter!.Target(0, "mig", "/mig", "Dcgm"),
+        .. _exporter.Target(1, "shared", "/shared", "Dcgm"),
+        .. _exporter.Target(2, "hami", "/hami", "Hami", "Node", "hami-node", "Tenant", "acme"),
     ];
-
-    private string[] Target(int i, string name, string path, string kind, params string[] more)
-    {
-        string p = string.Create(CultureInfo.InvariantCulture, $"--Collector:Scrape:Targets:{i}:");
-        return [p + "Name", name, p + "Url", ExporterUrl + path, p + "Kind", kind, p + "Interval", "00:00:01", p + "Timeout", "00:00:01", .. more.Select((m, k) => k % 2 == 0 ? p + m : m)];
-    }
 
     private static DateTimeOffset Now => TimeProvider.System.GetUtcNow();
 
