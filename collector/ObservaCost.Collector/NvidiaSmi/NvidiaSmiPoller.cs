@@ -31,6 +31,21 @@ public sealed class NvidiaSmiPollerOptions
     public string? Cluster { get; set; }
 
     public string? Pool { get; set; }
+
+    /// <summary>
+    /// When a GPU's <c>mig.mode.current</c> is Enabled, also run <c>nvidia-smi -q -x</c> (one extra process per poll,
+    /// only then) and write one <see cref="GpuSample"/> per MIG GPU instance (<see cref="NvidiaSmiMigParser"/>).
+    /// </summary>
+    public bool ReadMigInstances { get; set; } = true;
+
+    /// <summary>
+    /// Also run <c>nvidia-smi pmon -c 1 -s u</c> each poll and write one <c>gpu_workload</c> per GPU and process name
+    /// with its SM utilization (<see cref="NvidiaSmiPmonParser"/>). Off by default: pmon samples for about a second.
+    /// </summary>
+    public bool PollProcessUtilization { get; set; }
+
+    /// <summary>Most pmon workloads (process names) written per GPU per poll; the rest are counted and dropped.</summary>
+    public int MaxWorkloadsPerGpu { get; set; } = 64;
 }
 
 /// <summary>Checks <see cref="NvidiaSmiPollerOptions"/> and reports every failure, naming its key.</summary>
@@ -63,6 +78,11 @@ public sealed class NvidiaSmiPollerOptionsValidator : IValidateOptions<NvidiaSmi
         if (options.MaxErrorBytes < 0)
         {
             failures.Add("Collector:NvidiaSmi:MaxErrorBytes must not be negative.");
+        }
+
+        if (options.PollProcessUtilization && options.MaxWorkloadsPerGpu is < 1 or > 4096)
+        {
+            failures.Add("Collector:NvidiaSmi:MaxWorkloadsPerGpu must be between 1 and 4096 when Collector:NvidiaSmi:PollProcessUtilization is on.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -101,9 +121,16 @@ public sealed record NvidiaSmiPollResult
 
     public IReadOnlyList<NvidiaSmiGpuRow> Rows { get; init; } = [];
 
+    /// <summary>One sample per GPU, then one per MIG GPU instance of the MIG GPUs (when read).</summary>
     public IReadOnlyList<GpuSample> Samples { get; init; } = [];
 
-    /// <summary>Lines of the output that could not be parsed.</summary>
+    /// <summary>Per-process workloads from <c>pmon</c>, when <see cref="NvidiaSmiPollerOptions.PollProcessUtilization"/> is on.</summary>
+    public IReadOnlyList<GpuWorkloadSample> Workloads { get; init; } = [];
+
+    /// <summary>pmon workloads beyond <see cref="NvidiaSmiPollerOptions.MaxWorkloadsPerGpu"/>; dropped.</summary>
+    public int WorkloadsOverLimit { get; init; }
+
+    /// <summary>Lines of the output that could not be parsed (query-gpu, and the MIG and pmon outputs when read).</summary>
     public IReadOnlyList<NvidiaSmiParseError> Errors { get; init; } = [];
 
     public int? ExitCode { get; init; }
@@ -165,6 +192,11 @@ public sealed partial class NvidiaSmiPoller
             result = await RunOnceAsync(NvidiaSmiQuery.LegacyFields, cancellationToken);
         }
 
+        if (result.Status == NvidiaSmiPollStatus.Succeeded)
+        {
+            result = await AddMigAndProcessesAsync(result, cancellationToken);
+        }
+
         // The same failure every few seconds is logged once at Warning, then at Debug until it changes.
         string? problem = result.Status != NvidiaSmiPollStatus.Succeeded
             ? result.Status + ": " + result.FailureMessage
@@ -200,6 +232,93 @@ public sealed partial class NvidiaSmiPoller
     private async Task<NvidiaSmiPollResult> RunOnceAsync(string fields, CancellationToken cancellationToken)
     {
         DateTimeOffset sampleTime = _timeProvider.GetUtcNow();
+        CommandOutcome run = await RunCommandAsync(NvidiaSmiQuery.Arguments(fields), cancellationToken);
+        if (run.Failure is NvidiaSmiPollStatus failure)
+        {
+            return new NvidiaSmiPollResult
+            {
+                Status = failure,
+                SampleTime = sampleTime,
+                Fields = fields,
+                ExitCode = run.ExitCode,
+                StandardError = run.StandardError,
+                FailureMessage = run.FailureMessage,
+            };
+        }
+
+        NvidiaSmiParseResult parsed = NvidiaSmiCsvParser.Parse(
+            run.Output,
+            new NvidiaSmiSampleContext { SampleTime = sampleTime, Node = _options.Node, Cluster = _options.Cluster, Pool = _options.Pool },
+            fields);
+        return new NvidiaSmiPollResult
+        {
+            Status = NvidiaSmiPollStatus.Succeeded,
+            SampleTime = sampleTime,
+            Fields = fields,
+            Rows = parsed.Rows,
+            Samples = parsed.Samples,
+            Errors = parsed.Errors,
+            ExitCode = 0,
+            StandardError = run.StandardError,
+        };
+    }
+
+    /// <summary>
+    /// Reads the MIG instances (<c>-q -x</c>, only when a GPU is in MIG mode) and the processes (<c>pmon</c>, when
+    /// configured). A failure of either is an error line of the poll; the query-gpu samples are kept.
+    /// </summary>
+    private async Task<NvidiaSmiPollResult> AddMigAndProcessesAsync(NvidiaSmiPollResult result, CancellationToken cancellationToken)
+    {
+        List<GpuSample> samples = [.. result.Samples];
+        List<NvidiaSmiParseError> errors = [.. result.Errors];
+        IReadOnlyList<GpuWorkloadSample> workloads = [];
+        int overLimit = 0;
+        if (_options.ReadMigInstances && result.Rows.Any(r => r.MigModeEnabled == true))
+        {
+            CommandOutcome run = await RunCommandAsync(NvidiaSmiQuery.MigArguments, cancellationToken);
+            if (run.Failure is not null)
+            {
+                errors.Add(new NvidiaSmiParseError(0, "nvidia-smi -q -x: " + run.FailureMessage));
+            }
+            else
+            {
+                Dictionary<string, GpuSample> migGpus = result.Rows
+                    .Where(r => r.MigModeEnabled == true && r.Sample.GpuUuid is not null)
+                    .ToDictionary(r => r.Sample.GpuUuid!, r => r.Sample, StringComparer.Ordinal);
+                (IReadOnlyList<GpuSample> instances, IReadOnlyList<NvidiaSmiParseError> migErrors) = NvidiaSmiMigParser.Parse(run.Output, migGpus);
+                samples.AddRange(instances);
+                errors.AddRange(migErrors);
+            }
+        }
+
+        if (_options.PollProcessUtilization)
+        {
+            CommandOutcome run = await RunCommandAsync(NvidiaSmiQuery.PmonArguments, cancellationToken);
+            if (run.Failure is not null)
+            {
+                errors.Add(new NvidiaSmiParseError(0, "nvidia-smi pmon: " + run.FailureMessage));
+            }
+            else
+            {
+                Dictionary<int, GpuSample> byIndex = result.Samples.GroupBy(s => s.GpuIndex).ToDictionary(g => g.Key, g => g.First());
+                (workloads, IReadOnlyList<NvidiaSmiParseError> pmonErrors, overLimit) = NvidiaSmiPmonParser.Parse(run.Output, byIndex, _options.MaxWorkloadsPerGpu);
+                errors.AddRange(pmonErrors);
+                if (overLimit > 0)
+                {
+                    LogWorkloadLimit(_logger, overLimit, _options.MaxWorkloadsPerGpu);
+                }
+            }
+        }
+
+        return result with { Samples = samples, Errors = errors, Workloads = workloads, WorkloadsOverLimit = overLimit };
+    }
+
+    /// <summary>How one run of the command ended: its output, or the failure (status and message).</summary>
+    private sealed record CommandOutcome(NvidiaSmiPollStatus? Failure, string Output, string StandardError, int? ExitCode, string? FailureMessage);
+
+    /// <summary>Runs the command with <paramref name="arguments"/> under the timeout and output limit; the one way a child process is run.</summary>
+    private async Task<CommandOutcome> RunCommandAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
         var startInfo = new ProcessStartInfo(_options.CommandPath)
         {
             RedirectStandardOutput = true,
@@ -213,7 +332,7 @@ public sealed partial class NvidiaSmiPoller
             startInfo.ArgumentList.Add(argument);
         }
 
-        foreach (string argument in NvidiaSmiQuery.Arguments(fields))
+        foreach (string argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);
         }
@@ -225,13 +344,7 @@ public sealed partial class NvidiaSmiPoller
         }
         catch (Win32Exception ex)
         {
-            return new NvidiaSmiPollResult
-            {
-                Status = NvidiaSmiPollStatus.StartFailed,
-                SampleTime = sampleTime,
-                Fields = fields,
-                FailureMessage = $"could not start {_options.CommandPath}: {ex.Message}",
-            };
+            return new CommandOutcome(NvidiaSmiPollStatus.StartFailed, string.Empty, string.Empty, null, $"could not start {_options.CommandPath}: {ex.Message}");
         }
 
         Task<BoundedOutput> stdoutTask = ReadBoundedAsync(process.StandardOutput.BaseStream, _options.MaxOutputBytes, stopAtLimit: true);
@@ -270,26 +383,12 @@ public sealed partial class NvidiaSmiPoller
         if (failure == NvidiaSmiPollStatus.TimedOut)
         {
             await DrainAsync(stdoutTask);
-            return new NvidiaSmiPollResult
-            {
-                Status = NvidiaSmiPollStatus.TimedOut,
-                SampleTime = sampleTime,
-                Fields = fields,
-                StandardError = stderr,
-                FailureMessage = $"{_options.CommandPath} did not finish within {_options.Timeout.TotalSeconds:0.###} s and was killed",
-            };
+            return new CommandOutcome(failure, string.Empty, stderr, null, $"{_options.CommandPath} did not finish within {_options.Timeout.TotalSeconds:0.###} s and was killed");
         }
 
         if (failure == NvidiaSmiPollStatus.OutputTooLarge)
         {
-            return new NvidiaSmiPollResult
-            {
-                Status = NvidiaSmiPollStatus.OutputTooLarge,
-                SampleTime = sampleTime,
-                Fields = fields,
-                StandardError = stderr,
-                FailureMessage = $"{_options.CommandPath} wrote more than {_options.MaxOutputBytes} bytes and was killed",
-            };
+            return new CommandOutcome(failure, string.Empty, stderr, null, $"{_options.CommandPath} wrote more than {_options.MaxOutputBytes} bytes and was killed");
         }
 
         string output = Encoding.UTF8.GetString(stdout.Bytes);
@@ -298,32 +397,10 @@ public sealed partial class NvidiaSmiPoller
             string detail = LineContaining(output, NvidiaSmiQuery.InvalidFieldMessage)
                 ?? LineContaining(stderr, NvidiaSmiQuery.InvalidFieldMessage)
                 ?? FirstLine(stderr) ?? FirstLine(output) ?? "no output";
-            return new NvidiaSmiPollResult
-            {
-                Status = NvidiaSmiPollStatus.NonZeroExit,
-                SampleTime = sampleTime,
-                Fields = fields,
-                ExitCode = process.ExitCode,
-                StandardError = stderr,
-                FailureMessage = $"{_options.CommandPath} exited with code {process.ExitCode}: {detail}",
-            };
+            return new CommandOutcome(NvidiaSmiPollStatus.NonZeroExit, output, stderr, process.ExitCode, $"{_options.CommandPath} exited with code {process.ExitCode}: {detail}");
         }
 
-        NvidiaSmiParseResult parsed = NvidiaSmiCsvParser.Parse(
-            output,
-            new NvidiaSmiSampleContext { SampleTime = sampleTime, Node = _options.Node, Cluster = _options.Cluster, Pool = _options.Pool },
-            fields);
-        return new NvidiaSmiPollResult
-        {
-            Status = NvidiaSmiPollStatus.Succeeded,
-            SampleTime = sampleTime,
-            Fields = fields,
-            Rows = parsed.Rows,
-            Samples = parsed.Samples,
-            Errors = parsed.Errors,
-            ExitCode = 0,
-            StandardError = stderr,
-        };
+        return new CommandOutcome(null, output, stderr, 0, null);
     }
 
     private static string? LineContaining(string text, string value)
@@ -451,6 +528,9 @@ public sealed partial class NvidiaSmiPoller
 
     [LoggerMessage(EventId = 305, Level = LogLevel.Debug, Message = "nvidia-smi output again had {Count} bad lines; first at line {LineNumber}: {Reason}")]
     private static partial void LogBadLinesAgain(ILogger logger, int count, int lineNumber, string reason);
+
+    [LoggerMessage(EventId = 306, Level = LogLevel.Warning, Message = "nvidia-smi pmon showed {Dropped} processes beyond {Limit} on one GPU (Collector:NvidiaSmi:MaxWorkloadsPerGpu); they were dropped")]
+    private static partial void LogWorkloadLimit(ILogger logger, int dropped, int limit);
 
     [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "nvidia-smi process {ProcessId} did not exit after being killed")]
     private static partial void LogKillSlow(ILogger logger, int processId);

@@ -70,6 +70,16 @@ public sealed partial class NvidiaSmiPollingService(
             sample.WriteTo(writer);
         }
 
+        foreach (GpuWorkloadSample workload in result.Workloads)
+        {
+            workload.WriteTo(writer);
+        }
+
+        if (result.WorkloadsOverLimit > 0)
+        {
+            metrics.Rejected(Source, result.WorkloadsOverLimit, Scraping.ScrapeService.WorkloadLimitReason);
+        }
+
         await pipeline.AcceptAsync(writer, Source, cancellationToken);
     }
 

@@ -36,6 +36,12 @@ public static class NvidiaSmiQuery
     /// <summary>The output format the poller asks for. Real drivers may still print units; the parser copes.</summary>
     public const string Format = "csv,noheader,nounits";
 
+    /// <summary>The arguments of the MIG read: the full XML report, whose <c>&lt;mig_devices&gt;</c> list each GPU's MIG devices.</summary>
+    public static IReadOnlyList<string> MigArguments { get; } = ["-q", "-x"];
+
+    /// <summary>The arguments of the per-process read: one pmon sample of the utilization group.</summary>
+    public static IReadOnlyList<string> PmonArguments { get; } = ["pmon", "-c", "1", "-s", "u"];
+
     /// <summary>The text nvidia-smi prints when a field is unknown to the installed driver.</summary>
     public const string InvalidFieldMessage = "is not a valid field to query";
 

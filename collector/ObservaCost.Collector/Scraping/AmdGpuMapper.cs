@@ -70,6 +70,7 @@ public sealed class AmdGpuMapper : IGpuExporterMapper
             NamespaceLabels = ["namespace"],
             ContainerLabels = ["container"],
             Slice = Partition,
+            WorkloadSource = "amd",
         };
     }
 

@@ -13,6 +13,12 @@ namespace ObservaCost.Collector.Scraping;
 /// <c>pod</c>/<c>pod_name</c>, <c>namespace</c>/<c>pod_namespace</c>, <c>container</c>/<c>container_name</c> (and the
 /// <c>exported_*</c> names Prometheus gives them behind a federation). <c>pod=""</c> means unallocated. DCGM's blank
 /// sentinels (unsupported field) are left null.
+/// <para>
+/// MIG: a series with <c>GPU_I_ID</c> is that GPU instance's (profile from <c>GPU_I_PROFILE</c>, same <c>UUID</c> as
+/// the physical GPU); power and energy are the physical GPU's and are kept on the whole-GPU sample only. Shared GPUs:
+/// dcgm-exporter with <c>-k</c> repeats a time-sliced GPU's series once per pod with the same values; the GPU gets one
+/// sample without a pod and each pod a <c>gpu_workload</c> (source <c>dcgm</c>) without utilization.
+/// </para>
 /// </remarks>
 public sealed class DcgmMapper : IGpuExporterMapper
 {
@@ -37,7 +43,12 @@ public sealed class DcgmMapper : IGpuExporterMapper
         NamespaceLabels = ["exported_namespace", "namespace", "pod_namespace"],
         ContainerLabels = ["exported_container", "container", "container_name"],
         Slice = labels => (labels.Get("GPU_I_ID"), labels.Get("GPU_I_PROFILE")),
+        WorkloadSource = WorkloadSourceTag,
+        DeviceReadingsBelongToWholeGpu = true,
     };
+
+    /// <summary>The <c>source</c> tag of the workloads of a shared GPU seen on a dcgm-exporter page.</summary>
+    public const string WorkloadSourceTag = "dcgm";
 
     public GpuMappingResult Map(IReadOnlyList<PrometheusSample> samples, GpuScrapeContext context) =>
         GpuPageMapper.Map(Dialect, samples, context);

@@ -33,6 +33,12 @@ public sealed record GpuScrapeContext
 
     /// <summary>Optional: the model served by a pod, given its namespace (may be null) and name; consulted when no label names it.</summary>
     public Func<string?, string, string?>? ServedModelResolver { get; init; }
+
+    /// <summary>
+    /// Most workloads (pod and container) kept per GPU or MIG instance from one page; the rest are counted in
+    /// <see cref="GpuMappingResult.WorkloadsOverLimit"/> and dropped.
+    /// </summary>
+    public int MaxWorkloadsPerGpu { get; init; } = ScrapeOptions.DefaultMaxWorkloadsPerGpu;
 }
 
 /// <summary>The GPUs of one exporter page, and what could not be mapped.</summary>
@@ -58,10 +64,19 @@ public sealed record GpuMappingResult
     public SampleRejections Rejections { get; init; } = new();
 
     /// <summary>
-    /// GPUs that showed up with more than one pod (a shared or time-sliced GPU). The first pod is kept, since
-    /// <see cref="GpuSample"/> holds one placement per GPU.
+    /// GPUs (or MIG instances) that showed up with more than one pod or container (a shared or time-sliced GPU): their
+    /// <see cref="GpuSample"/> carries no placement, and each workload is in <see cref="Workloads"/>.
     /// </summary>
     public int PodConflicts { get; init; }
+
+    /// <summary>
+    /// One <see cref="GpuWorkloadSample"/> per workload of a shared GPU (see <see cref="PodConflicts"/>), with no
+    /// utilization: an exporter that repeats a shared GPU's series once per pod gives the GPU's values, not the pod's.
+    /// </summary>
+    public IReadOnlyList<GpuWorkloadSample> Workloads { get; init; } = [];
+
+    /// <summary>Workloads beyond <see cref="GpuScrapeContext.MaxWorkloadsPerGpu"/> on one GPU; dropped.</summary>
+    public int WorkloadsOverLimit { get; init; }
 }
 
 /// <summary>Maps the parsed page of one GPU exporter to <see cref="GpuSample"/> records.</summary>
@@ -119,6 +134,15 @@ internal sealed class GpuExporterDialect
 
     /// <summary>The slice (MIG instance, AMD partition) and its profile of a sample, or nulls for a whole GPU.</summary>
     public required Func<LabelReader, (string? Instance, string? Profile)> Slice { get; init; }
+
+    /// <summary>The <c>source</c> tag of the <see cref="GpuWorkloadSample"/>s of a shared GPU, e.g. <c>dcgm</c>.</summary>
+    public required string WorkloadSource { get; init; }
+
+    /// <summary>
+    /// Power and energy are the physical GPU's even on a slice's series (dcgm-exporter repeats device fields per MIG
+    /// instance): they go to the whole GPU's sample (made if the page has none) and are dropped from the slice's.
+    /// </summary>
+    public bool DeviceReadingsBelongToWholeGpu { get; init; }
 }
 
 /// <summary>Reads labels from a sample, then from the context's target labels; empty values count as absent.</summary>
@@ -215,6 +239,26 @@ internal static class GpuPageMapper
             gpu.Set(rule, reading);
         }
 
+        if (dialect.DeviceReadingsBelongToWholeGpu)
+        {
+            foreach (GpuAccumulator slice in gpus.Values.Where(g => g.Instance is not null && g.HasDeviceReadings).ToList())
+            {
+                if (!gpus.TryGetValue((slice.Index, slice.Uuid, null), out GpuAccumulator? whole))
+                {
+                    whole = slice.WholeGpu();
+                    gpus.Add((slice.Index, slice.Uuid, null), whole);
+                }
+
+                slice.MoveDeviceReadingsTo(whole);
+            }
+        }
+
+        var workloads = new List<GpuWorkloadSample>();
+        foreach (GpuAccumulator gpu in gpus.Values.Where(g => g.HasPodConflict))
+        {
+            gpu.AddWorkloads(workloads, dialect.WorkloadSource, context);
+        }
+
         var result = gpus.Values
             .OrderBy(g => g.Index)
             .ThenBy(g => g.Instance is null ? -1 : int.TryParse(g.Instance, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : int.MaxValue)
@@ -230,6 +274,8 @@ internal static class GpuPageMapper
             BlankValues = blank,
             Rejections = rejections,
             PodConflicts = gpus.Values.Count(g => g.HasPodConflict),
+            Workloads = workloads,
+            WorkloadsOverLimit = gpus.Values.Sum(g => g.WorkloadsOverLimit),
         };
     }
 
@@ -274,10 +320,7 @@ internal static class GpuPageMapper
         private string? _model;
         private string? _node;
         private string? _pciBusId;
-        private string? _pod;
-        private string? _namespace;
-        private string? _container;
-        private string? _servedModel;
+        private readonly List<Placement> _placements = [];
         private string? _source;
         private string? _profile = profile;
 
@@ -287,12 +330,12 @@ internal static class GpuPageMapper
 
         public string? Instance { get; } = instance;
 
-        public bool HasPodConflict { get; private set; }
-
-        /// <summary>Reads placement labels; notes a conflict when this sample names a different pod than the GPU already has.</summary>
+        /// <summary>
+        /// Reads placement labels. Every distinct pod and container on the GPU is kept as a workload (up to the
+        /// context's limit); with more than one, the GPU is shared and its sample carries no placement.
+        /// </summary>
         public void Place(GpuExporterDialect dialect, LabelReader labels, GpuScrapeContext context)
         {
-            string? pod = labels.First(dialect.PodLabels);
             if (!_placed)
             {
                 _placed = true;
@@ -300,38 +343,97 @@ internal static class GpuPageMapper
                 _node = labels.First(dialect.NodeLabels);
                 _pciBusId = labels.Get(GpuIdentity.PciBusIdTag);
                 _source = labels.Get(Tags.Source);
-                SetPod(pod, dialect, labels);
-                return;
+            }
+            else
+            {
+                _model ??= labels.First(dialect.ModelLabels);
+                _node ??= labels.First(dialect.NodeLabels);
+                _pciBusId ??= labels.Get(GpuIdentity.PciBusIdTag);
+                _source ??= labels.Get(Tags.Source);
+                _profile ??= dialect.Slice(labels).Profile;
             }
 
-            _model ??= labels.First(dialect.ModelLabels);
-            _node ??= labels.First(dialect.NodeLabels);
-            _pciBusId ??= labels.Get(GpuIdentity.PciBusIdTag);
-            _source ??= labels.Get(Tags.Source);
-            _profile ??= dialect.Slice(labels).Profile;
+            string? pod = labels.First(dialect.PodLabels);
             if (pod is null)
             {
                 return;
             }
 
-            if (_pod is null)
+            string? ns = labels.First(dialect.NamespaceLabels);
+            string? container = labels.First(dialect.ContainerLabels);
+            foreach (Placement known in _placements)
             {
-                SetPod(pod, dialect, labels);
+                if (string.Equals(known.Pod, pod, StringComparison.Ordinal)
+                    && string.Equals(known.Namespace, ns, StringComparison.Ordinal)
+                    && string.Equals(known.Container, container, StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+
+            if (_placements.Count >= context.MaxWorkloadsPerGpu)
+            {
+                WorkloadsOverLimit++;
                 return;
             }
 
-            HasPodConflict |= !string.Equals(_pod, pod, StringComparison.Ordinal);
-
-            void SetPod(string? podName, GpuExporterDialect d, LabelReader l)
+            string? servedModel = context.ServedModelLabel is string key ? labels.Get(key) : null;
+            if (servedModel is null && context.ServedModelResolver is not null)
             {
-                _pod = podName;
-                _namespace = podName is null ? null : l.First(d.NamespaceLabels);
-                _container = podName is null ? null : l.First(d.ContainerLabels);
-                _servedModel = context.ServedModelLabel is string key ? l.Get(key) : null;
-                if (_servedModel is null && podName is not null && context.ServedModelResolver is not null)
+                servedModel = context.ServedModelResolver(ns, pod);
+            }
+
+            _placements.Add(new Placement(ns, pod, container, servedModel));
+        }
+
+        public bool HasPodConflict => _placements.Count > 1;
+
+        public int WorkloadsOverLimit { get; private set; }
+
+        public bool HasDeviceReadings => _values[(int)GpuField.PowerWatts] is not null || _values[(int)GpuField.EnergyJoules] is not null;
+
+        /// <summary>A whole-GPU accumulator with this slice's identity, for a page whose GPU has only slice series.</summary>
+        public GpuAccumulator WholeGpu() => new(Index, Uuid, null, null)
+        {
+            _placed = true,
+            _model = _model,
+            _node = _node,
+            _pciBusId = _pciBusId,
+            _source = _source,
+        };
+
+        /// <summary>Moves power and energy (the physical GPU's) to <paramref name="whole"/>, which keeps its own if it has them.</summary>
+        public void MoveDeviceReadingsTo(GpuAccumulator whole)
+        {
+            foreach (GpuField field in (ReadOnlySpan<GpuField>)[GpuField.PowerWatts, GpuField.EnergyJoules])
+            {
+                int i = (int)field;
+                whole._values[i] ??= _values[i];
+                _values[i] = null;
+            }
+        }
+
+        /// <summary>Adds one workload sample per pod and container of this shared GPU.</summary>
+        public void AddWorkloads(List<GpuWorkloadSample> into, string source, GpuScrapeContext context)
+        {
+            GpuSample gpu = ToSample(context);
+            foreach (Placement p in _placements)
+            {
+                into.Add(new GpuWorkloadSample
                 {
-                    _servedModel = context.ServedModelResolver(_namespace, podName);
-                }
+                    Time = gpu.Time,
+                    Cluster = gpu.Cluster,
+                    Node = gpu.Node,
+                    GpuIndex = gpu.GpuIndex,
+                    GpuUuid = gpu.GpuUuid!,
+                    MigInstance = gpu.MigInstance,
+                    Namespace = p.Namespace,
+                    Pod = p.Pod,
+                    Container = p.Container,
+                    ServedModel = p.ServedModel,
+                    Source = source,
+                    WorkloadsOnGpu = _placements.Count,
+                });
             }
         }
 
@@ -360,6 +462,7 @@ internal static class GpuPageMapper
             }
 
             string node = context.PreferContextNode ? context.Node : _node ?? context.Node;
+            Placement? placement = _placements.Count == 1 ? _placements[0] : null;
             return new GpuSample
             {
                 Time = context.ScrapeTime,
@@ -373,10 +476,10 @@ internal static class GpuPageMapper
                 Pool = context.Pool,
                 MigInstance = Instance,
                 MigProfile = Instance is null ? null : _profile,
-                Namespace = _namespace,
-                Pod = _pod,
-                Container = _container,
-                ServedModel = _servedModel,
+                Namespace = placement?.Namespace,
+                Pod = placement?.Pod,
+                Container = placement?.Container,
+                ServedModel = placement?.ServedModel,
                 UtilizationPercent = _values[(int)GpuField.UtilizationPercent],
                 GraphicsEngineActivityRatio = _values[(int)GpuField.GraphicsEngineActivityRatio],
                 PowerWatts = _values[(int)GpuField.PowerWatts],
@@ -390,6 +493,8 @@ internal static class GpuPageMapper
         }
 
         private static long? ToBytes(double? value) => value is double v ? (long)Math.Round(v) : null;
+
+        private sealed record Placement(string? Namespace, string Pod, string? Container, string? ServedModel);
     }
 
     /// <summary>Rules for a metric reported in MiB, read as bytes.</summary>

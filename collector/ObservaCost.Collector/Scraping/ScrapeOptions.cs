@@ -12,6 +12,8 @@ public enum ScrapeKind
     Amd,
     /// <summary>A vLLM server's <c>/metrics</c>.</summary>
     Vllm,
+    /// <summary>HAMi's vGPU monitor (<c>hami-device-plugin</c>, per-container vGPU memory and SM utilization).</summary>
+    Hami,
 }
 
 /// <summary>One Prometheus-text endpoint to scrape.</summary>
@@ -65,6 +67,15 @@ public sealed class ScrapeOptions
 
     /// <summary>Most samples parsed from one page.</summary>
     public int MaxSamplesPerPage { get; set; } = 200_000;
+
+    /// <summary>The default of <see cref="MaxWorkloadsPerGpu"/>.</summary>
+    public const int DefaultMaxWorkloadsPerGpu = 64;
+
+    /// <summary>
+    /// Most workloads (pods and containers, or HAMi containers) written per GPU or MIG instance from one page; the rest
+    /// are dropped, counted in <c>points.rejected</c> with reason <c>workload_limit</c> and logged.
+    /// </summary>
+    public int MaxWorkloadsPerGpu { get; set; } = DefaultMaxWorkloadsPerGpu;
 }
 
 public sealed class ScrapeOptionsValidator : IValidateOptions<ScrapeOptions>
@@ -112,6 +123,11 @@ public sealed class ScrapeOptionsValidator : IValidateOptions<ScrapeOptions>
         if (options.MaxSamplesPerPage < 1)
         {
             failures.Add($"{ScrapeOptions.SectionName}:MaxSamplesPerPage must be positive.");
+        }
+
+        if (options.MaxWorkloadsPerGpu is < 1 or > 4096)
+        {
+            failures.Add($"{ScrapeOptions.SectionName}:MaxWorkloadsPerGpu must be between 1 and 4096.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -32,6 +32,9 @@ public sealed partial class ScrapeService(
 
     /// <summary>The <c>reason</c> of a scrape that could not fetch or decode its page.</summary>
     public const string FetchFailedReason = "fetch_failed";
+
+    /// <summary>The <c>reason</c> of workloads dropped beyond <see cref="ScrapeOptions.MaxWorkloadsPerGpu"/>.</summary>
+    public const string WorkloadLimitReason = "workload_limit";
     private readonly LogThrottle _throttle = new(time, TimeSpan.FromMinutes(1));
     private readonly VllmMetricsTracker _vllm = new();
 
@@ -45,6 +48,7 @@ public sealed partial class ScrapeService(
         {
             ScrapeKind.Dcgm => new DcgmMapper(),
             ScrapeKind.Amd => new AmdGpuMapper(target.MetricPrefix),
+            ScrapeKind.Hami => new HamiMapper(),
             _ => null,
         };
         using var timer = new PeriodicTimer(target.Interval, time);
@@ -103,10 +107,25 @@ public sealed partial class ScrapeService(
                     Pool = target.Pool,
                     ExtraLabels = target.ExtraLabels,
                     ServedModelLabel = target.ServedModelLabel,
+                    MaxWorkloadsPerGpu = options.Value.MaxWorkloadsPerGpu,
                 });
                 foreach (GpuSample sample in mapped.Samples)
                 {
                     encoded += (string.IsNullOrEmpty(target.Tenant) ? sample : sample with { Tenant = target.Tenant }).WriteTo(writer) ? 1 : 0;
+                }
+
+                foreach (GpuWorkloadSample workload in mapped.Workloads)
+                {
+                    encoded += (string.IsNullOrEmpty(target.Tenant) ? workload : workload with { Tenant = target.Tenant }).WriteTo(writer) ? 1 : 0;
+                }
+
+                if (mapped.WorkloadsOverLimit > 0)
+                {
+                    metrics.Rejected(Source, mapped.WorkloadsOverLimit, WorkloadLimitReason);
+                    if (_throttle.ShouldLog(target.Name + ":workloads", out long dropped))
+                    {
+                        LogWorkloadLimit(logger, target.Name, mapped.WorkloadsOverLimit, options.Value.MaxWorkloadsPerGpu, dropped);
+                    }
                 }
 
                 refused = mapped.Rejections;
@@ -278,6 +297,9 @@ public sealed partial class ScrapeService(
 
     [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Page of {Target} had {Rejected} refused lines or samples; the first ({Kind}): {Reason} ({Suppressed} similar warnings suppressed)")]
     private static partial void LogBadPage(ILogger logger, string target, int rejected, string kind, string reason, long suppressed);
+
+    [LoggerMessage(EventId = 603, Level = LogLevel.Warning, Message = "Page of {Target} had {Dropped} workloads beyond {Limit} on one GPU (Collector:Scrape:MaxWorkloadsPerGpu); they were dropped ({Suppressed} similar warnings suppressed)")]
+    private static partial void LogWorkloadLimit(ILogger logger, string target, int dropped, int limit, long suppressed);
 
     [LoggerMessage(EventId = 602, Level = LogLevel.Warning, Message = "The spool is full: {Points} points scraped from {Target} were dropped ({Suppressed} similar warnings suppressed)")]
     private static partial void LogSpoolFull(ILogger logger, string target, int points, long suppressed);

@@ -52,6 +52,13 @@ public sealed record GpuWorkloadSample : ILineProtocolPoint
 
     public long? MemoryLimitBytes { get; init; }
 
+    /// <summary>
+    /// How many workloads the source saw on the same GPU (or MIG instance) at that moment, this one included (field
+    /// <c>workloads_on_gpu</c>). Every collector source sets it, so a workload whose source measures nothing of its own
+    /// (dcgm-exporter's per-pod copies of a time-sliced GPU) is still stored.
+    /// </summary>
+    public long? WorkloadsOnGpu { get; init; }
+
     public bool WriteTo(LineProtocolWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -72,6 +79,7 @@ public sealed record GpuWorkloadSample : ILineProtocolPoint
             .Field(Fields.MemoryUsedBytes, MemoryUsedBytes)
             .Field(Fields.RequestedFraction, RequestedFraction)
             .Field(Fields.UtilizationPercent, UtilizationPercent)
+            .Field(Fields.WorkloadsOnGpu, WorkloadsOnGpu)
             .End(UnixTime.ToNanoseconds(Time));
     }
 }

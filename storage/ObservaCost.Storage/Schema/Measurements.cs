@@ -136,6 +136,9 @@ public static class Fields
 
     /// <summary>The fraction of a GPU (or MIG instance) a workload requested from its device plugin, 0–1.</summary>
     public const string RequestedFraction = "requested_fraction";
+
+    /// <summary>How many workloads the source saw on the same GPU (or MIG instance) at that moment, this one included.</summary>
+    public const string WorkloadsOnGpu = "workloads_on_gpu";
     public const string TemperatureCelsius = "temperature_celsius";
     public const string XidErrors = "xid_errors";
     public const string SampleCount = "sample_count";

@@ -82,6 +82,72 @@ public sealed class NvidiaSmiPollerTests : IDisposable
             File.ReadAllLines(argsFile));
     }
 
+    /// <summary>
+    /// A MIG A100 (query-gpu row with <c>[N/A]</c> utilization and MIG Enabled; its UUID is the one of netdata's
+    /// <c>a100-sxm4-mig.xml</c>, which the script cats for <c>-q -x</c>) and pmon on: the poll adds one sample per GPU
+    /// instance and one workload per process, each command run with its own arguments.
+    /// </summary>
+    [Fact]
+    public async Task Poll_MigGpuWithPmon_AddsInstanceSamplesAndProcessWorkloads()
+    {
+        string xml = RepoPaths.Data("nvidia-smi", "xml-csv-netdata", "a100-sxm4-mig.xml");
+        string argsFile = Path.Combine(_dir, "args.txt");
+        string command = Script(
+            "smi-mig.sh",
+            $$"""
+            echo "$*" >> {{Quote(argsFile)}}
+            case "$1" in
+              --query-gpu=*) echo '2026/03/01 12:00:00.000, 0, GPU-27b94a00-ed54-5c24-b1fd-1054085de32a, NVIDIA A100-SXM4-40GB, 00000000:00:04.0, [N/A], 38, 40960, 61.20, 61.00, 62.00, 400.00, 33, Enabled' ;;
+              -q) cat {{Quote(xml)}} ;;
+              pmon) printf '# gpu         pid   type     sm    mem    enc    dec    jpg    ofa    command\n    0       4242     C     37      5      -      -      -      -    vllm\n' ;;
+              *) exit 3 ;;
+            esac
+            """);
+
+        NvidiaSmiPollResult result = await Poller(command, o => o.PollProcessUtilization = true).PollAsync();
+
+        Assert.Equal(NvidiaSmiPollStatus.Succeeded, result.Status);
+        Assert.Empty(result.Errors);
+        Assert.Equal([null, "1", "2"], result.Samples.Select(s => s.MigInstance));
+        Assert.Equal([null, "3g.20gb", "3g.20gb"], result.Samples.Select(s => s.MigProfile));
+        Assert.NotNull(result.Samples[0].PowerWatts);
+        Assert.Null(result.Samples[0].UtilizationPercent); // [N/A] under MIG
+        Assert.Equal([null, null], result.Samples.Skip(1).Select(s => s.PowerWatts));
+        Assert.Equal(38 * MiB, result.Samples[0].MemoryUsedBytes);
+        Assert.Equal([19 * MiB, 19 * MiB], result.Samples.Skip(1).Select(s => s.MemoryUsedBytes));
+        GpuWorkloadSample vllm = Assert.Single(result.Workloads);
+        Assert.Equal("vllm", vllm.Workload);
+        Assert.Equal(37, vllm.UtilizationPercent);
+        Assert.Equal("GPU-27b94a00-ed54-5c24-b1fd-1054085de32a", vllm.GpuUuid);
+        string[] runs = await File.ReadAllLinesAsync(argsFile);
+        Assert.Equal(3, runs.Length);
+        Assert.Equal("-q -x", runs[1]);
+        Assert.Equal("pmon -c 1 -s u", runs[2]);
+    }
+
+    [Fact]
+    public async Task Poll_MigReadFails_KeepsTheGpuSampleAndReportsAnErrorLine()
+    {
+        string command = Script(
+            "smi-mig-fails.sh",
+            """
+            case "$1" in
+              --query-gpu=*) echo '2026/03/01 12:00:00.000, 0, GPU-27b94a00-ed54-5c24-b1fd-1054085de32a, NVIDIA A100-SXM4-40GB, 00000000:00:04.0, [N/A], 38, 40960, 61.20, 61.00, 62.00, 400.00, 33, Enabled' ;;
+              *) echo 'Failed to initialize NVML' >&2; exit 9 ;;
+            esac
+            """);
+
+        NvidiaSmiPollResult result = await Poller(command).PollAsync();
+
+        Assert.Equal(NvidiaSmiPollStatus.Succeeded, result.Status);
+        GpuSample gpu = Assert.Single(result.Samples);
+        Assert.Null(gpu.MigInstance);
+        NvidiaSmiParseError error = Assert.Single(result.Errors);
+        Assert.Contains("nvidia-smi -q -x", error.Reason, StringComparison.Ordinal);
+        Assert.Contains("Failed to initialize NVML", error.Reason, StringComparison.Ordinal);
+        Assert.Empty(result.Workloads);
+    }
+
     [Fact]
     public async Task Poll_PrefixArguments_ComeBeforeTheQuery()
     {
@@ -168,7 +234,8 @@ public sealed class NvidiaSmiPollerTests : IDisposable
             "echo 'this is not csv'\n" +
             "echo '2025/03/01 12:00:00.126, 1, GPU-b, NVIDIA H200, 00000000:84:00.0, [N/A], 55 MiB, 143771 MiB, 78.28 W, 78.28 W, 78.21 W, 700.00 W, 28, Enabled'");
 
-        NvidiaSmiPollResult result = await Poller(command).PollAsync();
+        // The script prints the same for every command; GPU 1 is in MIG mode, so the MIG read (-q -x) is turned off here.
+        NvidiaSmiPollResult result = await Poller(command, o => o.ReadMigInstances = false).PollAsync();
 
         Assert.Equal([0, 1], result.Samples.Select(s => s.GpuIndex));
         Assert.Null(result.Samples[1].UtilizationPercent);
@@ -265,12 +332,16 @@ public sealed class NvidiaSmiPollerTests : IDisposable
     [Fact]
     public void Options_InvalidValues_AreAllReportedWithTheirKeys()
     {
-        var options = new NvidiaSmiPollerOptions { CommandPath = " ", Node = "", Timeout = TimeSpan.Zero, MaxOutputBytes = 0, MaxErrorBytes = -1 };
+        var options = new NvidiaSmiPollerOptions
+        {
+            CommandPath = " ", Node = "", Timeout = TimeSpan.Zero, MaxOutputBytes = 0, MaxErrorBytes = -1, PollProcessUtilization = true, MaxWorkloadsPerGpu = 0,
+        };
 
         ValidateOptionsResult result = new NvidiaSmiPollerOptionsValidator().Validate(null, options);
 
         Assert.True(result.Failed);
-        Assert.Equal(5, result.Failures!.Count());
+        Assert.Equal(6, result.Failures!.Count());
+        Assert.Contains(result.Failures!, f => f.StartsWith("Collector:NvidiaSmi:MaxWorkloadsPerGpu", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, f => f.StartsWith("Collector:NvidiaSmi:Node", StringComparison.Ordinal));
         Assert.Throws<OptionsValidationException>(() => Poller(" "));
     }

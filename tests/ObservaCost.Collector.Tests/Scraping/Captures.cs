@@ -20,6 +20,9 @@ internal static class Captures
 
     public static string NvidiaExporter(string file) => RepoPaths.Data("nvidia-smi", "nvidia_gpu_exporter-captures", "exporter-metrics", file);
 
+    /// <summary>A fixture kept in this test project (Fixtures/SOURCE.md names where each comes from).</summary>
+    public static string Fixture(params string[] parts) => Path.Combine([RepoPaths.Root, "tests", "ObservaCost.Collector.Tests", "Fixtures", .. parts]);
+
     public static PrometheusParseResult Parse(string path) => PrometheusTextParser.ParseOnce(File.ReadAllBytes(path));
 
     public static string Text(string path) => File.ReadAllText(path);

@@ -296,7 +296,7 @@ public sealed class DcgmMapperTests
     }
 
     [Fact]
-    public void Map_SharedGpuWithTwoPods_KeepsFirstPodAndCountsConflict()
+    public void Map_SharedGpuWithTwoPods_GpuSampleHasNoPod_EachPodIsAWorkload()
     {
         const string page = """
             DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-a",pod="first",namespace="a"} 30
@@ -307,9 +307,13 @@ public sealed class DcgmMapperTests
         GpuMappingResult result = MapPage(page);
 
         GpuSample gpu = Assert.Single(result.Samples);
-        Assert.Equal("first", gpu.Pod);
-        Assert.Equal("a", gpu.Namespace);
+        Assert.Null(gpu.Pod);
+        Assert.Null(gpu.Namespace);
+        Assert.Equal(30, gpu.UtilizationPercent);
+        Assert.Equal(100, gpu.PowerWatts);
         Assert.Equal(1, result.PodConflicts);
+        Assert.Equal(["first", "second"], result.Workloads.Select(w => w.Pod));
+        Assert.Equal(["a", "b"], result.Workloads.Select(w => w.Namespace));
     }
 
     [Fact]
