@@ -44,6 +44,15 @@ public sealed record GpuWindowInput
 
     /// <summary>This GPU's share of its node's non-GPU power (CPU, memory, fans, NICs), charged like GPU power.</summary>
     public double NodePowerWatts { get; init; }
+
+    /// <summary>
+    /// This GPU's share of its node's measured non-GPU power over time (<see cref="NodePowerAttribution"/>); when it has
+    /// samples it is integrated like GPU power and <see cref="NodePowerWatts"/> is not used.
+    /// </summary>
+    public IReadOnlyList<TimedValue> NodeNonGpuPowerWatts { get; init; } = [];
+
+    /// <summary>Where the node power came from: <c>measured</c>, <c>fixed</c> or <c>none</c> (<see cref="ObservaCost.Storage.Schema.NodePowerSources"/>).</summary>
+    public string? NodePowerSource { get; init; }
 }
 
 /// <summary>The cost of one GPU's time attributed to one model and tenant (or to nobody).</summary>
@@ -108,7 +117,7 @@ public static class GpuCostCalculator
         {
             Hardware hw = Hardware.Of(price, span.Start, span.End);
             EnergyCostResult e = EnergyOf(gpu, span.Start, span.End, energy, schedule, maxGap);
-            EnergyCostResult node = NodeEnergyOf(gpu, span.Start, span.End, energy, schedule);
+            EnergyCostResult node = NodeEnergyOf(gpu, span.Start, span.End, energy, schedule, maxGap);
             lines.Add(new GpuCostLine(span.Model, span.Tenant, hw.Hours, e.EnergyJoules, e.FacilityEnergyJoules + node.FacilityEnergyJoules, hw.CapexUsd, hw.OpexUsd,
                 price.EnergyBilledSeparately ? e.CostUsd + node.CostUsd : 0, node.EnergyJoules, hw.Hours * MeanUtilization(buckets, span.Start, span.End) / 100, hw.RentalUsd));
         }
@@ -119,7 +128,7 @@ public static class GpuCostCalculator
         {
             Hardware hw = Hardware.Of(price, interval.Start, interval.End);
             EnergyCostResult e = EnergyOf(gpu, interval.Start, interval.End, energy, schedule, maxGap) +
-                NodeEnergyOf(gpu, interval.Start, interval.End, energy, schedule);
+                NodeEnergyOf(gpu, interval.Start, interval.End, energy, schedule, maxGap);
             idleHours += hw.Hours;
             idleEnergy += e.FacilityEnergyJoules;
             idleCost += hw.CapexUsd + hw.OpexUsd + hw.RentalUsd + (price.EnergyBilledSeparately ? e.CostUsd : 0);
@@ -187,8 +196,10 @@ public static class GpuCostCalculator
         return count > 0 ? sum / count : 0;
     }
 
-    private static EnergyCostResult NodeEnergyOf(GpuWindowInput gpu, DateTimeOffset start, DateTimeOffset end, EnergyPricing energy, TariffSchedule schedule) =>
-        gpu.NodePowerWatts > 0 ? EnergyCost.OfConstantPower(gpu.NodePowerWatts, start, end, schedule, energy.Pue) : default;
+    private static EnergyCostResult NodeEnergyOf(GpuWindowInput gpu, DateTimeOffset start, DateTimeOffset end, EnergyPricing energy, TariffSchedule schedule, TimeSpan maxGap) =>
+        gpu.NodeNonGpuPowerWatts.Count > 0 ? EnergyCost.OfPowerSamples(gpu.NodeNonGpuPowerWatts.ToArray(), maxGap, start, end, schedule, energy.Pue)
+        : gpu.NodePowerWatts > 0 ? EnergyCost.OfConstantPower(gpu.NodePowerWatts, start, end, schedule, energy.Pue)
+        : default;
 
     private static EnergyCostResult EnergyOf(GpuWindowInput gpu, DateTimeOffset start, DateTimeOffset end, EnergyPricing energy, TariffSchedule schedule, TimeSpan maxGap) =>
         gpu.EnergyCounterJoules.Count >= 2
