@@ -23,7 +23,8 @@ public sealed record NodePowerResult(IReadOnlyList<GpuWindowInput> Gpus, int Cla
 /// others getting 0, so each GPU gets a power series that <see cref="GpuCostCalculator"/> integrates like GPU power
 /// (trapezoids, gaps longer than the limit not bridged), prices at the tariff of each moment and scales by PUE. A node
 /// without a reading near the window gets the pricing file's fixed watts shared equally (as before), else none.
-/// GPUs bound to a tenant share their node's power only among themselves.
+/// GPUs bound to a tenant share their node's non-GPU power only among themselves (as with the fixed watts); the GPU power
+/// taken from the reading is that of every GPU of the node, each once.
 /// </summary>
 public static class NodePowerAttribution
 {
@@ -77,6 +78,10 @@ public static class NodePowerAttribution
         var result = new List<GpuWindowInput>(gpus.Count);
         int clamped = 0;
         var clampedNodes = new SortedSet<string>(StringComparer.Ordinal);
+
+        // The node's GPUs, each once (a GPU read for the fleet and for a bound tenant is one GPU drawing power).
+        Dictionary<string, GpuWindowInput[]> physical = gpus.GroupBy(g => g.Node, StringComparer.Ordinal).ToDictionary(
+            n => n.Key, n => n.GroupBy(g => g.GpuUuid, StringComparer.Ordinal).Select(u => u.OrderBy(g => g.BoundTenant is not null).First()).ToArray(), StringComparer.Ordinal);
         foreach (IGrouping<(string Node, string? BoundTenant), GpuWindowInput> node in gpus.GroupBy(g => (g.Node, g.BoundTenant)))
         {
             GpuWindowInput[] members = [.. node];
@@ -84,7 +89,7 @@ public static class NodePowerAttribution
                 measured.Any(r => r.Time >= windowStart - maxGap && r.Time <= windowEnd + maxGap))
             {
                 int before = clamped;
-                List<TimedValue>[] shares = Shares(members, measured, maxGap, ref clamped);
+                List<TimedValue>[] shares = Shares(members, physical[node.Key.Node], measured, maxGap, ref clamped);
                 if (clamped > before)
                 {
                     clampedNodes.Add(node.Key.Node);
@@ -108,8 +113,11 @@ public static class NodePowerAttribution
         return new NodePowerResult(result, clamped, [.. clampedNodes]);
     }
 
-    /// <summary>Each GPU's share of the node's non-GPU power at every reading: equal over the GPUs observed then, 0 for the others.</summary>
-    private static List<TimedValue>[] Shares(GpuWindowInput[] gpus, IReadOnlyList<NodePowerReading> readings, TimeSpan maxGap, ref int clamped)
+    /// <summary>
+    /// Each GPU's share of the node's non-GPU power at every reading (the reading less the power of all the node's
+    /// GPUs, <paramref name="nodeGpus"/>): equal over the GPUs of <paramref name="gpus"/> observed then, 0 for the others.
+    /// </summary>
+    private static List<TimedValue>[] Shares(GpuWindowInput[] gpus, GpuWindowInput[] nodeGpus, IReadOnlyList<NodePowerReading> readings, TimeSpan maxGap, ref int clamped)
     {
         var shares = new List<TimedValue>[gpus.Length];
         for (int i = 0; i < gpus.Length; i++)
@@ -121,20 +129,21 @@ public static class NodePowerAttribution
         foreach (NodePowerReading reading in readings)
         {
             int observed = 0;
-            double gpuWatts = 0;
             for (int i = 0; i < gpus.Length; i++)
             {
                 power[i] = PowerAt(gpus[i], reading.Time, maxGap);
-                if (power[i] is double p)
-                {
-                    observed++;
-                    gpuWatts += p;
-                }
+                observed += power[i] is null ? 0 : 1;
             }
 
             if (observed == 0)
             {
                 continue;
+            }
+
+            double gpuWatts = 0;
+            foreach (GpuWindowInput gpu in nodeGpus)
+            {
+                gpuWatts += PowerAt(gpu, reading.Time, maxGap) ?? 0;
             }
 
             double nonGpu = reading.NonGpuOnly ? reading.PowerWatts : reading.PowerWatts - gpuWatts;
