@@ -23,15 +23,7 @@ public sealed class ReportNodePowerTests
     {
         await using TwoHourFleet hours = await TwoHourFleet.StartAsync();
         ITimeSeriesStore store = hours.Services.GetRequiredService<ITimeSeriesStore>();
-        using (var writer = new LineProtocolWriter())
-        {
-            for (DateTimeOffset t = TwoHourFleet.Period.AddMinutes(-5); t <= TwoHourFleet.PeriodEnd.AddMinutes(5); t = t.AddSeconds(30))
-            {
-                new NodeSample { Time = t, Node = "node-a", Source = "ipmi_dcmi", Scope = NodePowerScopes.WholeNode, PowerWatts = 700 }.WriteTo(writer);
-            }
-
-            Assert.Equal(0, (await store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds))).PointsRejected);
-        }
+        await WriteNodeAsync(store, "node-a", 700);
 
         await hours.BackfillAsync(TwoHourFleet.Period, TwoHourFleet.PeriodEnd);
         EfficiencyReport report = await hours.Services.GetRequiredService<EfficiencyReportBuilder>()
@@ -55,15 +47,7 @@ public sealed class ReportNodePowerTests
         Assert.Contains(Period, md, StringComparison.Ordinal);
 
         // Every node measured: the note moves from "not measured" to the other notes.
-        using (var writer = new LineProtocolWriter())
-        {
-            for (DateTimeOffset t = TwoHourFleet.Period.AddMinutes(-5); t <= TwoHourFleet.PeriodEnd.AddMinutes(5); t = t.AddSeconds(30))
-            {
-                new NodeSample { Time = t, Node = "node-b", Source = "redfish", Scope = NodePowerScopes.WholeNode, PowerWatts = 260 }.WriteTo(writer);
-            }
-
-            Assert.Equal(0, (await store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds))).PointsRejected);
-        }
+        await WriteNodeAsync(store, "node-b", 260);
 
         await hours.BackfillAsync(TwoHourFleet.Period, TwoHourFleet.PeriodEnd);
         EfficiencyReport measured = await hours.Services.GetRequiredService<EfficiencyReportBuilder>().BuildAsync(new ReportRequest(TwoHourFleet.Period, TwoHourFleet.PeriodEnd, ComparePrevious: false));
@@ -72,5 +56,17 @@ public sealed class ReportNodePowerTests
 
         // node-b: 260 − 60 = 200 W measured, the same as the fixed 200 W: 0.5 kWh still.
         EfficiencyReportEndToEndTests.AssertClose(0.5, measured.Fleet.NodeEnergyKilowattHours.Current!.Value, "node kWh, both measured");
+    }
+
+    /// <summary>The node's BMC reading <paramref name="watts"/> every 30 s from 5 minutes before the period to 5 minutes after.</summary>
+    private static async Task WriteNodeAsync(ITimeSeriesStore store, string node, double watts)
+    {
+        using var writer = new LineProtocolWriter();
+        for (DateTimeOffset t = TwoHourFleet.Period.AddMinutes(-5); t <= TwoHourFleet.PeriodEnd.AddMinutes(5); t = t.AddSeconds(30))
+        {
+            new NodeSample { Time = t, Node = node, Source = "ipmi_dcmi", Scope = NodePowerScopes.WholeNode, PowerWatts = watts }.WriteTo(writer);
+        }
+
+        Assert.Equal(0, (await store.WriteAsync(new LineProtocolBatch(writer.WrittenMemory, writer.PointCount, WritePrecision.Nanoseconds))).PointsRejected);
     }
 }
