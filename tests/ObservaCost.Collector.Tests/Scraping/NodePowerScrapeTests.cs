@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using ObservaCost.Analytics.Scheduling;
+using ObservaCost.Collector.Scraping;
 using ObservaCost.Collector.Tests.Support;
 using ObservaCost.Storage;
 using ObservaCost.Storage.LineProtocol;
@@ -44,6 +45,8 @@ public sealed class NodePowerScrapeTests : IAsyncLifetime
             Interlocked.Increment(ref _requests);
             return _serving ? Results.Text(page, "text/plain; version=0.0.4") : Results.StatusCode(503);
         });
+        // A BMC that gives no DCMI reading: ipmi_exporter leaves the metric out and says ipmi_up{collector="dcmi"} 0.
+        _exporter.MapGet("/ipmi-without-dcmi", () => Results.Text("ipmi_up{collector=\"dcmi\"} 0\nipmi_up{collector=\"ipmi\"} 1\n", "text/plain; version=0.0.4"));
         await _exporter.StartAsync();
     }
 
@@ -69,6 +72,12 @@ public sealed class NodePowerScrapeTests : IAsyncLifetime
                 "--Collector:Scrape:Targets:0:Node", "node-a",
                 "--Collector:Scrape:Targets:0:Interval", "00:00:01",
                 "--Collector:Scrape:Targets:0:Timeout", "00:00:01",
+                "--Collector:Scrape:Targets:1:Name", "bmc-node-b",
+                "--Collector:Scrape:Targets:1:Url", ExporterUrl + "/ipmi-without-dcmi",
+                "--Collector:Scrape:Targets:1:Kind", "IpmiDcmi",
+                "--Collector:Scrape:Targets:1:Node", "node-b",
+                "--Collector:Scrape:Targets:1:Interval", "00:00:01",
+                "--Collector:Scrape:Targets:1:Timeout", "00:00:01",
             ]);
 
         TimeSeriesQuery nodeSamples = TimeSeriesQueryBuilder.From(Measurements.NodeSample).Field(Fields.PowerWatts)
@@ -87,6 +96,9 @@ public sealed class NodePowerScrapeTests : IAsyncLifetime
         Assert.Equal(("node-a", NodePowerScopes.WholeNode, "ipmi_dcmi"), (series.Tags[Tags.Node], series.Tags[Tags.Scope], series.Tags[Tags.Source]));
         Assert.True(series.Rows.Count >= 3);
         Assert.All(series.Rows, r => Assert.Equal(1400, r[0].Number));
+
+        // node-b's pages had no reading: no node_sample for it (the single series above is node-a's), each page counted.
+        Assert.True(CollectorTotals.Of(host.Services).RejectedTotal(ScrapeService.Source, "missing_value") >= 1);
         DateTimeOffset first = series.Rows[0].Time, last = series.Rows[^1].Time;
 
         // Two GPUs of node-a, 400 W and 300 W, every 10 s over the hour and 5 minutes either side, serving llama.
