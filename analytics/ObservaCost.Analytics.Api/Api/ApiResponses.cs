@@ -95,6 +95,9 @@ public sealed record CostRow
 
     public required double NodeEnergyJoules { get; init; }
 
+    [Description("Where nodeEnergyJoules came from: measured (the node's measured power less its GPUs'), fixed (the pricing file's energy.nodePowerWatts), none, or mixed for a sum of rows that differ; null for windows computed before it was recorded.")]
+    public string? NodePowerSource { get; init; }
+
     [Description("GPU and node energy × PUE.")]
     public required double FacilityEnergyJoules { get; init; }
 
@@ -155,6 +158,7 @@ public sealed record CostRow
         CompletionCostUsd = w.CompletionCostUsd,
         GpuEnergyJoules = w.GpuEnergyJoules,
         NodeEnergyJoules = w.NodeEnergyJoules,
+        NodePowerSource = w.NodePowerSource,
         FacilityEnergyJoules = w.FacilityEnergyJoules,
         PromptTokens = w.PromptTokens,
         CompletionTokens = w.CompletionTokens,
@@ -185,6 +189,7 @@ public sealed record CostRow
             UtilizedGpuHours = rows.Sum(r => r.UtilizedGpuHours),
             GpuEnergyJoules = rows.Sum(r => r.GpuEnergyJoules),
             NodeEnergyJoules = rows.Sum(r => r.NodeEnergyJoules),
+            NodePowerSource = rows.Aggregate((string?)null, (source, r) => NodePowerSources.Combine(source, r.NodePowerSource)),
             FacilityEnergyJoules = rows.Sum(r => r.FacilityEnergyJoules),
             CapexUsd = rows.Sum(r => r.CapexUsd),
             OpexUsd = opex,

@@ -77,6 +77,7 @@ public static class FleetCostAggregator
                 }
 
                 row.Add(line);
+                row.NodePowerSource = NodePowerSources.Combine(row.NodePowerSource, gpu.Gpu.NodePowerSource);
                 row.BoundToTenant |= gpu.Gpu.BoundTenant is not null;
             }
 
@@ -257,6 +258,9 @@ public static class FleetCostAggregator
 
         public double Requests { get; set; }
 
+        /// <summary>Where the node energy of the row's GPU came from (<see cref="NodePowerSources"/>).</summary>
+        public string? NodePowerSource { get; set; }
+
         private double _energy;
         private double _facility;
         private double _capex;
@@ -287,6 +291,7 @@ public static class FleetCostAggregator
         public void AddPart(Row source, double fraction)
         {
             GpuHours += source.GpuHours * fraction;
+            NodePowerSource = NodePowerSources.Combine(NodePowerSource, source.NodePowerSource);
             _energy += source._energy * fraction;
             _facility += source._facility * fraction;
             _capex += source._capex * fraction;
@@ -363,6 +368,7 @@ public static class FleetCostAggregator
                 UtilizedGpuHours = _utilized,
                 GpuEnergyJoules = _energy,
                 NodeEnergyJoules = _nodeEnergy,
+                NodePowerSource = NodePowerSource,
                 FacilityEnergyJoules = _facility,
                 CapexUsd = _capex,
                 OpexUsd = _opex,

@@ -147,7 +147,7 @@ public static partial class GpuCostCalculator
                 DateTimeOffset segmentEnd = stepEnd < windowEnd ? stepEnd : windowEnd;
                 segmentSeconds = (segmentEnd - segmentStart).TotalSeconds;
                 segmentEnergy = EnergyOf(gpu, segmentStart, segmentEnd, energy, schedule, maxGap);
-                segmentNode = NodeEnergyOf(gpu, segmentStart, segmentEnd, energy, schedule);
+                segmentNode = NodeEnergyOf(gpu, segmentStart, segmentEnd, energy, schedule, maxGap);
             }
 
             double timeShare = (b - a).TotalSeconds / segmentSeconds;

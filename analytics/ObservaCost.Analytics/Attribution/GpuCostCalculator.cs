@@ -59,6 +59,13 @@ public sealed record GpuWindowInput
 
     /// <summary>The step a divided GPU's shares and activity are taken per (the reader's resolution).</summary>
     public TimeSpan ShareStep { get; init; } = TimeSpan.FromMinutes(1);
+    /// This GPU's share of its node's measured non-GPU power over time (<see cref="NodePowerAttribution"/>); when it has
+    /// samples it is integrated like GPU power and <see cref="NodePowerWatts"/> is not used.
+    /// </summary>
+    public IReadOnlyList<TimedValue> NodeNonGpuPowerWatts { get; init; } = [];
+
+    /// <summary>Where the node power came from: <c>measured</c>, <c>fixed</c> or <c>none</c> (<see cref="ObservaCost.Storage.Schema.NodePowerSources"/>).</summary>
+    public string? NodePowerSource { get; init; }
 }
 
 /// <summary>The cost of one GPU's time attributed to one model and tenant (or to nobody).</summary>
@@ -136,7 +143,7 @@ public static partial class GpuCostCalculator
         {
             Hardware hw = Hardware.Of(price, span.Start, span.End);
             EnergyCostResult e = EnergyOf(gpu, span.Start, span.End, energy, schedule, maxGap);
-            EnergyCostResult node = NodeEnergyOf(gpu, span.Start, span.End, energy, schedule);
+            EnergyCostResult node = NodeEnergyOf(gpu, span.Start, span.End, energy, schedule, maxGap);
             lines.Add(new GpuCostLine(span.Model, span.Tenant, hw.Hours, e.EnergyJoules, e.FacilityEnergyJoules + node.FacilityEnergyJoules, hw.CapexUsd, hw.OpexUsd,
                 price.EnergyBilledSeparately ? e.CostUsd + node.CostUsd : 0, node.EnergyJoules, hw.Hours * MeanUtilization(buckets, span.Start, span.End) / 100, hw.RentalUsd));
         }
@@ -147,7 +154,7 @@ public static partial class GpuCostCalculator
         {
             Hardware hw = Hardware.Of(price, interval.Start, interval.End);
             EnergyCostResult e = EnergyOf(gpu, interval.Start, interval.End, energy, schedule, maxGap) +
-                NodeEnergyOf(gpu, interval.Start, interval.End, energy, schedule);
+                NodeEnergyOf(gpu, interval.Start, interval.End, energy, schedule, maxGap);
             idleHours += hw.Hours;
             idleEnergy += e.FacilityEnergyJoules;
             idleCost += hw.CapexUsd + hw.OpexUsd + hw.RentalUsd + (price.EnergyBilledSeparately ? e.CostUsd : 0);
@@ -202,8 +209,10 @@ public static partial class GpuCostCalculator
     private static double MeanUtilization(IReadOnlyList<UtilizationBucket> buckets, DateTimeOffset start, DateTimeOffset end) =>
         MeanUtilization(buckets, start, end, out _);
 
-    private static EnergyCostResult NodeEnergyOf(GpuWindowInput gpu, DateTimeOffset start, DateTimeOffset end, EnergyPricing energy, TariffSchedule schedule) =>
-        gpu.NodePowerWatts > 0 ? EnergyCost.OfConstantPower(gpu.NodePowerWatts, start, end, schedule, energy.Pue) : default;
+    private static EnergyCostResult NodeEnergyOf(GpuWindowInput gpu, DateTimeOffset start, DateTimeOffset end, EnergyPricing energy, TariffSchedule schedule, TimeSpan maxGap) =>
+        gpu.NodeNonGpuPowerWatts.Count > 0 ? EnergyCost.OfPowerSamples(gpu.NodeNonGpuPowerWatts.ToArray(), maxGap, start, end, schedule, energy.Pue)
+        : gpu.NodePowerWatts > 0 ? EnergyCost.OfConstantPower(gpu.NodePowerWatts, start, end, schedule, energy.Pue)
+        : default;
 
     private static EnergyCostResult EnergyOf(GpuWindowInput gpu, DateTimeOffset start, DateTimeOffset end, EnergyPricing energy, TariffSchedule schedule, TimeSpan maxGap) =>
         gpu.EnergyCounterJoules.Count >= 2

@@ -60,6 +60,7 @@ public static class StoredWindowReader
         // that carry it against those that carry a cost tells whether the bucket's rental is apart (same query).
         builder.Sum(Fields.RentalUsd, Fields.RentalUsd).Count(Fields.RentalUsd, RentalWindows).Count(Fields.CostUsd, CostWindows);
         QueryResult result = await store.QueryAsync(Scope(builder, selection), cancellationToken);
+        Dictionary<(string Group, DateTimeOffset Time), string> nodePowerSources = await ReadNodePowerSourcesAsync(store, selection, cancellationToken);
         var windows = new List<CostWindow>();
         foreach (ResultSeries series in result.Series)
         {
@@ -67,6 +68,7 @@ public static class StoredWindowReader
             {
                 double Sum(int i) => row[i].IsNull ? 0 : row[i].Number;
                 (double opex, double? rental) = CostFigures.OpexAndRental(Sum(6), Sum(18), Sum(19) >= Sum(20));
+                string? nodePowerSource = nodePowerSources.GetValueOrDefault((GroupOf(series, selection), row.Time));
                 windows.Add(CostFigures.WithRatios(new CostWindow
                 {
                     WindowStart = row.Time,
@@ -84,6 +86,7 @@ public static class StoredWindowReader
                     UtilizedGpuHours = Sum(1),
                     GpuEnergyJoules = Sum(2),
                     NodeEnergyJoules = Sum(3),
+                    NodePowerSource = nodePowerSource,
                     FacilityEnergyJoules = Sum(4),
                     CapexUsd = Sum(5),
                     OpexUsd = opex,
@@ -140,6 +143,40 @@ public static class StoredWindowReader
 
         return windows;
     }
+
+    /// <summary>
+    /// The node power source of each bucket (the tag <c>node_power_source</c> the sums cannot carry): the buckets' cost
+    /// windows counted per source, in the same scope; one source, or <c>mixed</c>. Windows computed before the tag have
+    /// none and add nothing.
+    /// </summary>
+    private static async Task<Dictionary<(string Group, DateTimeOffset Time), string>> ReadNodePowerSourcesAsync(
+        ITimeSeriesStore store, WindowSelection selection, CancellationToken cancellationToken)
+    {
+        TimeSeriesQueryBuilder builder = TimeSeriesQueryBuilder.From(Measurements.CostWindow).Count(Fields.CostUsd, CostWindows);
+        QueryResult result = await store.QueryAsync(Scope(builder, selection with { GroupBy = [.. selection.GroupBy, Tags.NodePowerSource] }), cancellationToken);
+        var sources = new Dictionary<(string Group, DateTimeOffset Time), string>();
+        foreach (ResultSeries series in result.Series)
+        {
+            if (Tag(series, Tags.NodePowerSource) is not string source)
+            {
+                continue;
+            }
+
+            string group = GroupOf(series, selection);
+            foreach (ResultRow row in series.Rows)
+            {
+                if (!row[0].IsNull && row[0].Number > 0)
+                {
+                    sources[(group, row.Time)] = NodePowerSources.Combine(sources.GetValueOrDefault((group, row.Time)), source)!;
+                }
+            }
+        }
+
+        return sources;
+    }
+
+    private static string GroupOf(ResultSeries series, WindowSelection selection) =>
+        string.Join("\u0001", selection.GroupBy.Select(key => Tag(series, key) ?? string.Empty));
 
     private static TimeSeriesQuery Scope(TimeSeriesQueryBuilder builder, WindowSelection selection)
     {

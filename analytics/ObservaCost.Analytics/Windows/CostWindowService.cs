@@ -21,6 +21,11 @@ public sealed record WindowCostReport(
     TimeSpan ComputeDuration,
     TimeSpan WriteDuration)
 {
+    /// <summary>Whole-node power readings below their GPUs' power (non-GPU power clamped to 0), and their nodes.</summary>
+    public int NodePowerClampedReadings { get; init; }
+
+    public IReadOnlyList<string> NodePowerClampedNodes { get; init; } = [];
+
     public double CostUsd => Costs.Sum(c => c.CostUsd);
 }
 
@@ -50,10 +55,17 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
             store, windowStart, windowEnd, options.Resolution, LookAround, pricing.ServedModelForPool, options.GpuMeasurement, cancellationToken);
         IReadOnlyList<TokenUsage> tokens = await TokenUsageReader.ReadAsync(store, windowStart, windowEnd, cancellationToken);
         Dictionary<string, double> observedPeaks = await CapacityReader.ReadObservedPeaksAsync(store, windowStart, pricing.CapacityLookback, options.WindowLength, cancellationToken);
+        IReadOnlyDictionary<string, IReadOnlyList<NodePowerReading>> nodePower = await NodePowerAttribution.ReadAsync(store, windowStart - LookAround, windowEnd + LookAround, cancellationToken);
         TimeSpan readDuration = Stopwatch.GetElapsedTime(started);
 
         started = Stopwatch.GetTimestamp();
-        gpus = WithNodePower(gpus);
+        NodePowerResult withNodePower = NodePowerAttribution.Apply(gpus, nodePower, pricing.Energy.NodePowerWatts, windowStart, windowEnd, options.MaxSampleGap);
+        gpus = withNodePower.Gpus;
+        if (withNodePower.ClampedReadings > 0)
+        {
+            LogNodePowerClamped(logger, windowStart, withNodePower.ClampedReadings, string.Join(", ", withNodePower.ClampedNodes.Take(5)));
+        }
+
         gpus = [.. gpus.Select(g => GpuSharing.Resolve(g, tokens, pricing.CompletionTokenWeight))];
         foreach (GpuWindowInput gpu in gpus.Where(g => g.MigSlicesUnknown))
         {
@@ -90,7 +102,11 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
         (IReadOnlyList<CostWindow> costs, IReadOnlyList<IdleWindow> idle) = FleetCostAggregator.Aggregate(windowStart, options.WindowLength, priced, tokens, rules);
         IReadOnlyList<KpiWindow> kpis = KpiCalculator.Compute(windowStart, options.WindowLength, costs, idle);
         TimeSpan computeDuration = Stopwatch.GetElapsedTime(started);
-        return new WindowCostReport(windowStart, options.WindowLength, gpus.Count, costs, idle, kpis, unpriced, readDuration, computeDuration, TimeSpan.Zero);
+        return new WindowCostReport(windowStart, options.WindowLength, gpus.Count, costs, idle, kpis, unpriced, readDuration, computeDuration, TimeSpan.Zero)
+        {
+            NodePowerClampedReadings = withNodePower.ClampedReadings,
+            NodePowerClampedNodes = withNodePower.ClampedNodes,
+        };
     }
 
     /// <summary>Computes the window and replaces its stored points.</summary>
@@ -107,19 +123,6 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
         report = report with { WriteDuration = Stopwatch.GetElapsedTime(started) };
         LogComputed(logger, windowStart, report.GpuCount, report.CostUsd, report.Costs.Count, report.ReadDuration.TotalMilliseconds, report.ComputeDuration.TotalMilliseconds, report.WriteDuration.TotalMilliseconds);
         return report;
-    }
-
-    /// <summary>Shares each node's non-GPU power from the pricing file equally over the node's GPUs.</summary>
-    private IReadOnlyList<GpuWindowInput> WithNodePower(IReadOnlyList<GpuWindowInput> gpus)
-    {
-        if (pricing.Energy.NodePowerWatts is not double nodeWatts || nodeWatts <= 0)
-        {
-            return gpus;
-        }
-
-        // GPUs bound to a tenant share node power only among themselves: a tenant's points never shrink the fleet's shares.
-        Dictionary<(string, string?), int> perNode = gpus.GroupBy(g => (g.Node, g.BoundTenant)).ToDictionary(g => g.Key, g => g.Count());
-        return gpus.Select(g => g with { NodePowerWatts = nodeWatts / perNode[(g.Node, g.BoundTenant)] }).ToList();
     }
 
     /// <summary>
@@ -150,9 +153,12 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Window {WindowStart:o}: {Gpus} GPUs, {CostUsd:F2} USD in {Rows} cost rows (read {ReadMs:F0} ms, compute {ComputeMs:F0} ms, write {WriteMs:F0} ms)")]
     private static partial void LogComputed(ILogger logger, DateTimeOffset windowStart, int gpus, double costUsd, int rows, double readMs, double computeMs, double writeMs);
 
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Window {WindowStart:o}: {Readings} whole-node power readings were below their GPUs' power; their non-GPU power was taken as 0 (nodes: {Nodes})")]
+    private static partial void LogNodePowerClamped(ILogger logger, DateTimeOffset windowStart, int readings, string nodes);
+
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Count} GPUs match no price entry in window {WindowStart:o} (charged energy only): {Examples}")]
     private static partial void LogUnpriced(ILogger logger, int count, DateTimeOffset windowStart, string examples);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "MIG GPU {Gpu} ({GpuModel}, profiles {Profiles}) is not in the slices table; its instances share it equally (basis mig_equal) in window {WindowStart:o}")]
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "MIG GPU {Gpu} ({GpuModel}, profiles {Profiles}) is not in the slices table; its instances share it equally (basis mig_equal) in window {WindowStart:o}")]
     private static partial void LogMigSlicesUnknown(ILogger logger, string gpu, string gpuModel, string profiles, DateTimeOffset windowStart);
 }

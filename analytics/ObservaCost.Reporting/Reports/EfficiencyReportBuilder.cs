@@ -130,7 +130,7 @@ public sealed class EfficiencyReportBuilder
                 Definitions = ReportDefinitions.All,
                 PricingInputs = PricingInputs(_pricing),
                 NotMeasured = NotMeasured(current, previous, forecast),
-                Notes = Notes(),
+                Notes = Notes(current, previous),
             },
             Reproducibility = new Reproducibility
             {
@@ -165,7 +165,11 @@ public sealed class EfficiencyReportBuilder
         IReadOnlyList<KpiWindow> ModelKpis,
         IReadOnlyList<AnomalyEvent> Anomalies,
         long CostPoints,
-        long IdlePoints);
+        long IdlePoints)
+    {
+        /// <summary>Each node's cost windows summed over the period, with where their node power came from.</summary>
+        public IReadOnlyList<CostWindow> Nodes { get; init; } = [];
+    }
 
     private async Task<PeriodData> ReadPeriodAsync(string label, ReportPeriod period, InputDigest inputs, CancellationToken cancellationToken)
     {
@@ -195,7 +199,23 @@ public sealed class EfficiencyReportBuilder
             [.. modelKpis.Where(k => k.Scope == KpiScope.Model)],
             anomalies,
             costPoints,
-            idlePoints);
+            idlePoints)
+        {
+            Nodes = await ReadNodesAsync(label + ".cost.node", period, inputs, cancellationToken),
+        };
+    }
+
+    /// <summary>The period's cost windows per node: node energy and where it came from (docs/analytics.md, "Whole-node power").</summary>
+    private async Task<IReadOnlyList<CostWindow>> ReadNodesAsync(string label, ReportPeriod period, InputDigest inputs, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<CostWindow> rows = await StoredWindowReader.ReadCostAsync(_store, Selection(period, null, [Tags.Node]), cancellationToken);
+        CostWindow[] ordered = [.. rows.Where(w => w.Node is not null && w.GpuHours > 0).OrderBy(w => w.Node, StringComparer.Ordinal)];
+        foreach (CostWindow w in ordered)
+        {
+            inputs.Add(label, w.WindowStart, w.Node, w.NodePowerSource, w.NodeEnergyJoules);
+        }
+
+        return ordered;
     }
 
     private async Task<IReadOnlyList<CostWindow>> ReadCostAsync(
@@ -531,6 +551,14 @@ public sealed class EfficiencyReportBuilder
             notes.Add($"Node (non-GPU) power is not in the data and the pricing file sets no energy.nodePowerWatts for {Which(p => Has(p) && p.Fleet!.NodeEnergyJoules <= 0)}: node energy is not measured and not in the facility energy.");
         }
 
+        foreach ((PeriodData p, string which) in previous is null ? [(current, "the period")] : new[] { (current, "the period"), (previous, "the previous period") })
+        {
+            if (Has(p) && NodePowerNote(p, which) is (string note, true))
+            {
+                notes.Add(note);
+            }
+        }
+
         if (periods.Any(p => Has(p) && p.Fleet!.RevenueUsd is null))
         {
             notes.Add("No revenue is configured for the models served (pricing file 'revenue'): revenue, ROI and margin per 1M tokens are not measured.");
@@ -568,12 +596,57 @@ public sealed class EfficiencyReportBuilder
         return notes;
     }
 
-    private static IReadOnlyList<string> Notes() =>
-    [
-        "Every figure is summed from the stored cost and idle windows in the period; ratios are re-derived from those sums, never averaged.",
-        "The previous period has the same length as the period and ends where it starts; a change is period − previous (percentage points for a percentage).",
-        "Idle dollars are a part of the spend (the idle GPU-hours' hardware and energy), not an addition to it.",
-    ];
+    private static IReadOnlyList<string> Notes(PeriodData current, PeriodData? previous)
+    {
+        List<string> notes =
+        [
+            "Every figure is summed from the stored cost and idle windows in the period; ratios are re-derived from those sums, never averaged.",
+            "The previous period has the same length as the period and ends where it starts; a change is period − previous (percentage points for a percentage).",
+            "Idle dollars are a part of the spend (the idle GPU-hours' hardware and energy), not an addition to it.",
+        ];
+        foreach ((PeriodData p, string which) in previous is null ? [(current, "the period")] : new[] { (current, "the period"), (previous, "the previous period") })
+        {
+            if (p.Fleet is not null && NodePowerNote(p, which) is (string note, false))
+            {
+                notes.Add(note);
+            }
+        }
+
+        return notes;
+    }
+
+    /// <summary>
+    /// Which nodes' non-GPU power was measured, taken from the pricing file's fixed watts, or absent in a period, and
+    /// whether any was not measured (the note then goes with what was not measured); null when no node row carries a
+    /// source (windows computed before it was recorded).
+    /// </summary>
+    private static (string Note, bool NotMeasured)? NodePowerNote(PeriodData period, string which)
+    {
+        string Names(string source)
+        {
+            string[] nodes = [.. period.Nodes.Where(n => n.NodePowerSource == source).Select(n => n.Node!)];
+            return nodes.Length <= 10 ? string.Join(", ", nodes) : string.Join(", ", nodes.Take(10)) + string.Create(CultureInfo.InvariantCulture, $" and {nodes.Length - 10} more");
+        }
+
+        var parts = new List<string>();
+        bool notMeasured = false;
+        foreach ((string source, string text) in new[]
+        {
+            (NodePowerSources.Measured, "measured (node_sample, less the GPUs' power) for "),
+            (NodePowerSources.Mixed, "measured for part of the period and not for the rest for "),
+            (NodePowerSources.Fixed, "not measured, the pricing file's fixed energy.nodePowerWatts used instead, for "),
+            (NodePowerSources.None, "neither measured nor configured (no node energy) for "),
+        })
+        {
+            if (period.Nodes.Any(n => n.NodePowerSource == source))
+            {
+                parts.Add(text + Names(source));
+                notMeasured |= source != NodePowerSources.Measured;
+            }
+        }
+
+        return parts.Count == 0 ? null : ($"Node (non-GPU) power in {which} was {string.Join("; ", parts)}.", notMeasured);
+    }
 
     /// <summary>The SHA-256 of the canonical text of every stored row read: one line per row, fields separated by '|', numbers round-trip.</summary>
     private sealed class InputDigest

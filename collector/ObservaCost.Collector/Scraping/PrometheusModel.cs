@@ -215,6 +215,9 @@ public enum PrometheusErrorKind
 
     /// <summary>A histogram without a <c>+Inf</c> bucket, or whose cumulative bucket counts decrease: refused for quantiles.</summary>
     InvalidHistogram,
+
+    /// <summary>The page lacks a reading its target must give (a node-power target without its power metric).</summary>
+    MissingValue,
 }
 
 /// <summary>Names of <see cref="PrometheusErrorKind"/> as metric label values.</summary>
@@ -238,6 +241,7 @@ public static class PrometheusErrorKinds
         PrometheusErrorKind.AboveMaximum => "above_maximum",
         PrometheusErrorKind.InvalidCounter => "invalid_counter",
         PrometheusErrorKind.InvalidHistogram => "invalid_histogram",
+        PrometheusErrorKind.MissingValue => "missing_value",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using ObservaCost.Storage.Schema;
 
 namespace ObservaCost.Collector.Scraping;
 
@@ -14,6 +15,15 @@ public enum ScrapeKind
     Vllm,
     /// <summary>HAMi's vGPU monitor (<c>hami-device-plugin</c>, per-container vGPU memory and SM utilization).</summary>
     Hami,
+
+    /// <summary>Prometheus community ipmi_exporter: the DCMI collector's whole-node power (<c>node_sample</c>).</summary>
+    IpmiDcmi,
+
+    /// <summary>A Redfish exporter's chassis power, <c>redfish_chassis_power_average_consumed_watts</c> (<c>node_sample</c>).</summary>
+    Redfish,
+
+    /// <summary>Any page with a node's power in watts: <see cref="ScrapeTarget.NodePowerMetric"/> (<c>node_sample</c>).</summary>
+    NodePower,
 }
 
 /// <summary>One Prometheus-text endpoint to scrape.</summary>
@@ -53,6 +63,21 @@ public sealed class ScrapeTarget
 
     /// <summary>GPU exporters: a label naming the served model, if the page has one.</summary>
     public string? ServedModelLabel { get; set; }
+
+    /// <summary>Node-power kinds: a page label naming the node (e.g. <c>instance</c> behind a federation); else <see cref="Node"/>.</summary>
+    public string? NodeLabel { get; set; }
+
+    /// <summary><see cref="ScrapeKind.NodePower"/>: the metric holding the node's power in watts.</summary>
+    public string? NodePowerMetric { get; set; }
+
+    /// <summary>Node-power kinds: labels a series must have to count (e.g. <c>chassis_id</c> = <c>System.Embedded.1</c>); matching series are summed.</summary>
+    public Dictionary<string, string> NodePowerLabels { get; set; } = [];
+
+    /// <summary>Node-power kinds: what the reading covers, <c>node</c> (the whole server, GPUs included) or <c>non_gpu</c>.</summary>
+    public string NodePowerScope { get; set; } = NodePowerScopes.WholeNode;
+
+    /// <summary>Whether the target writes <c>node_sample</c> points.</summary>
+    public bool IsNodePower => Kind is ScrapeKind.IpmiDcmi or ScrapeKind.Redfish or ScrapeKind.NodePower;
 }
 
 /// <summary>Scraping. Configuration section <c>Collector:Scrape</c>.</summary>
@@ -113,6 +138,11 @@ public sealed class ScrapeOptionsValidator : IValidateOptions<ScrapeOptions>
             {
                 failures.Add($"{p}Node is required when {p}PreferConfiguredNode is on.");
             }
+
+            if (t.IsNodePower)
+            {
+                ValidateNodePower(t, p, failures);
+            }
         }
 
         if (options.MaxPageBytes < 64 * 1024)
@@ -131,5 +161,24 @@ public sealed class ScrapeOptionsValidator : IValidateOptions<ScrapeOptions>
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateNodePower(ScrapeTarget t, string p, List<string> failures)
+    {
+        // A BMC page names no Kubernetes node: without a configured node the reading would belong to the BMC's address.
+        if (string.IsNullOrWhiteSpace(t.Node) && string.IsNullOrWhiteSpace(t.NodeLabel))
+        {
+            failures.Add($"{p}Node (or {p}NodeLabel) is required for a {t.Kind} target: the node whose power it reads.");
+        }
+
+        if (t.Kind == ScrapeKind.NodePower && string.IsNullOrWhiteSpace(t.NodePowerMetric))
+        {
+            failures.Add($"{p}NodePowerMetric is required for a NodePower target.");
+        }
+
+        if (t.NodePowerScope is not (NodePowerScopes.WholeNode or NodePowerScopes.NonGpu))
+        {
+            failures.Add($"{p}NodePowerScope must be '{NodePowerScopes.WholeNode}' or '{NodePowerScopes.NonGpu}'.");
+        }
     }
 }

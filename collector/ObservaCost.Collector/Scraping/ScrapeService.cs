@@ -11,7 +11,9 @@ namespace ObservaCost.Collector.Scraping;
 
 /// <summary>
 /// Scrapes every configured target on its own interval: GPU exporters become <see cref="GpuSample"/>s, vLLM servers
-/// become <see cref="InferenceWindow"/> deltas (source <c>vllm</c>) and <see cref="InferenceServerSample"/>s. A bad
+/// become <see cref="InferenceWindow"/> deltas (source <c>vllm</c>) and <see cref="InferenceServerSample"/>s, node-power
+/// pages (ipmi_exporter DCMI, Redfish, a named metric) become <see cref="NodeSample"/>s (<see cref="NodePowerMapper"/>;
+/// a page without the power metric counts a <c>missing_value</c> rejection). A bad
 /// page yields its good samples, a counter and a rate-limited warning; a failed scrape is counted and retried on the
 /// next tick. Refused samples are counted in <c>points.rejected</c> with source <c>scrape</c> and a <c>reason</c>
 /// (<see cref="PrometheusErrorKinds.ReasonLabel"/>, or <c>fetch_failed</c>). A sample's own timestamp must lie within
@@ -51,12 +53,13 @@ public sealed partial class ScrapeService(
             ScrapeKind.Hami => new HamiMapper(),
             _ => null,
         };
+        NodePowerMapper? nodePower = NodePowerMapper.For(target);
         using var timer = new PeriodicTimer(target.Interval, time);
         do
         {
             try
             {
-                await ScrapeOnceAsync(target, parser, mapper, stoppingToken);
+                await ScrapeOnceAsync(target, parser, mapper, nodePower, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -66,7 +69,7 @@ public sealed partial class ScrapeService(
         while (await timer.TryWaitForNextTickAsync(stoppingToken));
     }
 
-    internal async Task ScrapeOnceAsync(ScrapeTarget target, PrometheusTextParser parser, IGpuExporterMapper? mapper, CancellationToken cancellationToken)
+    internal async Task ScrapeOnceAsync(ScrapeTarget target, PrometheusTextParser parser, IGpuExporterMapper? mapper, NodePowerMapper? nodePower, CancellationToken cancellationToken)
     {
         long started = time.GetTimestamp();
         DateTimeOffset scrapeTime = time.GetUtcNow();
@@ -126,6 +129,22 @@ public sealed partial class ScrapeService(
                     {
                         LogWorkloadLimit(logger, target.Name, mapped.WorkloadsOverLimit, options.Value.MaxWorkloadsPerGpu, dropped);
                     }
+                }
+
+                refused = mapped.Rejections;
+            }
+            else if (nodePower is not null)
+            {
+                NodePowerMappingResult mapped = nodePower.Map(parsed.Samples, new NodePowerScrapeContext
+                {
+                    ScrapeTime = scrapeTime,
+                    Node = target.Node ?? target.Url!.Host,
+                    Cluster = target.Cluster,
+                    Pool = target.Pool,
+                });
+                foreach (NodeSample sample in mapped.Samples)
+                {
+                    encoded += sample.WriteTo(writer) ? 1 : 0;
                 }
 
                 refused = mapped.Rejections;

@@ -62,6 +62,12 @@ public sealed record CostWindow : ILineProtocolPoint
     /// <summary>The node's non-GPU energy (CPU, memory, fans) shared to these GPU-hours, before PUE.</summary>
     public double NodeEnergyJoules { get; init; }
 
+    /// <summary>
+    /// Where <see cref="NodeEnergyJoules"/> came from: <see cref="NodePowerSources"/> (measured, fixed, none; mixed for a
+    /// sum of rows that differ). Null for windows computed before it was recorded. Stored as the tag <c>node_power_source</c>.
+    /// </summary>
+    public string? NodePowerSource { get; init; }
+
     /// <summary>GPU-hours × mean utilization: the busy part of <see cref="GpuHours"/>.</summary>
     public double UtilizedGpuHours { get; init; }
 
@@ -115,6 +121,7 @@ public sealed record CostWindow : ILineProtocolPoint
             .Tag(Tags.MigProfile, MigProfile)
             .Tag(Tags.Model, Model)
             .Tag(Tags.Node, Node)
+            .Tag(Tags.NodePowerSource, NodePowerSource)
             .Tag(Tags.Pool, Pool)
             .Tag(Tags.Tenant, Tenant)
             .Tag(Tags.GpuUuid, GpuUuid)

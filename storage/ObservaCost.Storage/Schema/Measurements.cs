@@ -85,6 +85,9 @@ public static class Tags
     public const string Pool = "pool";
     public const string ServedModel = "served_model";
     public const string Scope = "scope";
+
+    /// <summary>On <c>cost_window</c>: where the row's node energy came from (<see cref="NodePowerSources"/>).</summary>
+    public const string NodePowerSource = "node_power_source";
     public const string Series = "series";
     public const string Severity = "severity";
     public const string Source = "source";

@@ -52,3 +52,25 @@ public static class NodePowerScopes
     /// <summary>The node's power without its GPUs, measured as such.</summary>
     public const string NonGpu = "non_gpu";
 }
+
+/// <summary>
+/// Values of the <see cref="Tags.NodePowerSource"/> tag on <c>cost_window</c>: where a row's node (non-GPU) energy came from.
+/// </summary>
+public static class NodePowerSources
+{
+    /// <summary>The node's measured power (<c>node_sample</c>) in the window, less its GPUs' power.</summary>
+    public const string Measured = "measured";
+
+    /// <summary>No node power measured in the window: the pricing file's fixed <c>energy.nodePowerWatts</c>.</summary>
+    public const string Fixed = "fixed";
+
+    /// <summary>Neither measured nor configured: no node energy.</summary>
+    public const string None = "none";
+
+    /// <summary>A sum over rows of more than one of the above (e.g. the fleet total of a window with measured and fixed nodes).</summary>
+    public const string Mixed = "mixed";
+
+    /// <summary>The source of a sum of rows: the one source they share, <see cref="Mixed"/> if they differ, null for no rows.</summary>
+    public static string? Combine(string? left, string? right) =>
+        left is null ? right : right is null || string.Equals(left, right, StringComparison.Ordinal) ? left : Mixed;
+}

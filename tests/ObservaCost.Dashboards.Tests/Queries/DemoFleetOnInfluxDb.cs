@@ -103,8 +103,37 @@ public sealed class DemoFleetOnInfluxDb : IAsyncLifetime
 
         TimeSpan anomalyPass = clock.Elapsed;
         await services.GetRequiredService<DemandForecastService>().ForecastAndWriteAsync(Now);
+        await WriteNodePowerAsync();
         Timings = string.Create(CultureInfo.InvariantCulture,
             $"{written.GpuSamplesWritten} GPU samples and {written.RequestsImported} requests written in {write.TotalSeconds:F1} s; backfill {(backfill - write).TotalSeconds:F1} s; anomalies {(anomalyPass - backfill).TotalSeconds:F1} s; forecast {(clock.Elapsed - anomalyPass).TotalSeconds:F1} s");
+    }
+
+    /// <summary>
+    /// Whole-node power for the platform dashboard's node-power panel, written after every window is computed so the
+    /// demo's figures stay the pricing file's fixed node watts: each node's GPUs' mean power per minute + 800 W, as a BMC
+    /// (ipmi_exporter DCMI) would read the server.
+    /// </summary>
+    private async Task WriteNodePowerAsync()
+    {
+        QueryResult gpus = await Host.Store.QueryAsync(TimeSeriesQueryBuilder.From(Measurements.GpuSample).Mean(Fields.PowerWatts, "watts")
+            .Between(From, Now).GroupByTime(TimeSpan.FromMinutes(1)).GroupBy(Tags.Node, Tags.GpuUuid).Build());
+        var nodes = new SortedDictionary<(string Node, DateTimeOffset Time), double>();
+        foreach (ResultSeries series in gpus.Series)
+        {
+            foreach (ResultRow row in series.Rows.Where(r => !r[0].IsNull))
+            {
+                (string, DateTimeOffset) key = (series.Tags[Tags.Node], row.Time);
+                nodes[key] = nodes.GetValueOrDefault(key, 800) + row[0].Number;
+            }
+        }
+
+        using var writer = new ObservaCost.Storage.LineProtocol.LineProtocolWriter();
+        foreach (KeyValuePair<(string Node, DateTimeOffset Time), double> reading in nodes)
+        {
+            new NodeSample { Time = reading.Key.Time, Cluster = "simulated", Node = reading.Key.Node, Source = "ipmi_dcmi", Scope = NodePowerScopes.WholeNode, PowerWatts = reading.Value }.WriteTo(writer);
+        }
+
+        await Host.Store.WriteAsync(new ObservaCost.Storage.LineProtocolBatch(writer.WrittenMemory, writer.PointCount, ObservaCost.Storage.LineProtocol.WritePrecision.Nanoseconds));
     }
 
     /// <summary>The latest Wednesday 15:00 UTC at or before <paramref name="now"/>.</summary>
