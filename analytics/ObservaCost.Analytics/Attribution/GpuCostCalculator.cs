@@ -58,9 +58,14 @@ public sealed record GpuCostLine(
     double EnergyCostUsd,
     double NodeEnergyJoules = 0,
     double UtilizedGpuHours = 0,
-    double RentalUsd = 0)
+    double RentalUsd = 0,
+    double OperationalCo2eGrams = double.NaN,
+    double EmbodiedCo2eGrams = 0)
 {
     public double CostUsd => CapexUsd + OpexUsd + RentalUsd + EnergyCostUsd;
+
+    /// <summary>Operational + embodied gCO2e; NaN when the grid's carbon intensity is unknown or not configured.</summary>
+    public double Co2eGrams => OperationalCo2eGrams + EmbodiedCo2eGrams;
 }
 
 /// <summary>
@@ -71,7 +76,8 @@ public sealed record GpuWindowCost(
     IReadOnlyList<GpuCostLine> Lines,
     double IdleGpuHours,
     double IdleCostUsd,
-    double IdleEnergyJoules)
+    double IdleEnergyJoules,
+    double IdleCo2eGrams = double.NaN)
 {
     public double CostUsd => Lines.Sum(l => l.CostUsd);
 
@@ -84,6 +90,9 @@ public sealed record GpuWindowCost(
 /// spans; each span's energy is integrated over that span alone (the counter where there is one, else power), priced
 /// at the tariff of each moment and scaled by PUE. Idle time (see <see cref="IdleDetector"/>) is costed the same way
 /// over the idle intervals, whether the GPU was allocated or not, so idle dollars are a part of the total, never extra.
+/// Carbon goes with the energy and the hours: operational gCO2e = facility energy (GPU and node) × the grid's intensity
+/// of each moment, embodied gCO2e = GPU-hours × the entry's amortised embodied carbon; idle carbon like idle dollars.
+/// Without a carbon intensity (<see cref="EnergyPricing.Carbon"/> null) operational carbon is NaN: unknown.
 /// </summary>
 public static class GpuCostCalculator
 {
@@ -110,11 +119,12 @@ public static class GpuCostCalculator
             EnergyCostResult e = EnergyOf(gpu, span.Start, span.End, energy, schedule, maxGap);
             EnergyCostResult node = NodeEnergyOf(gpu, span.Start, span.End, energy, schedule);
             lines.Add(new GpuCostLine(span.Model, span.Tenant, hw.Hours, e.EnergyJoules, e.FacilityEnergyJoules + node.FacilityEnergyJoules, hw.CapexUsd, hw.OpexUsd,
-                price.EnergyBilledSeparately ? e.CostUsd + node.CostUsd : 0, node.EnergyJoules, hw.Hours * MeanUtilization(buckets, span.Start, span.End) / 100, hw.RentalUsd));
+                price.EnergyBilledSeparately ? e.CostUsd + node.CostUsd : 0, node.EnergyJoules, hw.Hours * MeanUtilization(buckets, span.Start, span.End) / 100, hw.RentalUsd,
+                Operational(energy, e + node), hw.EmbodiedCo2eGrams));
         }
 
         IdleResult idleResult = IdleDetector.Detect(gpu.UtilizationPercent.ToArray(), windowStart, windowEnd, idle, maxGap);
-        double idleHours = 0, idleCost = 0, idleEnergy = 0;
+        double idleHours = 0, idleCost = 0, idleEnergy = 0, idleCo2e = 0;
         foreach (TimeInterval interval in idleResult.IdleIntervals)
         {
             Hardware hw = Hardware.Of(price, interval.Start, interval.End);
@@ -123,9 +133,10 @@ public static class GpuCostCalculator
             idleHours += hw.Hours;
             idleEnergy += e.FacilityEnergyJoules;
             idleCost += hw.CapexUsd + hw.OpexUsd + hw.RentalUsd + (price.EnergyBilledSeparately ? e.CostUsd : 0);
+            idleCo2e += Operational(energy, e) + hw.EmbodiedCo2eGrams;
         }
 
-        return new GpuWindowCost(lines, idleHours, idleCost, idleEnergy);
+        return new GpuWindowCost(lines, idleHours, idleCost, idleEnergy, energy.Carbon is null ? double.NaN : idleCo2e);
     }
 
     /// <summary>The allocation spans clipped to the window, with the time between them as unallocated spans.</summary>
@@ -160,15 +171,18 @@ public static class GpuCostCalculator
         return segments;
     }
 
-    /// <summary>The hardware components of [start, end): each rate × the hours.</summary>
-    private readonly record struct Hardware(double Hours, double CapexUsd, double OpexUsd, double RentalUsd)
+    /// <summary>The hardware components of [start, end): each rate × the hours (embodied carbon amortises like capex).</summary>
+    private readonly record struct Hardware(double Hours, double CapexUsd, double OpexUsd, double RentalUsd, double EmbodiedCo2eGrams)
     {
         public static Hardware Of(PriceEntry price, DateTimeOffset start, DateTimeOffset end)
         {
             double hours = (end - start).TotalHours;
-            return new(hours, hours * price.CapexUsdPerGpuHour, hours * price.OpexUsdPerGpuHour, hours * price.RentalUsdPerGpuHour);
+            return new(hours, hours * price.CapexUsdPerGpuHour, hours * price.OpexUsdPerGpuHour, hours * price.RentalUsdPerGpuHour, hours * price.EmbodiedCo2eGramsPerGpuHour);
         }
     }
+
+    /// <summary>The operational gCO2e of integrated energy; NaN (unknown) when no carbon intensity is configured.</summary>
+    private static double Operational(EnergyPricing energy, EnergyCostResult e) => energy.Carbon is null ? double.NaN : e.Co2eGrams;
 
     /// <summary>The mean of the (clamped) utilization samples taken in [start, end), 0 when there are none.</summary>
     private static double MeanUtilization(IReadOnlyList<UtilizationBucket> buckets, DateTimeOffset start, DateTimeOffset end)

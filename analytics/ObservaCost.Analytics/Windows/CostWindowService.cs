@@ -54,7 +54,12 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
 
         started = Stopwatch.GetTimestamp();
         gpus = WithNodePower(gpus);
-        TariffSchedule schedule = pricing.Energy.Tariff.ScheduleFor(windowStart, windowEnd);
+        TariffSchedule schedule = pricing.Energy.ScheduleFor(windowStart, windowEnd);
+        if (pricing.Energy.Carbon?.MissingHours(windowStart, windowEnd) is { Count: > 0 } missing)
+        {
+            LogCarbonHoursMissing(logger, windowStart, missing.Count, missing[0]);
+        }
+
         var unpriced = new List<string>();
         var priced = new List<GpuWindowResult>(gpus.Count);
         foreach (GpuWindowInput gpu in gpus)
@@ -146,4 +151,7 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Count} GPUs match no price entry in window {WindowStart:o} (charged energy only): {Examples}")]
     private static partial void LogUnpriced(ILogger logger, int count, DateTimeOffset windowStart, string examples);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Window {WindowStart:o}: the carbon intensity file has no value for {Hours} hour(s) (first {FirstHour:o}) and the pricing file gives no fixed fallback: the window's carbon is unknown (null)")]
+    private static partial void LogCarbonHoursMissing(ILogger logger, DateTimeOffset windowStart, int hours, DateTimeOffset firstHour);
 }

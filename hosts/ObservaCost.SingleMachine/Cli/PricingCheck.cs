@@ -32,7 +32,7 @@ public static class PricingCheck
             return ObservaCostCli.UsageExitCode;
         }
 
-        if (!PricingFileReader.TryParse(json, out PricingFile? pricing, out IReadOnlyList<PricingError> errors))
+        if (!PricingFileReader.TryParse(json, out PricingFile? pricing, out IReadOnlyList<PricingError> errors, Path.GetDirectoryName(Path.GetFullPath(file))))
         {
             foreach (PricingError error in errors)
             {
