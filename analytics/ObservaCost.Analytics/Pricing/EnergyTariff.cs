@@ -9,7 +9,8 @@ public sealed record TariffPeriod(string Name, double UsdPerKilowattHour, int St
 /// <summary>
 /// An energy tariff: a base rate, and optional time-of-use periods in local wall-clock time of <see cref="TimeZone"/>.
 /// Periods never overlap (the file is validated), so at most one applies at any instant; outside all periods the
-/// base rate applies.
+/// base rate applies. The same class is the carbon intensity's time-of-use schedule (one mechanism): there its
+/// rates are gCO2e/kWh, read through CarbonIntensity.
 /// </summary>
 /// <remarks>
 /// Periods are whole local hours; local time comes from <see cref="TimeZoneInfo"/>, so daylight saving time is
