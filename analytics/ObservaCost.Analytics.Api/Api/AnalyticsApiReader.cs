@@ -123,7 +123,7 @@ public sealed class AnalyticsApiReader
                 [.. idle.Where(i => i.WindowStart == start)]);
             foreach (KpiWindow kpi in kpis.Where(k => k.Scope == KpiScope.Fleet || scopes.Contains(KpiWindow.ScopeTag(k.Scope), StringComparer.Ordinal)))
             {
-                rows.Add(KpiRow.From(caller.IsAdmin ? kpi : kpi with { IdleGpuHours = null, IdleCostUsd = null }));
+                rows.Add(KpiRow.From(caller.IsAdmin ? kpi : kpi with { IdleGpuHours = null, IdleCostUsd = null, IdleCo2eGrams = null }));
                 if (TooMany(rows.Count) is ApiProblem tooMany)
                 {
                     return new(null, tooMany);

@@ -134,6 +134,18 @@ public sealed record CostRow
 
     public double? LatencyP95Ms { get; init; }
 
+    [Description("Facility energy (GPU and node, PUE included) × the grid's carbon intensity of each moment, gCO2e; null when unknown (no carbon intensity configured, an hour the intensity file lacks, or a window read was computed before carbon).")]
+    public double? OperationalCo2eGrams { get; init; }
+
+    [Description("GPU-hours × the GPU's embodied carbon amortised per GPU-hour, gCO2e; null as operationalCo2eGrams.")]
+    public double? EmbodiedCo2eGrams { get; init; }
+
+    [Description("Operational + embodied carbon, gCO2e; null when unknown.")]
+    public double? Co2eGrams { get; init; }
+
+    [Description("co2eGrams per one million tokens; null without tokens or carbon.")]
+    public double? Co2eGramsPerMillionTokens { get; init; }
+
     internal static CostRow From(CostWindow w, bool withLatency) => new()
     {
         WindowStart = w.WindowStart,
@@ -174,6 +186,10 @@ public sealed record CostRow
         CapacityUtilizationRatio = w.CapacityUtilizationRatio,
         LatencyP50Ms = withLatency ? w.LatencyP50Ms : null,
         LatencyP95Ms = withLatency ? w.LatencyP95Ms : null,
+        OperationalCo2eGrams = w.OperationalCo2eGrams,
+        EmbodiedCo2eGrams = w.EmbodiedCo2eGrams,
+        Co2eGrams = w.Co2eGrams,
+        Co2eGramsPerMillionTokens = w.Co2eGramsPerMillionTokens,
     };
 
     /// <summary>Every row summed over [from, to), the ratios re-derived from the sums by <see cref="CostFigures"/>.</summary>
@@ -203,6 +219,9 @@ public sealed record CostRow
             RequestCount = rows.Sum(r => r.RequestCount),
             MaxTokens = rows.Sum(r => r.MaxTokens),
             RevenueUsd = anyRevenue ? rows.Sum(r => r.RevenueUsd ?? 0) : null,
+            OperationalCo2eGrams = CostFigures.CarbonSum(rows.Sum(r => r.OperationalCo2eGrams ?? 0), rows.All(r => r.OperationalCo2eGrams is not null)),
+            EmbodiedCo2eGrams = CostFigures.CarbonSum(rows.Sum(r => r.EmbodiedCo2eGrams ?? 0), rows.All(r => r.EmbodiedCo2eGrams is not null)),
+            Co2eGrams = CostFigures.CarbonSum(rows.Sum(r => r.Co2eGrams ?? 0), rows.All(r => r.Co2eGrams is not null)),
         });
         return From(sum, withLatency: false);
     }
@@ -233,6 +252,9 @@ public sealed record IdleRow
     [Description("idleGpuHours over gpuHours, 0–1.")]
     public required double IdleShare { get; init; }
 
+    [Description("The idle part of the carbon (operational and embodied), gCO2e; null when unknown.")]
+    public double? IdleCo2eGrams { get; init; }
+
     internal static IdleRow From(IdleWindow w) => new()
     {
         WindowStart = w.WindowStart,
@@ -245,6 +267,7 @@ public sealed record IdleRow
         IdleCostUsd = w.IdleCostUsd,
         IdleEnergyJoules = w.IdleEnergyJoules,
         IdleShare = w.IdleShare,
+        IdleCo2eGrams = w.IdleCo2eGrams,
     };
 
     internal static IdleRow Total(DateTimeOffset from, DateTimeOffset to, IReadOnlyList<IdleWindow> rows) => From(new IdleWindow
@@ -255,6 +278,7 @@ public sealed record IdleRow
         IdleGpuHours = rows.Sum(r => r.IdleGpuHours),
         IdleCostUsd = rows.Sum(r => r.IdleCostUsd),
         IdleEnergyJoules = rows.Sum(r => r.IdleEnergyJoules),
+        IdleCo2eGrams = CostFigures.CarbonSum(rows.Sum(r => r.IdleCo2eGrams ?? 0), rows.All(r => r.IdleCo2eGrams is not null)),
     });
 }
 
@@ -331,6 +355,21 @@ public sealed record KpiRow
     [Description("(revenueUsd − costUsd) / costUsd; null without revenue.")]
     public double? RoiRatio { get; init; }
 
+    [Description("Operational carbon, gCO2e; null when unknown.")]
+    public double? OperationalCo2eGrams { get; init; }
+
+    [Description("Embodied carbon, gCO2e; null when unknown.")]
+    public double? EmbodiedCo2eGrams { get; init; }
+
+    [Description("Operational + embodied carbon, gCO2e; null when unknown.")]
+    public double? Co2eGrams { get; init; }
+
+    [Description("Idle carbon, gCO2e (fleet and pools only); null when unknown.")]
+    public double? IdleCo2eGrams { get; init; }
+
+    [Description("co2eGrams per one million tokens; null without tokens or carbon.")]
+    public double? Co2eGramsPerMillionTokens { get; init; }
+
     internal static KpiRow From(KpiWindow k) => new()
     {
         WindowStart = k.WindowStart,
@@ -364,6 +403,11 @@ public sealed record KpiRow
         CapacityUtilizationRatio = k.CapacityUtilizationRatio,
         Pue = k.Pue,
         RoiRatio = k.Roi,
+        OperationalCo2eGrams = k.OperationalCo2eGrams,
+        EmbodiedCo2eGrams = k.EmbodiedCo2eGrams,
+        Co2eGrams = k.Co2eGrams,
+        IdleCo2eGrams = k.IdleCo2eGrams,
+        Co2eGramsPerMillionTokens = k.Co2eGramsPerMillionTokens,
     };
 }
 

@@ -39,6 +39,9 @@ public static class EfficiencyView
         new("Latency p95", "ms", "N0", f => f.LatencyP95Ms),
         new("ROI", "%", "N1", f => f.RoiPercent),
         new("Margin per 1M tokens", "USD", "N3", f => f.MarginPerMillionTokensUsd),
+        new("Carbon", "kgCO2e", "N3", f => f.Co2eKilograms),
+        new("Carbon per 1M tokens", "gCO2e", "N1", f => f.Co2eGramsPerMillionTokens),
+        new("Idle carbon", "kgCO2e", "N3", f => f.IdleCo2eKilograms),
     ];
 
     public static async Task<WebViewContent> BuildAsync(WebRequest request)
@@ -100,6 +103,18 @@ public static class EfficiencyView
             pools.Add(WebCell.Of(p.Pool, FleetView.LinkTo(request, "/fleet", ("pool", p.Pool))), p.GpuHours.Current, p.UtilizationPercent.Current, p.IdleGpuHours.Current, p.IdleCostUsd.Current, p.IdleSharePercent.Current, p.CostUsd.Current);
         }
 
+        var carbon = new WebTable("carbon", "Carbon per model and pool", [
+            new("Model or pool"), new("Carbon (kgCO2e)", "N3"), new("Previous (kgCO2e)", "N3"), new("gCO2e per 1M tokens", "N1"), new("Idle carbon (kgCO2e)", "N3")]);
+        foreach (ModelFigures m in report.Models)
+        {
+            carbon.Add("model " + m.Model, m.Co2eKilograms.Current, m.Co2eKilograms.Previous, m.Co2eGramsPerMillionTokens.Current, (double?)null);
+        }
+
+        foreach (PoolFigures p in report.Pools)
+        {
+            carbon.Add("pool " + p.Pool, p.Co2eKilograms.Current, p.Co2eKilograms.Previous, (double?)null, p.IdleCo2eKilograms.Current);
+        }
+
         var forecast = new WebTable("forecast", "Forecast demand against capacity", [
             new("Hour (UTC)"), new("Model"), new("Forecast tokens", "N0"), new("Capacity tokens", "N0"), new("GPUs needed", "N0"), new("Projected idle cost ($)", "N2")]);
         foreach (ModelForecast m in report.Forecast.Models)
@@ -110,7 +125,7 @@ public static class EfficiencyView
             }
         }
 
-        return new WebViewContent([kpis, timeline, models, spend, energy, pools, forecast], html =>
+        return new WebViewContent([kpis, timeline, models, spend, energy, pools, carbon, forecast], html =>
         {
             Html page = WebLayout.Begin("Efficiency", Path, request.Caller,
                 period.Describe() + "; compared with " + WebData.Bucket(report.PreviousPeriod!.From) + " – " + WebData.Bucket(report.PreviousPeriod.To) + " UTC",
@@ -153,6 +168,9 @@ public static class EfficiencyView
             WebLayout.ChartWithTable(page, request, report.Timeline.Count == 0 ? null : ReportCharts.Energy(report), energy);
             page.Element("h2", "Idle capacity per pool");
             pools.WriteHtml(page, request.CsvHref(pools.Id));
+            page.Element("h2", "Carbon");
+            page.Element("p", "Carbon intensity: " + report.CarbonIntensity + ". Operational carbon is facility energy × the intensity of each moment; embodied carbon is amortised per GPU-hour like capex.", ("class", "note"));
+            carbon.WriteHtml(page, request.CsvHref(carbon.Id));
             page.Element("h2", "Forecast demand against capacity");
             WebLayout.ChartWithTable(page, request, report.Forecast.Available && report.Forecast.Models.Count > 0 ? ReportCharts.ForecastAgainstCapacity(report) : null, forecast);
             if (report.Method.NotMeasured.Count > 0)

@@ -23,8 +23,22 @@ public static class CostFigures
             JoulesPerToken = tokens > 0 ? sums.FacilityEnergyJoules / tokens : null,
             TokensPerGpuHour = tokens > 0 && sums.GpuHours > 0 ? tokens / sums.GpuHours : null,
             CapacityUtilizationRatio = sums.MaxTokens > 0 ? tokens / sums.MaxTokens : null,
+            Co2eGramsPerMillionTokens = Co2eGramsPerMillionTokens(sums.Co2eGrams, tokens),
         };
     }
+
+    /// <summary>gCO2e per one million tokens: the one formula for cost windows and KPIs; null without tokens or carbon.</summary>
+    public static double? Co2eGramsPerMillionTokens(double? co2eGrams, long tokens) =>
+        co2eGrams is double grams && tokens > 0 ? grams / tokens * 1e6 : null;
+
+    /// <summary>A carbon sum as stored: null when unknown (NaN, from an hour or a window without a carbon intensity).</summary>
+    public static double? KnownCarbon(double grams) => double.IsFinite(grams) ? grams : null;
+
+    /// <summary>
+    /// A carbon sum of several windows: null when any window summed lacks it (computed before carbon existed, or
+    /// without an intensity), as <see cref="OpexAndRental"/> does for rental, so a missing figure never reads as zero.
+    /// </summary>
+    public static double? CarbonSum(double sum, bool everyWindowHasIt) => everyWindowHasIt ? sum : null;
 
     /// <summary>
     /// Opex and rental of a sum of cost windows. When every window summed carries its rental apart, both are returned

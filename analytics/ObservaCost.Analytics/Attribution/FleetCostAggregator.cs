@@ -92,6 +92,7 @@ public static class FleetCostAggregator
             idleRow.IdleGpuHours += gpu.Cost.IdleGpuHours;
             idleRow.IdleCostUsd += gpu.Cost.IdleCostUsd;
             idleRow.IdleEnergyJoules += gpu.Cost.IdleEnergyJoules;
+            idleRow.IdleCo2eGrams += gpu.Cost.IdleCo2eGrams;
         }
 
         foreach (IGrouping<string, TokenUsage> model in tokens.GroupBy(t => t.Model, StringComparer.Ordinal))
@@ -112,6 +113,7 @@ public static class FleetCostAggregator
             IdleGpuHours = i.Value.IdleGpuHours,
             IdleCostUsd = i.Value.IdleCostUsd,
             IdleEnergyJoules = i.Value.IdleEnergyJoules,
+            IdleCo2eGrams = CostFigures.KnownCarbon(i.Value.IdleCo2eGrams),
         }).ToList();
         return (costs, idleWindows);
     }
@@ -269,6 +271,8 @@ public static class FleetCostAggregator
         private double _energyCost;
         private double _nodeEnergy;
         private double _utilized;
+        private double _operationalCo2e;
+        private double _embodiedCo2e;
         private double _p50Sum;
         private double _p50Weight;
         private double _p95Sum;
@@ -285,6 +289,8 @@ public static class FleetCostAggregator
             _energyCost += line.EnergyCostUsd;
             _nodeEnergy += line.NodeEnergyJoules;
             _utilized += line.UtilizedGpuHours;
+            _operationalCo2e += line.OperationalCo2eGrams;
+            _embodiedCo2e += line.EmbodiedCo2eGrams;
         }
 
         /// <summary>Adds <paramref name="fraction"/> of <paramref name="source"/>'s sums (not its tokens).</summary>
@@ -300,6 +306,8 @@ public static class FleetCostAggregator
             _energyCost += source._energyCost * fraction;
             _nodeEnergy += source._nodeEnergy * fraction;
             _utilized += source._utilized * fraction;
+            _operationalCo2e += source._operationalCo2e * fraction;
+            _embodiedCo2e += source._embodiedCo2e * fraction;
         }
 
         /// <summary>Keeps <paramref name="fraction"/> of the sums, the rest having gone to tenants' parts.</summary>
@@ -314,6 +322,8 @@ public static class FleetCostAggregator
             _energyCost *= fraction;
             _nodeEnergy *= fraction;
             _utilized *= fraction;
+            _operationalCo2e *= fraction;
+            _embodiedCo2e *= fraction;
             Emptied = fraction <= 0;
         }
 
@@ -384,6 +394,9 @@ public static class FleetCostAggregator
                 RevenueUsd = model is not null && rules.RevenueUsdPerMillionTokens(model) is double price ? tokens / 1e6 * price : null,
                 LatencyP50Ms = _p50Weight > 0 ? _p50Sum / _p50Weight : null,
                 LatencyP95Ms = _p95Weight > 0 ? _p95Sum / _p95Weight : null,
+                OperationalCo2eGrams = CostFigures.KnownCarbon(_operationalCo2e),
+                EmbodiedCo2eGrams = CostFigures.KnownCarbon(_operationalCo2e) is null ? null : _embodiedCo2e,
+                Co2eGrams = CostFigures.KnownCarbon(_operationalCo2e + _embodiedCo2e),
             });
         }
     }
@@ -397,5 +410,7 @@ public static class FleetCostAggregator
         public double IdleCostUsd { get; set; }
 
         public double IdleEnergyJoules { get; set; }
+
+        public double IdleCo2eGrams { get; set; }
     }
 }

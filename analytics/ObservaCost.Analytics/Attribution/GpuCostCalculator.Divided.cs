@@ -121,7 +121,7 @@ public static partial class GpuCostCalculator
         }
 
         var lines = new Dictionary<(int Part, string? Model, string? Tenant), LineSum>();
-        double idleHours = 0, idleCost = 0, idleEnergy = 0;
+        double idleHours = 0, idleCost = 0, idleEnergy = 0, idleCo2e = 0;
         var activityRatio = new double?[parts.Count];
         DateTimeOffset previous = windowStart;
         DateTimeOffset segmentStep = DateTimeOffset.MinValue;
@@ -234,6 +234,8 @@ public static partial class GpuCostCalculator
                 sum.NodeEnergy += n.EnergyJoules;
                 sum.Facility += e.FacilityEnergyJoules + n.FacilityEnergyJoules;
                 sum.EnergyCost += energyBilled ? e.CostUsd + n.CostUsd : 0;
+                sum.OperationalCo2e += e.Co2eGrams + n.Co2eGrams;
+                sum.EmbodiedCo2e += hw.EmbodiedCo2eGrams * hardwareShare;
             }
 
             void Idle(double hardwareShare, double energyShare)
@@ -242,6 +244,7 @@ public static partial class GpuCostCalculator
                 idleHours += hw.Hours * hardwareShare;
                 idleEnergy += e.FacilityEnergyJoules;
                 idleCost += ((hw.CapexUsd + hw.OpexUsd + hw.RentalUsd) * hardwareShare) + (energyBilled ? e.CostUsd : 0);
+                idleCo2e += e.Co2eGrams + (hw.EmbodiedCo2eGrams * hardwareShare);
             }
         }
 
@@ -250,14 +253,15 @@ public static partial class GpuCostCalculator
         {
             GpuPartition? part = l.Key.Part >= 0 ? parts[l.Key.Part] : null;
             LineSum s = l.Value;
-            return new GpuCostLine(l.Key.Model, l.Key.Tenant, s.Hours, s.GpuEnergy, s.Facility, s.Capex, s.Opex, s.EnergyCost, s.NodeEnergy, s.Utilized, s.Rental)
+            return new GpuCostLine(l.Key.Model, l.Key.Tenant, s.Hours, s.GpuEnergy, s.Facility, s.Capex, s.Opex, s.EnergyCost, s.NodeEnergy, s.Utilized, s.Rental,
+                energy.Carbon is null ? double.NaN : s.OperationalCo2e, s.EmbodiedCo2e)
             {
                 MigInstance = part?.MigInstance,
                 MigProfile = part?.MigProfile,
                 AttributionBasis = part is null ? freeBasis : basis[l.Key.Part],
             };
         }).ToList();
-        return new GpuWindowCost(result, idleHours, idleCost, idleEnergy);
+        return new GpuWindowCost(result, idleHours, idleCost, idleEnergy, energy.Carbon is null ? double.NaN : idleCo2e);
     }
 
     private static void AddCut(SortedSet<DateTimeOffset> cuts, DateTimeOffset at, DateTimeOffset windowStart, DateTimeOffset windowEnd)
@@ -303,5 +307,10 @@ public static partial class GpuCostCalculator
         public double Facility { get; set; }
 
         public double EnergyCost { get; set; }
+
+        /// <summary>Operational gCO2e of the line's energy (GPU and node), as <see cref="EnergyCostResult.Co2eGrams"/>.</summary>
+        public double OperationalCo2e { get; set; }
+
+        public double EmbodiedCo2e { get; set; }
     }
 }

@@ -80,7 +80,9 @@ public sealed record GpuCostLine(
     double EnergyCostUsd,
     double NodeEnergyJoules = 0,
     double UtilizedGpuHours = 0,
-    double RentalUsd = 0)
+    double RentalUsd = 0,
+    double OperationalCo2eGrams = double.NaN,
+    double EmbodiedCo2eGrams = 0)
 {
     public double CostUsd => CapexUsd + OpexUsd + RentalUsd + EnergyCostUsd;
 
@@ -91,6 +93,9 @@ public sealed record GpuCostLine(
 
     /// <summary>How the line's share of the GPU was found (<see cref="ObservaCost.Storage.Schema.AttributionBases"/>); null: a whole GPU.</summary>
     public string? AttributionBasis { get; init; }
+
+    /// <summary>Operational + embodied gCO2e; NaN when the grid's carbon intensity is unknown or not configured.</summary>
+    public double Co2eGrams => OperationalCo2eGrams + EmbodiedCo2eGrams;
 }
 
 /// <summary>
@@ -101,7 +106,8 @@ public sealed record GpuWindowCost(
     IReadOnlyList<GpuCostLine> Lines,
     double IdleGpuHours,
     double IdleCostUsd,
-    double IdleEnergyJoules)
+    double IdleEnergyJoules,
+    double IdleCo2eGrams = double.NaN)
 {
     public double CostUsd => Lines.Sum(l => l.CostUsd);
 
@@ -114,6 +120,9 @@ public sealed record GpuWindowCost(
 /// spans; each span's energy is integrated over that span alone (the counter where there is one, else power), priced
 /// at the tariff of each moment and scaled by PUE. Idle time (see <see cref="IdleDetector"/>) is costed the same way
 /// over the idle intervals, whether the GPU was allocated or not, so idle dollars are a part of the total, never extra.
+/// Carbon goes with the energy and the hours: operational gCO2e = facility energy (GPU and node) × the grid's intensity
+/// of each moment, embodied gCO2e = GPU-hours × the entry's amortised embodied carbon; idle carbon like idle dollars.
+/// Without a carbon intensity (<see cref="EnergyPricing.Carbon"/> null) operational carbon is NaN: unknown.
 /// </summary>
 public static partial class GpuCostCalculator
 {
@@ -145,11 +154,12 @@ public static partial class GpuCostCalculator
             EnergyCostResult e = EnergyOf(gpu, span.Start, span.End, energy, schedule, maxGap);
             EnergyCostResult node = NodeEnergyOf(gpu, span.Start, span.End, energy, schedule, maxGap);
             lines.Add(new GpuCostLine(span.Model, span.Tenant, hw.Hours, e.EnergyJoules, e.FacilityEnergyJoules + node.FacilityEnergyJoules, hw.CapexUsd, hw.OpexUsd,
-                price.EnergyBilledSeparately ? e.CostUsd + node.CostUsd : 0, node.EnergyJoules, hw.Hours * MeanUtilization(buckets, span.Start, span.End) / 100, hw.RentalUsd));
+                price.EnergyBilledSeparately ? e.CostUsd + node.CostUsd : 0, node.EnergyJoules, hw.Hours * MeanUtilization(buckets, span.Start, span.End) / 100, hw.RentalUsd,
+                Operational(energy, e + node), hw.EmbodiedCo2eGrams));
         }
 
         IdleResult idleResult = IdleDetector.Detect(gpu.UtilizationPercent.ToArray(), windowStart, windowEnd, idle, maxGap);
-        double idleHours = 0, idleCost = 0, idleEnergy = 0;
+        double idleHours = 0, idleCost = 0, idleEnergy = 0, idleCo2e = 0;
         foreach (TimeInterval interval in idleResult.IdleIntervals)
         {
             Hardware hw = Hardware.Of(price, interval.Start, interval.End);
@@ -158,9 +168,10 @@ public static partial class GpuCostCalculator
             idleHours += hw.Hours;
             idleEnergy += e.FacilityEnergyJoules;
             idleCost += hw.CapexUsd + hw.OpexUsd + hw.RentalUsd + (price.EnergyBilledSeparately ? e.CostUsd : 0);
+            idleCo2e += Operational(energy, e) + hw.EmbodiedCo2eGrams;
         }
 
-        return new GpuWindowCost(lines, idleHours, idleCost, idleEnergy);
+        return new GpuWindowCost(lines, idleHours, idleCost, idleEnergy, energy.Carbon is null ? double.NaN : idleCo2e);
     }
 
     /// <summary>The allocation spans clipped to the window, with the time between them as unallocated spans.</summary>
@@ -195,15 +206,18 @@ public static partial class GpuCostCalculator
         return segments;
     }
 
-    /// <summary>The hardware components of [start, end): each rate × the hours.</summary>
-    private readonly record struct Hardware(double Hours, double CapexUsd, double OpexUsd, double RentalUsd)
+    /// <summary>The hardware components of [start, end): each rate × the hours (embodied carbon amortises like capex).</summary>
+    private readonly record struct Hardware(double Hours, double CapexUsd, double OpexUsd, double RentalUsd, double EmbodiedCo2eGrams)
     {
         public static Hardware Of(PriceEntry price, DateTimeOffset start, DateTimeOffset end)
         {
             double hours = (end - start).TotalHours;
-            return new(hours, hours * price.CapexUsdPerGpuHour, hours * price.OpexUsdPerGpuHour, hours * price.RentalUsdPerGpuHour);
+            return new(hours, hours * price.CapexUsdPerGpuHour, hours * price.OpexUsdPerGpuHour, hours * price.RentalUsdPerGpuHour, hours * price.EmbodiedCo2eGramsPerGpuHour);
         }
     }
+
+    /// <summary>The operational gCO2e of integrated energy; NaN (unknown) when no carbon intensity is configured.</summary>
+    private static double Operational(EnergyPricing energy, EnergyCostResult e) => energy.Carbon is null ? double.NaN : e.Co2eGrams;
 
     /// <summary>The mean of the (clamped) utilization samples taken in [start, end), 0 when there are none.</summary>
     private static double MeanUtilization(IReadOnlyList<UtilizationBucket> buckets, DateTimeOffset start, DateTimeOffset end) =>

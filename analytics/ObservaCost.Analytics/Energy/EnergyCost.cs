@@ -6,14 +6,19 @@ namespace ObservaCost.Analytics.Energy;
 /// <param name="EnergyJoules">Energy measured at the device (GPU or node), inside the window.</param>
 /// <param name="FacilityEnergyJoules"><paramref name="EnergyJoules"/> × PUE.</param>
 /// <param name="CostUsd">Facility energy priced at the rate that applied when it was used.</param>
-public readonly record struct EnergyCostResult(double EnergyJoules, double FacilityEnergyJoules, double CostUsd)
+/// <param name="Co2eGrams">
+/// Operational carbon: facility energy × the grid's carbon intensity when it was used, gCO2e; NaN when the intensity
+/// was unknown for some of it or not configured (so a sum with it is unknown too, never a silent zero).
+/// </param>
+public readonly record struct EnergyCostResult(double EnergyJoules, double FacilityEnergyJoules, double CostUsd, double Co2eGrams = 0)
 {
     public static EnergyCostResult operator +(EnergyCostResult left, EnergyCostResult right)
     {
         return new EnergyCostResult(
             left.EnergyJoules + right.EnergyJoules,
             left.FacilityEnergyJoules + right.FacilityEnergyJoules,
-            left.CostUsd + right.CostUsd);
+            left.CostUsd + right.CostUsd,
+            left.Co2eGrams + right.Co2eGrams);
     }
 
     public static EnergyCostResult Add(EnergyCostResult left, EnergyCostResult right) => left + right;
@@ -21,7 +26,7 @@ public readonly record struct EnergyCostResult(double EnergyJoules, double Facil
     /// <summary>A share of the result: every figure × <paramref name="fraction"/> (a MIG instance's or a workload's part).</summary>
     public static EnergyCostResult operator *(EnergyCostResult result, double fraction)
     {
-        return new EnergyCostResult(result.EnergyJoules * fraction, result.FacilityEnergyJoules * fraction, result.CostUsd * fraction);
+        return new EnergyCostResult(result.EnergyJoules * fraction, result.FacilityEnergyJoules * fraction, result.CostUsd * fraction, result.Co2eGrams * fraction);
     }
 
     public static EnergyCostResult Multiply(EnergyCostResult result, double fraction) => result * fraction;
@@ -137,8 +142,9 @@ public static class EnergyCost
     {
         private double _energyJoules;
         private double _costUsd;
+        private double _co2eGrams;
 
-        public readonly EnergyCostResult Result => new(_energyJoules, _energyJoules * pue, _costUsd);
+        public readonly EnergyCostResult Result => new(_energyJoules, _energyJoules * pue, _costUsd, _co2eGrams);
 
         /// <summary>Adds power varying linearly from <paramref name="p0"/> at t0 to <paramref name="p1"/> at t1, clipped to [lo, hi).</summary>
         public void AddLinear(DateTimeOffset t0, double p0, DateTimeOffset t1, double p1, DateTimeOffset lo, DateTimeOffset hi)
@@ -165,6 +171,7 @@ public static class EnergyCost
                     double joules = (powerStart + powerEnd) * 0.5 * (pieceEnd - pieceStart).TotalSeconds;
                     _energyJoules += joules;
                     _costUsd += joules * pue / JoulesPerKilowattHour * interval.UsdPerKilowattHour;
+                    _co2eGrams += joules * pue / JoulesPerKilowattHour * interval.Co2eGramsPerKilowattHour;
                 }
 
                 if (interval.End >= b)
@@ -180,6 +187,7 @@ public static class EnergyCost
             TariffInterval interval = schedule.Intervals[schedule.IndexOf(instant)];
             _energyJoules += joules;
             _costUsd += joules * pue / JoulesPerKilowattHour * interval.UsdPerKilowattHour;
+            _co2eGrams += joules * pue / JoulesPerKilowattHour * interval.Co2eGramsPerKilowattHour;
         }
     }
 }

@@ -55,7 +55,7 @@ public sealed class AnalyticsOptionsValidator : IValidateOptions<AnalyticsOption
             return ValidateOptionsResult.Fail($"{Key}: the pricing file {path} cannot be read: {ex.Message}");
         }
 
-        return PricingFileReader.TryParse(json, out _, out IReadOnlyList<PricingError> errors)
+        return PricingFileReader.TryParse(json, out _, out IReadOnlyList<PricingError> errors, Path.GetDirectoryName(Path.GetFullPath(path)))
             ? ValidateOptionsResult.Success
             : ValidateOptionsResult.Fail(errors.Select(e => $"{Key}: {path}: {e}"));
     }

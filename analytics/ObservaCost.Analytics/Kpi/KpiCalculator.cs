@@ -42,6 +42,8 @@ public static class KpiCalculator
     {
         bool anyRevenue = costs.Any(c => c.RevenueUsd is not null);
         (double opex, double? rental) = CostFigures.OpexAndRental(costs.Sum(c => c.OpexUsd), costs.Sum(c => c.RentalUsd ?? 0), costs.All(c => c.RentalUsd is not null));
+        double? co2e = CostFigures.CarbonSum(costs.Sum(c => c.Co2eGrams ?? 0), costs.All(c => c.Co2eGrams is not null));
+        long tokens = costs.Sum(c => c.PromptTokens + c.CompletionTokens);
         return new KpiWindow
         {
             WindowStart = start,
@@ -65,6 +67,11 @@ public static class KpiCalculator
             RequestCount = costs.Sum(c => c.RequestCount),
             MaxTokens = costs.Sum(c => c.MaxTokens),
             RevenueUsd = anyRevenue ? costs.Sum(c => c.RevenueUsd ?? 0) : null,
+            OperationalCo2eGrams = CostFigures.CarbonSum(costs.Sum(c => c.OperationalCo2eGrams ?? 0), costs.All(c => c.OperationalCo2eGrams is not null)),
+            EmbodiedCo2eGrams = CostFigures.CarbonSum(costs.Sum(c => c.EmbodiedCo2eGrams ?? 0), costs.All(c => c.EmbodiedCo2eGrams is not null)),
+            Co2eGrams = co2e,
+            IdleCo2eGrams = idle is null ? null : CostFigures.CarbonSum(idle.Sum(i => i.IdleCo2eGrams ?? 0), idle.All(i => i.IdleCo2eGrams is not null)),
+            Co2eGramsPerMillionTokens = CostFigures.Co2eGramsPerMillionTokens(co2e, tokens),
         };
     }
 }

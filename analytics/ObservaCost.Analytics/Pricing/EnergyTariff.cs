@@ -9,7 +9,8 @@ public sealed record TariffPeriod(string Name, double UsdPerKilowattHour, int St
 /// <summary>
 /// An energy tariff: a base rate, and optional time-of-use periods in local wall-clock time of <see cref="TimeZone"/>.
 /// Periods never overlap (the file is validated), so at most one applies at any instant; outside all periods the
-/// base rate applies.
+/// base rate applies. The same class is the carbon intensity's time-of-use schedule (one mechanism): there its
+/// rates are gCO2e/kWh, read through CarbonIntensity.
 /// </summary>
 /// <remarks>
 /// Periods are whole local hours; local time comes from <see cref="TimeZoneInfo"/>, so daylight saving time is
@@ -19,8 +20,6 @@ public sealed record TariffPeriod(string Name, double UsdPerKilowattHour, int St
 /// </remarks>
 public sealed class EnergyTariff
 {
-    private static readonly TimeSpan Quarter = TimeSpan.FromMinutes(15);
-
     public EnergyTariff(double baseUsdPerKilowattHour, IReadOnlyList<TariffPeriod> periods, TimeZoneInfo timeZone)
     {
         ArgumentNullException.ThrowIfNull(periods);
@@ -67,43 +66,27 @@ public sealed class EnergyTariff
             throw new ArgumentException("The schedule ends before it starts.", nameof(end));
         }
 
-        var intervals = new List<TariffInterval>();
         if (Periods.Count == 0 || end == start)
         {
-            intervals.Add(new TariffInterval(start, end, UsdPerKilowattHourAt(start)));
-            return new TariffSchedule(intervals);
+            return new TariffSchedule([new TariffInterval(start, end, UsdPerKilowattHourAt(start))]);
         }
 
-        long startTicks = start.UtcTicks;
-        var quarter = new DateTimeOffset(startTicks - (startTicks % Quarter.Ticks), TimeSpan.Zero);
-        while (quarter < end)
-        {
-            DateTimeOffset next = quarter + Quarter;
-            DateTimeOffset pieceStart = quarter < start ? start : quarter;
-            DateTimeOffset pieceEnd = next > end ? end : next;
-            double rate = UsdPerKilowattHourAt(quarter);
-            if (intervals.Count > 0 && intervals[^1].UsdPerKilowattHour.Equals(rate))
-            {
-                intervals[^1] = intervals[^1] with { End = pieceEnd };
-            }
-            else
-            {
-                intervals.Add(new TariffInterval(pieceStart, pieceEnd, rate));
-            }
-
-            quarter = next;
-        }
-
-        return new TariffSchedule(intervals);
+        return TariffSchedule.Stepwise(start, end, quarter => (UsdPerKilowattHourAt(quarter), double.NaN));
     }
 }
 
-/// <summary>A span of time [<see cref="Start"/>, <see cref="End"/>) with one rate.</summary>
-public readonly record struct TariffInterval(DateTimeOffset Start, DateTimeOffset End, double UsdPerKilowattHour);
+/// <summary>A span of time [<see cref="Start"/>, <see cref="End"/>) with one rate and one grid carbon intensity.</summary>
+/// <param name="Start">The first instant.</param>
+/// <param name="End">The instant after the last.</param>
+/// <param name="UsdPerKilowattHour">The tariff's rate.</param>
+/// <param name="Co2eGramsPerKilowattHour">The grid's carbon intensity in gCO2e/kWh; NaN when unknown or not configured.</param>
+public readonly record struct TariffInterval(DateTimeOffset Start, DateTimeOffset End, double UsdPerKilowattHour, double Co2eGramsPerKilowattHour = double.NaN);
 
 /// <summary>Contiguous intervals of constant rate, in time order, covering [<see cref="Start"/>, <see cref="End"/>).</summary>
 public sealed class TariffSchedule
 {
+    private static readonly TimeSpan Quarter = TimeSpan.FromMinutes(15);
+
     public TariffSchedule(IReadOnlyList<TariffInterval> intervals)
     {
         ArgumentNullException.ThrowIfNull(intervals);
@@ -124,6 +107,44 @@ public sealed class TariffSchedule
     }
 
     public IReadOnlyList<TariffInterval> Intervals { get; }
+
+    /// <summary>
+    /// The schedule over [<paramref name="start"/>, <paramref name="end"/>) of rates that change only at UTC
+    /// quarter-hours (time-of-use periods in zones with quarter-hour offsets, hourly carbon tables): the rates at each
+    /// quarter-hour, equal neighbours merged. The one mechanism behind the tariff's and the carbon intensity's schedules.
+    /// </summary>
+    public static TariffSchedule Stepwise(DateTimeOffset start, DateTimeOffset end, Func<DateTimeOffset, (double UsdPerKilowattHour, double Co2eGramsPerKilowattHour)> ratesAt)
+    {
+        ArgumentNullException.ThrowIfNull(ratesAt);
+        if (end < start)
+        {
+            throw new ArgumentException("The schedule ends before it starts.", nameof(end));
+        }
+
+        var intervals = new List<TariffInterval>();
+        long startTicks = start.UtcTicks;
+        var quarter = new DateTimeOffset(startTicks - (startTicks % Quarter.Ticks), TimeSpan.Zero);
+        do
+        {
+            DateTimeOffset next = quarter + Quarter;
+            DateTimeOffset pieceStart = quarter < start ? start : quarter;
+            DateTimeOffset pieceEnd = next > end ? end : next;
+            (double usd, double grams) = ratesAt(quarter);
+            if (intervals.Count > 0 && intervals[^1].UsdPerKilowattHour.Equals(usd) && intervals[^1].Co2eGramsPerKilowattHour.Equals(grams))
+            {
+                intervals[^1] = intervals[^1] with { End = pieceEnd };
+            }
+            else
+            {
+                intervals.Add(new TariffInterval(pieceStart, pieceEnd, usd, grams));
+            }
+
+            quarter = next;
+        }
+        while (quarter < end);
+
+        return new TariffSchedule(intervals);
+    }
 
     public DateTimeOffset Start => Intervals[0].Start;
 

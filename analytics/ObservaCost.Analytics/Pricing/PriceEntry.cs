@@ -48,6 +48,12 @@ public sealed record PriceEntry(string Key, OwnedHardware? Owned, RentedHardware
     /// <summary>Capex + opex for owned hardware, the rental price for rented hardware; energy is priced separately.</summary>
     public double HardwareUsdPerGpuHour => CapexUsdPerGpuHour + OpexUsdPerGpuHour + RentalUsdPerGpuHour;
 
+    /// <summary>The GPU's embodied carbon, amortised per GPU-hour; null when the entry gives none.</summary>
+    public EmbodiedCarbon? Embodied { get; init; }
+
+    /// <summary>Embodied gCO2e per GPU-hour (0 when the entry gives none).</summary>
+    public double EmbodiedCo2eGramsPerGpuHour => Embodied?.GramsCo2ePerGpuHour ?? 0.0;
+
     /// <summary>False when a rental price already includes the energy, so energy must not be charged again.</summary>
     public bool EnergyBilledSeparately => Rented is null || !Rented.EnergyIncluded;
 }
@@ -62,4 +68,27 @@ public sealed record IdleThresholds(double UtilizationPercent, TimeSpan MinimumD
 /// <param name="Pue">Power usage effectiveness of the facility, at least 1.</param>
 /// <param name="NodePowerWatts">Non-GPU power per node (CPU, memory, fans, NICs), when it is not measured.</param>
 /// <param name="Tariff">The price of energy over time.</param>
-public sealed record EnergyPricing(double Pue, double? NodePowerWatts, EnergyTariff Tariff);
+public sealed record EnergyPricing(double Pue, double? NodePowerWatts, EnergyTariff Tariff)
+{
+    /// <summary>The grid's carbon intensity; null when the pricing file has no <c>carbon</c> section (carbon is then unknown).</summary>
+    public CarbonIntensity? Carbon { get; init; }
+
+    /// <summary>
+    /// The tariff and the carbon intensity over [<paramref name="start"/>, <paramref name="end"/>) as one schedule:
+    /// an interval ends wherever either changes, so energy integrated over it is priced and carbon-accounted together.
+    /// </summary>
+    public TariffSchedule ScheduleFor(DateTimeOffset start, DateTimeOffset end)
+    {
+        if (Carbon is not { } carbon)
+        {
+            return Tariff.ScheduleFor(start, end);
+        }
+
+        if (Tariff.Periods.Count == 0 && carbon.IsConstant)
+        {
+            return new TariffSchedule([new TariffInterval(start, end, Tariff.BaseUsdPerKilowattHour, carbon.GramsCo2ePerKilowattHourAt(start))]);
+        }
+
+        return TariffSchedule.Stepwise(start, end, quarter => (Tariff.UsdPerKilowattHourAt(quarter), carbon.GramsCo2ePerKilowattHourAt(quarter)));
+    }
+}

@@ -19,18 +19,23 @@ public static class PricingFileReader
         AllowTrailingCommas = false,
     };
 
+    /// <summary>The carbon schedule's rate property: gCO2e per kWh.</summary>
+    private const string CarbonRate = "gco2ePerKilowattHour";
+
     private static readonly string[] DayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
     /// <summary>Reads and validates the file at <paramref name="path"/>; throws <see cref="PricingValidationException"/>.</summary>
     public static PricingFile Load(string path)
     {
-        return Parse(File.ReadAllText(path));
+        return Parse(File.ReadAllText(path), Path.GetDirectoryName(Path.GetFullPath(path)));
     }
 
     /// <summary>Parses and validates JSON text; throws <see cref="PricingValidationException"/> listing every problem.</summary>
-    public static PricingFile Parse(string json)
+    /// <param name="json">The file's text.</param>
+    /// <param name="baseDirectory">The pricing file's folder, which a carbon <c>hourlyFile</c> path is relative to; null: the current directory.</param>
+    public static PricingFile Parse(string json, string? baseDirectory = null)
     {
-        return TryParse(json, out PricingFile? file, out IReadOnlyList<PricingError> errors)
+        return TryParse(json, out PricingFile? file, out IReadOnlyList<PricingError> errors, baseDirectory)
             ? file
             : throw new PricingValidationException(errors);
     }
@@ -39,7 +44,8 @@ public static class PricingFileReader
     public static bool TryParse(
         string json,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PricingFile? file,
-        out IReadOnlyList<PricingError> errors)
+        out IReadOnlyList<PricingError> errors,
+        string? baseDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(json);
         var found = new List<PricingError>();
@@ -65,9 +71,11 @@ public static class PricingFileReader
             var schemaPaths = new HashSet<string>(found.Select(e => e.Path), StringComparer.Ordinal);
             bool Clean(string path) => !schemaPaths.Any(p => p == path || p.StartsWith(path + ".", StringComparison.Ordinal)
                 || p.StartsWith(path + "[", StringComparison.Ordinal));
+            IReadOnlyDictionary<DateTimeOffset, double> hourlyCarbon = new Dictionary<DateTimeOffset, double>();
             if (root.ValueKind == JsonValueKind.Object)
             {
                 CheckDomain(root, Clean, found);
+                hourlyCarbon = ReadHourlyCarbon(root, baseDirectory, Clean, found);
             }
 
             if (found.Count > 0)
@@ -75,7 +83,7 @@ public static class PricingFileReader
                 return false;
             }
 
-            file = Map(root);
+            file = Map(root, hourlyCarbon);
             return true;
         }
     }
@@ -102,14 +110,36 @@ public static class PricingFileReader
             {
                 errors.Add(new PricingError(Child(ownedPath, "salvageUsd"), "must not exceed purchaseUsd"));
             }
+
+            if (Property(entry, "rented") is not null && Property(entry, "embodiedCarbon") is { ValueKind: JsonValueKind.Object } embodied
+                && Property(embodied, "amortisationYears") is null && clean(Child(path, "embodiedCarbon")))
+            {
+                errors.Add(new PricingError(Child(Child(path, "embodiedCarbon"), "amortisationYears"), "is required for a rented entry (an owned one defaults to its depreciationYears)"));
+            }
         }
 
-        if (Property(Property(root, "energy"), "tariff") is not { ValueKind: JsonValueKind.Object } tariff)
+        if (Property(Property(root, "energy"), "tariff") is { ValueKind: JsonValueKind.Object } tariff)
         {
-            return;
+            CheckSchedule(tariff, "$.energy.tariff", "usdPerKilowattHour", clean, errors);
         }
 
-        string tariffPath = "$.energy.tariff";
+        if (Property(root, "carbon") is { ValueKind: JsonValueKind.Object } carbon)
+        {
+            CheckSchedule(carbon, "$.carbon", CarbonRate, clean, errors);
+            if (Property(carbon, "periods") is { ValueKind: JsonValueKind.Array } && Property(carbon, CarbonRate) is null && clean("$.carbon"))
+            {
+                errors.Add(new PricingError(Child("$.carbon", CarbonRate), "is required with periods (the intensity outside them)"));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The checks of a time-of-use schedule (the energy tariff, the carbon intensity): a known time zone with
+    /// quarter-hour offsets, periods that end after they start and do not overlap. <paramref name="rateName"/> is the
+    /// periods' rate property.
+    /// </summary>
+    private static void CheckSchedule(JsonElement tariff, string tariffPath, string rateName, Func<string, bool> clean, List<PricingError> errors)
+    {
         if (Property(tariff, "timeZone") is { ValueKind: JsonValueKind.String } zoneElement && Property(tariff, "utcOffset") is null
             && clean(Child(tariffPath, "timeZone")))
         {
@@ -141,7 +171,7 @@ public static class PricingFileReader
                 continue;
             }
 
-            TariffPeriod mapped = MapPeriod(period);
+            TariffPeriod mapped = MapPeriod(period, rateName);
             if (mapped.EndHour <= mapped.StartHour)
             {
                 errors.Add(new PricingError(Child(path, "endHour"), "must be after startHour (split a period that crosses midnight in two)"));
@@ -170,26 +200,19 @@ public static class PricingFileReader
     }
 
     /// <summary>The domain's pricing of a document that passed the schema and the domain checks.</summary>
-    private static PricingFile Map(JsonElement root)
+    private static PricingFile Map(JsonElement root, IReadOnlyDictionary<DateTimeOffset, double> hourlyCarbon)
     {
         JsonElement energy = root.GetProperty("energy");
-        JsonElement tariff = energy.GetProperty("tariff");
-        TimeZoneInfo zone = TimeZoneInfo.Utc;
-        if (Property(tariff, "timeZone") is { } zoneId)
-        {
-            zone = TimeZoneInfo.FindSystemTimeZoneById(zoneId.GetString()!);
-        }
-        else if (Property(tariff, "utcOffset") is { } offsetElement && TryParseOffset(offsetElement.GetString()!, out TimeSpan offset))
-        {
-            string name = "UTC" + offsetElement.GetString();
-            zone = TimeZoneInfo.CreateCustomTimeZone(name, offset, name, name);
-        }
-
-        List<TariffPeriod> periods = Property(tariff, "periods") is { } periodsElement ? [.. periodsElement.EnumerateArray().Select(MapPeriod)] : [];
         var energyPricing = new EnergyPricing(
             energy.GetProperty("pue").GetDouble(),
             Number(energy, "nodePowerWatts"),
-            new EnergyTariff(tariff.GetProperty("usdPerKilowattHour").GetDouble(), periods, zone));
+            MapSchedule(energy.GetProperty("tariff"), "usdPerKilowattHour")!)
+        {
+            Carbon = Property(root, "carbon") is { } carbon
+                ? new CarbonIntensity(MapSchedule(carbon, CarbonRate), hourlyCarbon, Property(carbon, "hourlyFile")?.GetString(), Property(carbon, "source")?.GetString())
+                : null,
+        };
+
 
         IdleThresholds idle = IdleThresholds.Default;
         var idlePools = new Dictionary<string, IdleThresholds>(StringComparer.Ordinal);
@@ -219,15 +242,63 @@ public static class PricingFileReader
         };
     }
 
+    /// <summary>
+    /// A time-of-use schedule (the energy tariff, or the carbon intensity with gCO2e/kWh as its rates): its base rate,
+    /// periods and time zone; null when it has no base rate (a carbon section with an hourly file only).
+    /// </summary>
+    private static EnergyTariff? MapSchedule(JsonElement tariff, string rateName)
+    {
+        if (Number(tariff, rateName) is not double baseRate)
+        {
+            return null;
+        }
+
+        TimeZoneInfo zone = TimeZoneInfo.Utc;
+        if (Property(tariff, "timeZone") is { } zoneId)
+        {
+            zone = TimeZoneInfo.FindSystemTimeZoneById(zoneId.GetString()!);
+        }
+        else if (Property(tariff, "utcOffset") is { } offsetElement && TryParseOffset(offsetElement.GetString()!, out TimeSpan offset))
+        {
+            string name = "UTC" + offsetElement.GetString();
+            zone = TimeZoneInfo.CreateCustomTimeZone(name, offset, name, name);
+        }
+
+
+        List<TariffPeriod> periods = Property(tariff, "periods") is { } periodsElement ? [.. periodsElement.EnumerateArray().Select(p => MapPeriod(p, rateName))] : [];
+        return new EnergyTariff(baseRate, periods, zone);
+    }
+
+    /// <summary>The carbon section's hourly file, read and checked; its problems are reported at <c>$.carbon.hourlyFile</c>.</summary>
+    private static IReadOnlyDictionary<DateTimeOffset, double> ReadHourlyCarbon(JsonElement root, string? baseDirectory, Func<string, bool> clean, List<PricingError> errors)
+    {
+        const string FilePath = "$.carbon.hourlyFile";
+        if (Property(Property(root, "carbon"), "hourlyFile") is not { ValueKind: JsonValueKind.String } fileElement || !clean("$.carbon"))
+        {
+            return new Dictionary<DateTimeOffset, double>();
+        }
+
+        string file = fileElement.GetString()!;
+        string full = Path.GetFullPath(file, baseDirectory ?? Directory.GetCurrentDirectory());
+        IReadOnlyDictionary<DateTimeOffset, double> hours = HourlyCarbonFile.Read(full, Property(Property(root, "carbon"), "hourlyColumn")?.GetString(), out IReadOnlyList<string> problems);
+        errors.AddRange(problems.Select(p => new PricingError(FilePath, $"{file}: {p}")));
+        return hours;
+    }
+
     private static PriceEntry MapEntry(JsonElement entry, string key)
     {
+        JsonElement? embodied = Property(entry, "embodiedCarbon");
         if (Property(entry, "owned") is { } owned)
         {
+            double years = owned.GetProperty("depreciationYears").GetDouble();
             return new PriceEntry(key, new OwnedHardware(
                 owned.GetProperty("purchaseUsd").GetDouble(),
                 Number(owned, "salvageUsd") ?? 0.0,
-                owned.GetProperty("depreciationYears").GetDouble(),
-                Number(owned, "opexUsdPerGpuHour") ?? 0.0), null);
+                years,
+                Number(owned, "opexUsdPerGpuHour") ?? 0.0), null)
+            {
+                Embodied = embodied is { } ownedCarbon ? new EmbodiedCarbon(ownedCarbon.GetProperty("kgCo2ePerGpu").GetDouble(), Number(ownedCarbon, "amortisationYears") ?? years) : null,
+            };
         }
 
         JsonElement rented = entry.GetProperty("rented");
@@ -237,11 +308,14 @@ public static class PricingFileReader
             "spot" => RentalCommitment.Spot,
             _ => RentalCommitment.OnDemand,
         };
-        return new PriceEntry(key, null, new RentedHardware(rented.GetProperty("usdPerGpuHour").GetDouble(), commitment, rented.GetProperty("energyIncluded").GetBoolean()));
+        return new PriceEntry(key, null, new RentedHardware(rented.GetProperty("usdPerGpuHour").GetDouble(), commitment, rented.GetProperty("energyIncluded").GetBoolean()))
+        {
+            Embodied = embodied is { } carbon ? new EmbodiedCarbon(carbon.GetProperty("kgCo2ePerGpu").GetDouble(), carbon.GetProperty("amortisationYears").GetDouble()) : null,
+        };
     }
 
     /// <summary>A period whose values the schema accepted (hours are whole numbers in range, days known and distinct).</summary>
-    private static TariffPeriod MapPeriod(JsonElement period)
+    private static TariffPeriod MapPeriod(JsonElement period, string rateName)
     {
         var days = new HashSet<DayOfWeek>();
         if (Property(period, "days") is { } daysElement)
@@ -255,7 +329,7 @@ public static class PricingFileReader
 
         return new TariffPeriod(
             period.GetProperty("name").GetString()!,
-            period.GetProperty("usdPerKilowattHour").GetDouble(),
+            period.GetProperty(rateName).GetDouble(),
             (int)period.GetProperty("startHour").GetDouble(),
             (int)period.GetProperty("endHour").GetDouble(),
             days);

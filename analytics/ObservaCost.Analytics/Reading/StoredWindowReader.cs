@@ -42,6 +42,10 @@ public static class StoredWindowReader
 
     private const string CostWindows = "cost_windows";
 
+    private const string CarbonWindows = "carbon_windows";
+
+    private const string IdleWindows = "idle_windows";
+
     private static readonly string[] IdleSums = [Fields.GpuHours, Fields.IdleGpuHours, Fields.IdleCostUsd, Fields.IdleEnergyJoules];
 
     public static async Task<IReadOnlyList<CostWindow>> ReadCostAsync(ITimeSeriesStore store, WindowSelection selection, CancellationToken cancellationToken = default)
@@ -59,6 +63,10 @@ public static class StoredWindowReader
         // Rental is its own field since windows computed before the split hold it inside opex: counting the windows
         // that carry it against those that carry a cost tells whether the bucket's rental is apart (same query).
         builder.Sum(Fields.RentalUsd, Fields.RentalUsd).Count(Fields.RentalUsd, RentalWindows).Count(Fields.CostUsd, CostWindows);
+
+        // Carbon likewise: windows computed before carbon (or without an intensity) have none, and then the bucket's is null.
+        builder.Sum(Fields.OperationalCo2eGrams, Fields.OperationalCo2eGrams).Sum(Fields.EmbodiedCo2eGrams, Fields.EmbodiedCo2eGrams)
+            .Sum(Fields.Co2eGrams, Fields.Co2eGrams).Count(Fields.Co2eGrams, CarbonWindows);
         QueryResult result = await store.QueryAsync(Scope(builder, selection), cancellationToken);
         Dictionary<(string Group, DateTimeOffset Time), string> nodePowerSources = await ReadNodePowerSourcesAsync(store, selection, cancellationToken);
         var windows = new List<CostWindow>();
@@ -69,6 +77,7 @@ public static class StoredWindowReader
                 double Sum(int i) => row[i].IsNull ? 0 : row[i].Number;
                 (double opex, double? rental) = CostFigures.OpexAndRental(Sum(6), Sum(18), Sum(19) >= Sum(20));
                 string? nodePowerSource = nodePowerSources.GetValueOrDefault((GroupOf(series, selection), row.Time));
+                bool carbon = Sum(24) >= Sum(20);
                 windows.Add(CostFigures.WithRatios(new CostWindow
                 {
                     WindowStart = row.Time,
@@ -102,6 +111,9 @@ public static class StoredWindowReader
                     RevenueUsd = row[15].AsDouble(),
                     LatencyP50Ms = row[16].AsDouble(),
                     LatencyP95Ms = row[17].AsDouble(),
+                    OperationalCo2eGrams = CostFigures.CarbonSum(Sum(21), carbon),
+                    EmbodiedCo2eGrams = CostFigures.CarbonSum(Sum(22), carbon),
+                    Co2eGrams = CostFigures.CarbonSum(Sum(23), carbon),
                 }));
             }
         }
@@ -118,6 +130,8 @@ public static class StoredWindowReader
         {
             builder.Sum(field, field);
         }
+
+        builder.Sum(Fields.IdleCo2eGrams, Fields.IdleCo2eGrams).Count(Fields.IdleCo2eGrams, CarbonWindows).Count(Fields.GpuHours, IdleWindows);
 
         QueryResult result = await store.QueryAsync(Scope(builder, selection), cancellationToken);
         var windows = new List<IdleWindow>();
@@ -137,6 +151,7 @@ public static class StoredWindowReader
                     IdleGpuHours = Sum(1),
                     IdleCostUsd = Sum(2),
                     IdleEnergyJoules = Sum(3),
+                    IdleCo2eGrams = CostFigures.CarbonSum(Sum(4), Sum(5) >= Sum(6)),
                 });
             }
         }

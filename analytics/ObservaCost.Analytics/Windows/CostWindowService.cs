@@ -72,7 +72,12 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
             LogMigSlicesUnknown(logger, gpu.Node + "/" + gpu.GpuUuid, gpu.GpuModel ?? "(none)", string.Join(", ", gpu.Partitions!.Select(p => p.MigProfile ?? "(none)")), windowStart);
         }
 
-        TariffSchedule schedule = pricing.Energy.Tariff.ScheduleFor(windowStart, windowEnd);
+        TariffSchedule schedule = pricing.Energy.ScheduleFor(windowStart, windowEnd);
+        if (pricing.Energy.Carbon?.MissingHours(windowStart, windowEnd) is { Count: > 0 } missing)
+        {
+            LogCarbonHoursMissing(logger, windowStart, missing.Count, missing[0]);
+        }
+
         var unpriced = new List<string>();
         var priced = new List<GpuWindowResult>(gpus.Count);
         foreach (GpuWindowInput gpu in gpus)
@@ -161,4 +166,6 @@ public sealed partial class CostWindowService(ITimeSeriesStore store, PricingFil
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "MIG GPU {Gpu} ({GpuModel}, profiles {Profiles}) is not in the slices table; its instances share it equally (basis mig_equal) in window {WindowStart:o}")]
     private static partial void LogMigSlicesUnknown(ILogger logger, string gpu, string gpuModel, string profiles, DateTimeOffset windowStart);
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Window {WindowStart:o}: the carbon intensity file has no value for {Hours} hour(s) (first {FirstHour:o}) and the pricing file gives no fixed fallback: the window's carbon is unknown (null)")]
+    private static partial void LogCarbonHoursMissing(ILogger logger, DateTimeOffset windowStart, int hours, DateTimeOffset firstHour);
 }

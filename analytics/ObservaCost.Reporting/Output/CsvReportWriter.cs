@@ -104,6 +104,7 @@ public sealed class CsvReportWriter : IReportWriter
             Row("timeline", key, "tokensPerKilowattHour", "tokens/kWh", Number(p.TokensPerKilowattHour));
         }
 
+        Row("carbon", string.Empty, "intensity", string.Empty, report.CarbonIntensity);
         foreach (PricingInput input in report.Method.PricingInputs)
         {
             Row("pricing", input.Name, "value", input.Unit, Number(input.Value));

@@ -72,6 +72,14 @@ public sealed class MarkdownReportWriter : IReportWriter
                     string.Create(CultureInfo.InvariantCulture, $"{p.StartHour:00}:00–{p.EndHour:00}:00"), string.Join(", ", p.Days)]));
         }
 
+        md.Append("\n## Carbon\n\n");
+        md.Append("Carbon intensity: ").Append(report.CarbonIntensity).Append(".\n\n");
+        Table(md, ["Model", "Carbon (kgCO2e)", "gCO2e per 1M tokens"],
+            report.Models.Select(m => (IReadOnlyList<string>)[m.Model, F(m.Co2eKilograms.Current, "kgCO2e"), F(m.Co2eGramsPerMillionTokens.Current, "gCO2e/1M tokens")]));
+        md.Append('\n');
+        Table(md, ["Pool", "Carbon (kgCO2e)", "Idle carbon (kgCO2e)"],
+            report.Pools.Select(p => (IReadOnlyList<string>)[p.Pool, F(p.Co2eKilograms.Current, "kgCO2e"), F(p.IdleCo2eKilograms.Current, "kgCO2e")]));
+
         AnomalySection a = report.Anomalies;
         md.Append("\n## Anomalies\n\n");
         md.Append(string.Create(CultureInfo.InvariantCulture, $"{a.Total.Current ?? 0:0} events: {a.Critical.Current ?? 0:0} critical, {a.Warning.Current ?? 0:0} warning, {a.Info.Current ?? 0:0} info"));

@@ -34,6 +34,7 @@ public sealed class PdfReportWriter : IReportWriter
         ("Spend", ["costUsd", "capexUsd", "opexUsd", "energyCostUsd", "rentalUsd", "energyCostSharePercent"]),
         ("ROI and margin", ["revenueUsd", "roiPercent", "marginPerMillionTokensUsd"]),
         ("Latency and throughput", ["latencyP50Ms", "latencyP95Ms", "throughputTokensPerSecond"]),
+        ("Carbon", ["co2eKilograms", "operationalCo2eKilograms", "embodiedCo2eKilograms", "idleCo2eKilograms", "co2eGramsPerMillionTokens"]),
     ];
 
     /// <summary>The KPIs on the cover page.</summary>
@@ -185,6 +186,17 @@ public sealed class PdfReportWriter : IReportWriter
         pdf.Table(new PdfTable(
             [Text("Model", 2), Number("Latency p50 (ms)"), Number("Latency p95 (ms)")],
             [.. report.Models.Select(m => Row(m.Model, F(m.LatencyP50Ms.Current, "ms"), F(m.LatencyP95Ms.Current, "ms")))]));
+
+        // Carbon: the fleet's, by model and by pool, and the intensity it was computed with.
+        pdf.Heading(FleetSections[7].Section);
+        pdf.Paragraph("Carbon intensity: " + report.CarbonIntensity + ".");
+        Figures(7);
+        pdf.Table(new PdfTable(
+            [Text("Model", 2), Number("Carbon (kgCO2e)"), Number("gCO2e per 1M tokens")],
+            [.. report.Models.Select(m => Row(m.Model, F(m.Co2eKilograms.Current, "kgCO2e"), F(m.Co2eGramsPerMillionTokens.Current, "gCO2e/1M tokens")))]));
+        pdf.Table(new PdfTable(
+            [Text("Pool", 2), Number("Carbon (kgCO2e)"), Number("Idle carbon (kgCO2e)")],
+            [.. report.Pools.Select(p => Row(p.Pool, F(p.Co2eKilograms.Current, "kgCO2e"), F(p.IdleCo2eKilograms.Current, "kgCO2e")))]));
 
         var covered = FleetSections.SelectMany(s => s.Keys).ToHashSet(StringComparer.Ordinal);
         DefinedFigure[] others = [.. fleet.Values.Where(f => !covered.Contains(f.Definition.Key))];

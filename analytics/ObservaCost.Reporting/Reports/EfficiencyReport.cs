@@ -33,6 +33,15 @@ public sealed record EfficiencyReport
     /// <summary>The energy tariff of the pricing file the report was read with.</summary>
     public required ReportTariff Tariff { get; init; }
 
+    /// <summary>
+    /// The grid carbon intensity of the pricing file the report was read with, in words (its source, its form: fixed,
+    /// time-of-use schedule or hourly file); "not configured" when the file has no carbon section.
+    /// </summary>
+    public string CarbonIntensity { get; init; } = NoCarbonIntensity;
+
+    /// <summary>What <see cref="CarbonIntensity"/> says without a carbon section.</summary>
+    public const string NoCarbonIntensity = "not configured";
+
     /// <summary>The stored anomaly events of the period, newest first, and their counts per severity.</summary>
     public required AnomalySection Anomalies { get; init; }
 
@@ -167,6 +176,23 @@ public sealed record FleetFigures
 
     /// <summary>Tokens / the period's seconds.</summary>
     public required ReportFigure ThroughputTokensPerSecond { get; init; }
+
+    // Carbon (docs/analytics.md, "Carbon"): null when a window of the period has none (no intensity, or computed before carbon).
+
+    /// <summary>Operational + embodied carbon, kgCO2e.</summary>
+    public ReportFigure Co2eKilograms { get; init; } = ReportFigure.Of(null);
+
+    /// <summary>Facility energy × the grid's carbon intensity of each moment, kgCO2e.</summary>
+    public ReportFigure OperationalCo2eKilograms { get; init; } = ReportFigure.Of(null);
+
+    /// <summary>GPU-hours × the amortised embodied carbon, kgCO2e.</summary>
+    public ReportFigure EmbodiedCo2eKilograms { get; init; } = ReportFigure.Of(null);
+
+    /// <summary>The idle GPU-hours' carbon, kgCO2e (a part of <see cref="Co2eKilograms"/>).</summary>
+    public ReportFigure IdleCo2eKilograms { get; init; } = ReportFigure.Of(null);
+
+    /// <summary>Carbon per one million tokens, gCO2e.</summary>
+    public ReportFigure Co2eGramsPerMillionTokens { get; init; } = ReportFigure.Of(null);
 }
 
 /// <summary>One pool's figures.</summary>
@@ -186,6 +212,12 @@ public sealed record PoolFigures
     public required ReportFigure IdleSharePercent { get; init; }
 
     public required ReportFigure CostUsd { get; init; }
+
+    /// <summary>Operational + embodied carbon, kgCO2e.</summary>
+    public ReportFigure Co2eKilograms { get; init; } = ReportFigure.Of(null);
+
+    /// <summary>The idle GPU-hours' carbon, kgCO2e.</summary>
+    public ReportFigure IdleCo2eKilograms { get; init; } = ReportFigure.Of(null);
 }
 
 /// <summary>One served model's figures.</summary>
@@ -222,6 +254,12 @@ public sealed record ModelFigures
     public required ReportFigure LatencyP50Ms { get; init; }
 
     public required ReportFigure LatencyP95Ms { get; init; }
+
+    /// <summary>Operational + embodied carbon, kgCO2e.</summary>
+    public ReportFigure Co2eKilograms { get; init; } = ReportFigure.Of(null);
+
+    /// <summary>Carbon per one million tokens, gCO2e.</summary>
+    public ReportFigure Co2eGramsPerMillionTokens { get; init; } = ReportFigure.Of(null);
 }
 
 /// <summary>The energy tariff in force: a base rate and time-of-use periods in local time of <see cref="TimeZone"/>.</summary>

@@ -121,6 +121,7 @@ public sealed class EfficiencyReportBuilder
             Pools = pools,
             Models = models,
             Tariff = tariff,
+            CarbonIntensity = _pricing.Energy.Carbon?.Describe() ?? EfficiencyReport.NoCarbonIntensity,
             Anomalies = anomalies,
             Forecast = forecast,
             Timeline = timeline,
@@ -130,7 +131,7 @@ public sealed class EfficiencyReportBuilder
                 Definitions = ReportDefinitions.All,
                 PricingInputs = PricingInputs(_pricing),
                 NotMeasured = NotMeasured(current, previous, forecast),
-                Notes = Notes(current, previous),
+                Notes = Notes(current, previous, _pricing),
             },
             Reproducibility = new Reproducibility
             {
@@ -228,7 +229,7 @@ public sealed class EfficiencyReportBuilder
         {
             inputs.Add(label, w.WindowStart, w.Model, w.Tenant, w.Pool, w.GpuHours, w.UtilizedGpuHours, w.GpuEnergyJoules, w.NodeEnergyJoules, w.FacilityEnergyJoules,
                 w.CapexUsd, w.OpexUsd, w.RentalUsd, w.EnergyCostUsd, w.CostUsd, w.PromptTokens, w.CompletionTokens, w.RequestCount, w.PromptCostUsd, w.CompletionCostUsd,
-                w.MaxTokens, w.RevenueUsd, w.LatencyP50Ms, w.LatencyP95Ms);
+                w.MaxTokens, w.RevenueUsd, w.LatencyP50Ms, w.LatencyP95Ms, w.OperationalCo2eGrams, w.EmbodiedCo2eGrams, w.Co2eGrams);
         }
 
         return ordered;
@@ -241,7 +242,7 @@ public sealed class EfficiencyReportBuilder
         IdleWindow[] ordered = [.. rows.OrderBy(w => w.WindowStart).ThenBy(w => w.Pool, StringComparer.Ordinal)];
         foreach (IdleWindow w in ordered)
         {
-            inputs.Add(label, w.WindowStart, w.Pool, w.GpuHours, w.IdleGpuHours, w.IdleCostUsd, w.IdleEnergyJoules);
+            inputs.Add(label, w.WindowStart, w.Pool, w.GpuHours, w.IdleGpuHours, w.IdleCostUsd, w.IdleEnergyJoules, w.IdleCo2eGrams);
         }
 
         return ordered;
@@ -416,6 +417,11 @@ public sealed class EfficiencyReportBuilder
             LatencyP50Ms = T(t => t.LatencyP50Ms),
             LatencyP95Ms = T(t => t.LatencyP95Ms),
             ThroughputTokensPerSecond = F(p => p.Fleet is { } k ? k.Tokens / (p.Period.To - p.Period.From).TotalSeconds : null),
+            Co2eKilograms = K(k => Kilograms(k.Co2eGrams)),
+            OperationalCo2eKilograms = K(k => Kilograms(k.OperationalCo2eGrams)),
+            EmbodiedCo2eKilograms = K(k => Kilograms(k.EmbodiedCo2eGrams)),
+            IdleCo2eKilograms = K(k => Kilograms(k.IdleCo2eGrams)),
+            Co2eGramsPerMillionTokens = K(k => k.Co2eGramsPerMillionTokens),
         };
     }
 
@@ -436,6 +442,8 @@ public sealed class EfficiencyReportBuilder
                 IdleCostUsd = F(k => k.IdleCostUsd),
                 IdleSharePercent = F(k => k.IdleShare * 100),
                 CostUsd = F(k => k.CostUsd),
+                Co2eKilograms = F(k => Kilograms(k.Co2eGrams)),
+                IdleCo2eKilograms = F(k => Kilograms(k.IdleCo2eGrams)),
             });
         }
 
@@ -471,6 +479,8 @@ public sealed class EfficiencyReportBuilder
                 MarginPerMillionTokensUsd = K(k => Margin(k.RevenueUsd, k.CostUsd, k.Tokens)),
                 LatencyP50Ms = R(r => r.LatencyP50Ms),
                 LatencyP95Ms = R(r => r.LatencyP95Ms),
+                Co2eKilograms = K(k => Kilograms(k.Co2eGrams)),
+                Co2eGramsPerMillionTokens = K(k => k.Co2eGramsPerMillionTokens),
             });
         }
 
@@ -480,6 +490,9 @@ public sealed class EfficiencyReportBuilder
     /// <summary>(revenue − cost) / tokens × 1e6; null without revenue or tokens.</summary>
     private static double? Margin(double? revenueUsd, double costUsd, long tokens) =>
         revenueUsd is double revenue && tokens > 0 ? (revenue - costUsd) / tokens * 1e6 : null;
+
+    /// <summary>Grams as kilograms; null stays null (carbon not measured).</summary>
+    private static double? Kilograms(double? grams) => grams / 1000;
 
     /// <summary>Joules as kWh; null for none (not measured, never a silent zero).</summary>
     private static double? KilowattHours(double joules) => joules > 0 ? joules / EnergyCost.JoulesPerKilowattHour : null;
@@ -514,6 +527,25 @@ public sealed class EfficiencyReportBuilder
             {
                 inputs.Add(new PricingInput(entry.Key + " rental", entry.RentalUsdPerGpuHour, entry.EnergyBilledSeparately ? "USD/GPU-h" : "USD/GPU-h, energy included"));
             }
+        }
+
+        if (pricing.Energy.Carbon is { } carbon)
+        {
+            if (carbon.Schedule is { } schedule)
+            {
+                inputs.Add(new PricingInput("carbon.gco2ePerKilowattHour", schedule.BaseUsdPerKilowattHour, "gCO2e/kWh"));
+                inputs.AddRange(schedule.Periods.Select(p => new PricingInput($"carbon.periods.{p.Name}", p.UsdPerKilowattHour, "gCO2e/kWh")));
+            }
+
+            if (carbon.HourlyFile is not null)
+            {
+                inputs.Add(new PricingInput("carbon.hourlyFile hours", carbon.Hourly.Count, "hours"));
+            }
+        }
+
+        foreach (PriceEntry entry in pricing.Entries.Where(e => e.Embodied is not null))
+        {
+            inputs.Add(new PricingInput(entry.Key + " embodied carbon", entry.EmbodiedCo2eGramsPerGpuHour, "gCO2e/GPU-h"));
         }
 
         inputs.AddRange(pricing.RevenueUsdPerMillionTokensByModel.OrderBy(r => r.Key, StringComparer.Ordinal)
@@ -584,6 +616,11 @@ public sealed class EfficiencyReportBuilder
             notes.Add($"Cost windows of {Which(p => Has(p) && p.Fleet!.RentalUsd is null)} were computed before rental was split from opex (no rental_usd stored): their rented GPUs' hourly price is inside opex, so rental is not measured separately and opex includes it. Recompute those windows (observacost backfill) to split it.");
         }
 
+        if (periods.Any(p => Has(p) && p.Fleet!.Co2eGrams is null))
+        {
+            notes.Add($"Carbon is not in the cost windows of {Which(p => Has(p) && p.Fleet!.Co2eGrams is null)} (the pricing file has no carbon section, its hourly intensity file lacks hours of the period with no fixed fallback, or windows were computed before carbon): carbon and carbon per 1M tokens are not measured. Recompute those windows (observacost backfill) after configuring carbon.");
+        }
+
         if (!forecast.Available)
         {
             notes.Add("No demand forecast is stored for the hours after the period: the forecast against capacity and the projected idle dollars are not measured.");
@@ -596,13 +633,14 @@ public sealed class EfficiencyReportBuilder
         return notes;
     }
 
-    private static IReadOnlyList<string> Notes(PeriodData current, PeriodData? previous)
+    private static IReadOnlyList<string> Notes(PeriodData current, PeriodData? previous, PricingFile pricing)
     {
         List<string> notes =
         [
             "Every figure is summed from the stored cost and idle windows in the period; ratios are re-derived from those sums, never averaged.",
             "The previous period has the same length as the period and ends where it starts; a change is period − previous (percentage points for a percentage).",
             "Idle dollars are a part of the spend (the idle GPU-hours' hardware and energy), not an addition to it.",
+            CarbonNote(pricing.Energy.Carbon),
         ];
         foreach ((PeriodData p, string which) in previous is null ? [(current, "the period")] : new[] { (current, "the period"), (previous, "the previous period") })
         {
@@ -647,6 +685,11 @@ public sealed class EfficiencyReportBuilder
 
         return parts.Count == 0 ? null : ($"Node (non-GPU) power in {which} was {string.Join("; ", parts)}.", notMeasured);
     }
+
+    /// <summary>The carbon method note: the intensity's source and form, and how operational and embodied carbon are made.</summary>
+    public static string CarbonNote(CarbonIntensity? carbon) => carbon is null
+        ? "Carbon intensity: not configured (no carbon section in the pricing file), so carbon is not measured."
+        : "Carbon intensity: " + carbon.Describe() + ". Operational carbon = facility energy × the intensity in force at each moment (hourly values in UTC, schedules in their time zone); embodied carbon = GPU-hours × each GPU's embodied kgCO2e / (amortisation years × 8,760 h). The carbon figures are as of the computation of each stored window: recompute (observacost backfill) after changing the intensity.";
 
     /// <summary>The SHA-256 of the canonical text of every stored row read: one line per row, fields separated by '|', numbers round-trip.</summary>
     private sealed class InputDigest

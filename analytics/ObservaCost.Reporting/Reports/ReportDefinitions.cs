@@ -47,12 +47,18 @@ public static class ReportDefinitions
         (new("latencyP50Ms", "Latency p50", "ms", "Mean over the stored windows of each window's median request latency (percentiles do not add)."), f => f.LatencyP50Ms),
         (new("latencyP95Ms", "Latency p95", "ms", "Mean over the stored windows of each window's 95th-percentile request latency."), f => f.LatencyP95Ms),
         (new("throughputTokensPerSecond", "Throughput", "tokens/s", "Tokens served / the period's length in seconds."), f => f.ThroughputTokensPerSecond),
+        (new("co2eKilograms", "Carbon", "kgCO2e", "Operational + embodied carbon, summed over the cost windows / 1,000; not measured when a window of the period has no carbon (no intensity configured, or computed before carbon)."), f => f.Co2eKilograms),
+        (new("operationalCo2eKilograms", "Operational carbon", "kgCO2e", "Facility energy (GPU and node, PUE included) × the grid's carbon intensity in force at each moment (method notes: carbon intensity) / 1,000."), f => f.OperationalCo2eKilograms),
+        (new("embodiedCo2eKilograms", "Embodied carbon", "kgCO2e", "GPU-hours × the GPU's embodied carbon / (amortisation years × 8,760 h), from the pricing file's embodiedCarbon entries / 1,000."), f => f.EmbodiedCo2eKilograms),
+        (new("idleCo2eKilograms", "Idle carbon", "kgCO2e", "Operational and embodied carbon of the idle GPU-hours, summed over the idle windows (a part of the carbon, not extra)."), f => f.IdleCo2eKilograms),
+        (new("co2eGramsPerMillionTokens", "Carbon per 1M tokens", "gCO2e/1M tokens", "Carbon in grams / tokens served × 1,000,000."), f => f.Co2eGramsPerMillionTokens),
     ];
 
     private static readonly (string Key, Func<PoolFigures, ReportFigure> Figure)[] Pool =
     [
         ("gpuHours", p => p.GpuHours), ("utilizationPercent", p => p.UtilizationPercent), ("idleGpuHours", p => p.IdleGpuHours),
         ("idleCostUsd", p => p.IdleCostUsd), ("idleSharePercent", p => p.IdleSharePercent), ("costUsd", p => p.CostUsd),
+        ("co2eKilograms", p => p.Co2eKilograms), ("idleCo2eKilograms", p => p.IdleCo2eKilograms),
     ];
 
     private static readonly (string Key, Func<ModelFigures, ReportFigure> Figure)[] Model =
@@ -63,6 +69,7 @@ public static class ReportDefinitions
         ("tokensPerKilowattHour", m => m.TokensPerKilowattHour), ("joulesPerToken", m => m.JoulesPerToken),
         ("capacityUtilizationPercent", m => m.CapacityUtilizationPercent), ("revenueUsd", m => m.RevenueUsd),
         ("marginPerMillionTokensUsd", m => m.MarginPerMillionTokensUsd), ("latencyP50Ms", m => m.LatencyP50Ms), ("latencyP95Ms", m => m.LatencyP95Ms),
+        ("co2eKilograms", m => m.Co2eKilograms), ("co2eGramsPerMillionTokens", m => m.Co2eGramsPerMillionTokens),
     ];
 
     private static readonly Dictionary<string, KpiDefinition> ByKey = Fleet.ToDictionary(f => f.Definition.Key, f => f.Definition, StringComparer.Ordinal);

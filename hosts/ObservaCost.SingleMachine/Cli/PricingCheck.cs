@@ -13,7 +13,8 @@ namespace ObservaCost.SingleMachine.Cli;
 /// Energy is shown at two sample powers of the entry's GPU model, its board power limit (TDP) and its idle draw
 /// (the figures of the simulator's <see cref="GpuModels"/>, taken from real captures): GPU power × PUE × the base
 /// tariff; the node's share of <c>nodePowerWatts</c> comes on top in the cost model. An invalid file prints one line
-/// per problem, naming its JSON path, and exits with 2.
+/// per problem, naming its JSON path, and exits with 2. The carbon settings follow: the intensity's source and form,
+/// its time-of-use schedule or hourly file, and each entry's embodied carbon per GPU-hour.
 /// </summary>
 public static class PricingCheck
 {
@@ -32,7 +33,7 @@ public static class PricingCheck
             return ObservaCostCli.UsageExitCode;
         }
 
-        if (!PricingFileReader.TryParse(json, out PricingFile? pricing, out IReadOnlyList<PricingError> errors))
+        if (!PricingFileReader.TryParse(json, out PricingFile? pricing, out IReadOnlyList<PricingError> errors, Path.GetDirectoryName(Path.GetFullPath(file))))
         {
             foreach (PricingError error in errors)
             {
@@ -48,8 +49,51 @@ public static class PricingCheck
         console.WriteLine("Energy at a sample power: GPU power × PUE × the base tariff; a GPU model the demo fleet does not know has no sample power (—).");
         console.WriteLine("Rented entries with energy included show no energy: the rental price pays for it.");
         console.Write(TariffTable(pricing.Energy.Tariff));
+        WriteCarbon(console, pricing);
         return 0;
     }
+
+    /// <summary>The carbon settings: the intensity's form and source, its schedule, and each entry's embodied carbon.</summary>
+    private static void WriteCarbon(IAnsiConsole console, PricingFile pricing)
+    {
+        if (pricing.Energy.Carbon is not { } carbon)
+        {
+            console.WriteLine("Carbon: not configured (no carbon section): carbon figures are not measured.");
+            return;
+        }
+
+        console.WriteLine("Carbon intensity: " + carbon.Describe() + ".");
+        if (carbon.Schedule is { Periods.Count: > 0 } schedule)
+        {
+            var table = new Table().Title($"Carbon intensity schedule ({Markup.Escape(schedule.TimeZone.Id)})");
+            table.AddColumn("window");
+            table.AddColumn("gCO2e/kWh");
+            table.AddColumn("hours");
+            table.AddColumn("days");
+            table.AddRow("base (any other time)", Number(schedule.BaseUsdPerKilowattHour, 1), "—", "—");
+            foreach (TariffPeriod period in schedule.Periods)
+            {
+                table.AddRow(Markup.Escape(period.Name), Number(period.UsdPerKilowattHour, 1), string.Create(CultureInfo.InvariantCulture, $"{period.StartHour:00}–{period.EndHour:00}"), Days(period));
+            }
+
+            console.Write(table);
+        }
+
+        if (carbon.Hourly.Count > 0)
+        {
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Hourly file {carbon.HourlyFile}: {carbon.Hourly.Count} hours, {carbon.Hourly.Keys.Min():yyyy-MM-dd HH:mm} – {carbon.Hourly.Keys.Max():yyyy-MM-dd HH:mm} UTC, mean {carbon.Hourly.Values.Average():0.#} gCO2e/kWh."));
+        }
+
+        foreach (PriceEntry entry in pricing.Entries)
+        {
+            console.WriteLine(entry.Embodied is { } e
+                ? $"Embodied carbon {entry.Key}: {Number(e.KgCo2ePerGpu, 0)} kgCO2e per GPU over {Number(e.AmortisationYears, 1)} years = {Number(entry.EmbodiedCo2eGramsPerGpuHour, 2)} gCO2e per GPU-hour."
+                : $"Embodied carbon {entry.Key}: not given (0).");
+        }
+    }
+
+    private static string Days(TariffPeriod period) =>
+        period.Days.Count == 7 ? "every day" : string.Join(' ', period.Days.Order().Select(d => d.ToString()[..3]));
 
     /// <summary>The energy cost of one GPU-hour at <paramref name="powerWatts"/>: kW × PUE × $/kWh.</summary>
     public static double EnergyUsdPerGpuHour(double powerWatts, double pue, double usdPerKilowattHour) =>
@@ -105,8 +149,7 @@ public static class PricingCheck
         table.AddRow("base (any other time)", Number(tariff.BaseUsdPerKilowattHour, 4), "—", "—");
         foreach (TariffPeriod period in tariff.Periods)
         {
-            string days = period.Days.Count == 7 ? "every day" : string.Join(' ', period.Days.Order().Select(d => d.ToString()[..3]));
-            table.AddRow(Markup.Escape(period.Name), Number(period.UsdPerKilowattHour, 4), string.Create(CultureInfo.InvariantCulture, $"{period.StartHour:00}–{period.EndHour:00}"), days);
+            table.AddRow(Markup.Escape(period.Name), Number(period.UsdPerKilowattHour, 4), string.Create(CultureInfo.InvariantCulture, $"{period.StartHour:00}–{period.EndHour:00}"), Days(period));
         }
 
         return table;

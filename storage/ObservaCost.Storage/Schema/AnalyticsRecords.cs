@@ -111,6 +111,21 @@ public sealed record CostWindow : ILineProtocolPoint
 
     public double? LatencyP95Ms { get; init; }
 
+    /// <summary>
+    /// Facility energy (GPU and node, PUE included) × the grid's carbon intensity of each moment, gCO2e. Null when
+    /// unknown: no carbon intensity configured, an hour the intensity file lacks, or a window computed before carbon.
+    /// </summary>
+    public double? OperationalCo2eGrams { get; init; }
+
+    /// <summary>GPU-hours × the embodied carbon amortised per GPU-hour (0 when the price entry gives none), gCO2e; null as above.</summary>
+    public double? EmbodiedCo2eGrams { get; init; }
+
+    /// <summary>Operational + embodied, gCO2e; null when either is unknown.</summary>
+    public double? Co2eGrams { get; init; }
+
+    /// <summary><see cref="Co2eGrams"/> per one million tokens; null without tokens or carbon.</summary>
+    public double? Co2eGramsPerMillionTokens { get; init; }
+
     public bool WriteTo(LineProtocolWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -152,6 +167,10 @@ public sealed record CostWindow : ILineProtocolPoint
             .Field(Fields.TokensPerGpuHour, TokensPerGpuHour)
             .Field(Fields.TokensPerKilowattHour, TokensPerKilowattHour)
             .Field(Fields.UtilizedGpuHours, UtilizedGpuHours)
+            .Field(Fields.Co2eGrams, Co2eGrams)
+            .Field(Fields.Co2eGramsPerMillionTokens, Co2eGramsPerMillionTokens)
+            .Field(Fields.EmbodiedCo2eGrams, EmbodiedCo2eGrams)
+            .Field(Fields.OperationalCo2eGrams, OperationalCo2eGrams)
             .End(UnixTime.ToNanoseconds(WindowStart));
     }
 
@@ -186,6 +205,9 @@ public sealed record IdleWindow : ILineProtocolPoint
 
     public required double IdleEnergyJoules { get; init; }
 
+    /// <summary>The idle part of the carbon (operational and embodied), gCO2e; null when the carbon is unknown.</summary>
+    public double? IdleCo2eGrams { get; init; }
+
     /// <summary>Idle GPU-hours over GPU-hours, 0–1.</summary>
     public double IdleShare => GpuHours > 0 ? IdleGpuHours / GpuHours : 0;
 
@@ -202,6 +224,7 @@ public sealed record IdleWindow : ILineProtocolPoint
             .Field(Fields.IdleEnergyJoules, IdleEnergyJoules)
             .Field(Fields.IdleGpuHours, IdleGpuHours)
             .Field(Fields.IdleShare, IdleShare)
+            .Field(Fields.IdleCo2eGrams, IdleCo2eGrams)
             .End(UnixTime.ToNanoseconds(WindowStart));
     }
 }
@@ -276,6 +299,21 @@ public sealed record KpiWindow : ILineProtocolPoint
 
     public long Tokens => PromptTokens + CompletionTokens;
 
+    /// <summary>Operational gCO2e of the scope (see <see cref="CostWindow.OperationalCo2eGrams"/>); null when unknown.</summary>
+    public double? OperationalCo2eGrams { get; init; }
+
+    /// <summary>Embodied gCO2e of the scope; null when unknown.</summary>
+    public double? EmbodiedCo2eGrams { get; init; }
+
+    /// <summary>Operational + embodied gCO2e; null when unknown.</summary>
+    public double? Co2eGrams { get; init; }
+
+    /// <summary>Idle gCO2e (fleet and pools only); null when unknown.</summary>
+    public double? IdleCo2eGrams { get; init; }
+
+    /// <summary>gCO2e per one million tokens, from the analytics domain's one formula; null without tokens or carbon.</summary>
+    public double? Co2eGramsPerMillionTokens { get; init; }
+
     /// <summary>Mean utilization over the GPU-hours, %.</summary>
     public double UtilizationPercent => GpuHours > 0 ? UtilizedGpuHours / GpuHours * 100 : 0;
 
@@ -330,6 +368,11 @@ public sealed record KpiWindow : ILineProtocolPoint
             .Field(Fields.TokensPerKilowattHour, TokensPerKilowattHour)
             .Field(Fields.UtilizationPercent, UtilizationPercent)
             .Field(Fields.UtilizedGpuHours, UtilizedGpuHours)
+            .Field(Fields.Co2eGrams, Co2eGrams)
+            .Field(Fields.Co2eGramsPerMillionTokens, Co2eGramsPerMillionTokens)
+            .Field(Fields.EmbodiedCo2eGrams, EmbodiedCo2eGrams)
+            .Field(Fields.IdleCo2eGrams, IdleCo2eGrams)
+            .Field(Fields.OperationalCo2eGrams, OperationalCo2eGrams)
             .End(UnixTime.ToNanoseconds(WindowStart));
     }
 

@@ -206,6 +206,23 @@ public static class Fields
     public const string Roi = "roi_ratio";
     public const string Pue = "pue";
 
+    // Carbon (issue 16): grams of CO2-equivalent; absent on windows computed before carbon, or without a carbon intensity.
+
+    /// <summary>Facility energy × the grid's carbon intensity of each moment, gCO2e.</summary>
+    public const string OperationalCo2eGrams = "operational_co2e_grams";
+
+    /// <summary>GPU-hours × the GPU's embodied carbon amortised per GPU-hour, gCO2e.</summary>
+    public const string EmbodiedCo2eGrams = "embodied_co2e_grams";
+
+    /// <summary>Operational + embodied, gCO2e.</summary>
+    public const string Co2eGrams = "co2e_grams";
+
+    /// <summary>The idle part of <see cref="Co2eGrams"/>, gCO2e.</summary>
+    public const string IdleCo2eGrams = "idle_co2e_grams";
+
+    /// <summary>gCO2e per one million tokens served.</summary>
+    public const string Co2eGramsPerMillionTokens = "co2e_grams_per_million_tokens";
+
     public const string Score = "score";
     public const string Value = "value";
     public const string ExpectedValue = "expected_value";

@@ -26,8 +26,9 @@ internal static class ApiFleet
           "energy": { "pue": 1.3, "nodePowerWatts": 450,
                       "tariff": { "usdPerKilowattHour": 0.12, "timeZone": "UTC",
                                   "periods": [ { "name": "night", "usdPerKilowattHour": 0.07, "startHour": 0, "endHour": 2, "days": ["Mon"] } ] } },
+          "carbon": { "gco2ePerKilowattHour": 400 },
           "gpus": {
-            "H100": { "owned": { "purchaseUsd": 28000, "salvageUsd": 2000, "depreciationYears": 5, "opexUsdPerGpuHour": 0.3 } }
+            "H100": { "owned": { "purchaseUsd": 28000, "salvageUsd": 2000, "depreciationYears": 5, "opexUsdPerGpuHour": 0.3 }, "embodiedCarbon": { "kgCo2ePerGpu": 1200 } }
           },
           "pools": { "batch": { "rented": { "usdPerGpuHour": 0.9, "commitment": "on-demand", "energyIncluded": false } } },
           "poolModels": { "batch": "mistral" },

@@ -24,8 +24,10 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
           "energy": { "pue": 1.25, "nodePowerWatts": 600,
                       "tariff": { "usdPerKilowattHour": 0.10, "timeZone": "UTC",
                                   "periods": [ { "name": "peak", "usdPerKilowattHour": 0.30, "startHour": 10, "endHour": 11, "days": ["Sat"] } ] } },
+          "carbon": { "gco2ePerKilowattHour": 380, "utcOffset": "+05:30",
+                      "periods": [ { "name": "solar", "gco2ePerKilowattHour": 120, "startHour": 16, "endHour": 20, "days": ["Sat"] } ] },
           "gpus": {
-            "H100": { "owned": { "purchaseUsd": 30000, "salvageUsd": 3000, "depreciationYears": 4, "opexUsdPerGpuHour": 0.35 } },
+            "H100": { "owned": { "purchaseUsd": 30000, "salvageUsd": 3000, "depreciationYears": 4, "opexUsdPerGpuHour": 0.35 }, "embodiedCarbon": { "kgCo2ePerGpu": 1500, "amortisationYears": 5 } },
             "L40S": { "rented": { "usdPerGpuHour": 1.1, "commitment": "reserved", "energyIncluded": true } }
           },
           "default": { "rented": { "usdPerGpuHour": 0.5, "commitment": "spot", "energyIncluded": false } },
@@ -71,13 +73,15 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
 
         // The fleet priced GPU by GPU with no allocations: one line each, the whole window.
         IReadOnlyList<GpuWindowInput> inputs = await FleetWindowReader.ReadAsync(Store, T0, T0.AddHours(1), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2), pricing.ServedModelForPool);
-        TariffSchedule schedule = pricing.Energy.Tariff.ScheduleFor(T0, T0.AddHours(1));
-        double fleetUsd = 0;
+        TariffSchedule schedule = pricing.Energy.ScheduleFor(T0, T0.AddHours(1));
+        double fleetUsd = 0, fleetGrams = 0;
         foreach (GpuWindowInput gpu in inputs)
         {
             int onNode = inputs.Count(g => g.Node == gpu.Node);
             GpuWindowInput whole = gpu with { Allocations = [], NodePowerWatts = 600.0 / onNode };
-            fleetUsd += GpuCostCalculator.Compute(whole, T0, T0.AddHours(1), pricing.Resolve(gpu.Pool, gpu.GpuModel), pricing.Energy, schedule, pricing.IdleThresholdsFor(gpu.Pool), TimeSpan.FromMinutes(2)).CostUsd;
+            GpuWindowCost wholeCost = GpuCostCalculator.Compute(whole, T0, T0.AddHours(1), pricing.Resolve(gpu.Pool, gpu.GpuModel), pricing.Energy, schedule, pricing.IdleThresholdsFor(gpu.Pool), TimeSpan.FromMinutes(2));
+            fleetUsd += wholeCost.CostUsd;
+            fleetGrams += wholeCost.Lines.Sum(l => l.Co2eGrams);
         }
 
         double attributed = report.Costs.Where(c => c.Model is not null).Sum(c => c.CostUsd);
@@ -91,6 +95,14 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
             Assert.True(i.IdleGpuHours <= i.GpuHours + 1e-12);
         });
         Assert.True(report.Idle.Sum(i => i.IdleCostUsd) <= fleetUsd);
+
+        // Carbon (intensity 380 g/kWh, 120 from 10:30 UTC; H100s embody carbon): Σ rows = the fleet priced GPU by GPU,
+        // tenant parts included; idle carbon within the total; the fleet KPI's is the rows' sum.
+        Assert.True(fleetGrams > 0);
+        Precision.Close(fleetGrams, report.Costs.Sum(c => c.Co2eGrams!.Value));
+        Precision.Close(fleetGrams, report.Costs.Sum(c => c.OperationalCo2eGrams!.Value + c.EmbodiedCo2eGrams!.Value));
+        Assert.All(report.Idle, i => Assert.InRange(i.IdleCo2eGrams!.Value, 0, fleetGrams));
+        Assert.True(report.Idle.Sum(i => i.IdleCo2eGrams!.Value) <= fleetGrams);
 
         // Every cost row splits into prompt and completion cost by the rule: completion tokens weigh 3.
         foreach (CostWindow row in report.Costs.Where(c => c.PromptTokens + c.CompletionTokens > 0))
@@ -106,6 +118,8 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
         KpiWindow fleet = report.Kpis.Single(k => k.Scope == KpiScope.Fleet);
         Precision.Close(fleetUsd, fleet.CostUsd);
         Precision.Close(report.Idle.Sum(i => i.IdleCostUsd), fleet.IdleCostUsd!.Value);
+        Precision.Close(fleetGrams, fleet.Co2eGrams!.Value);
+        Precision.Close(report.Idle.Sum(i => i.IdleCo2eGrams!.Value), fleet.IdleCo2eGrams!.Value);
         Assert.NotNull(report.Kpis.Single(k => k.Scope == KpiScope.Model && k.Key == "llama").Roi);
         Assert.Null(report.Kpis.Single(k => k.Scope == KpiScope.Model && k.Key == "mistral").Roi);
 
@@ -121,6 +135,7 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
         Precision.Close(report.CostUsd, fromRollup.CostUsd);
         Precision.Close(report.Idle.Sum(i => i.IdleCostUsd), fromRollup.Idle.Sum(i => i.IdleCostUsd));
         Precision.Close(report.Costs.Sum(c => c.FacilityEnergyJoules), fromRollup.Costs.Sum(c => c.FacilityEnergyJoules));
+        Precision.Close(report.Costs.Sum(c => c.Co2eGrams!.Value), fromRollup.Costs.Sum(c => c.Co2eGrams!.Value));
     }
 
     [Theory]
@@ -289,7 +304,7 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
         var lines = new List<string>();
         foreach (string measurement in new[] { Measurements.CostWindow, Measurements.IdleWindow, Measurements.KpiWindow })
         {
-            foreach (string field in new[] { Fields.CostUsd, Fields.GpuHours, Fields.IdleCostUsd, Fields.PromptTokens, Fields.CompletionCostUsd, Fields.MaxTokens, Fields.FacilityEnergyJoules, Fields.RevenueUsd })
+            foreach (string field in new[] { Fields.CostUsd, Fields.GpuHours, Fields.IdleCostUsd, Fields.PromptTokens, Fields.CompletionCostUsd, Fields.MaxTokens, Fields.FacilityEnergyJoules, Fields.RevenueUsd, Fields.Co2eGrams })
             {
                 QueryResult result = await Store.QueryAsync(TimeSeriesQueryBuilder.From(measurement).Field(field)
                     .Between(T0.AddHours(-1), T0.AddHours(2)).GroupBy(Tags.Model, Tags.Tenant, Tags.Pool, Tags.Node, Tags.GpuModel, Tags.Scope, Tags.Key, Tags.Window).Build());

@@ -153,6 +153,38 @@ public sealed class DashboardQueryTests(DemoFleetOnInfluxDb fleet, ITestOutputHe
         Assert.True(compared.Count >= 9, "compared only " + string.Join(", ", compared));
     }
 
+    [Fact]
+    public async Task FinOpsCarbon_OneHour_FacilityEnergyTimesTheMiddayIntensityPlusEmbodied()
+    {
+        // The compared hour is a Wednesday 12:00–13:00 UTC: 13:00–14:00 in Berlin in winter, 14:00–15:00 in summer,
+        // inside the example pricing's "midday-solar" period (10–16 local): 250 gCO2e/kWh for the whole hour.
+        // Embodied: H100 1,500 kg over its 4 depreciation years = 1,500,000 g / 35,040 h = 42.808219… g per GPU-hour;
+        // L40S 600 kg over 3 years = 600,000 / 26,280 = 22.831050… g; the rented H200 and L4 (default entry) none.
+        // So kgCO2e = (facility J / 3.6e6 × 250 + H100 GPU-h × 42.808219… + L40S GPU-h × 22.831050…) / 1,000, and the
+        // panel's gCO2e per 1M tokens = grams / tokens × 1e6.
+        DateTimeOffset hour = ComparedHour();
+        GrafanaDashboard finops = GrafanaDashboard.Load("finops.json");
+        DashboardQuery panel = finops.Queries.Single(q => q.Panel is not null && GrafanaDashboard.Text(q.Panel, "title") == "Carbon and carbon per 1M tokens");
+        var range = new TimeRange(hour, hour.AddHours(1));
+        using JsonDocument result = await fleet.QueryAsync(GrafanaInterpolation.Interpolate(panel.Query, range, GrafanaInterpolation.IntervalMs(range, panel.Panel), AllChosen(finops), AllValues(finops)));
+        JsonElement series = Assert.Single(Series(result));
+        Assert.Equal(["time", "kgCO2e", "gCO2e per 1M tokens"], series.GetProperty("columns").EnumerateArray().Select(c => c.GetString()));
+        JsonElement row = series.GetProperty("values").EnumerateArray().Single(r => r[0].GetInt64() == hour.ToUnixTimeMilliseconds() * 1_000_000);
+
+        using JsonDocument api = await GetJsonAsync(CostPath(hour, "gpu_model"));
+        JsonElement totals = api.RootElement.GetProperty("totals");
+        double GpuHours(string model) => api.RootElement.GetProperty("rows").EnumerateArray().Where(r => Tag(r, "gpuModel") == model).Sum(r => r.GetProperty("gpuHours").GetDouble());
+        double h100 = GpuHours("H100"), l40s = GpuHours("L40S");
+        Assert.True(h100 > 0 && l40s > 0, "the demo fleet has H100s and L40S");
+        double grams = (totals.GetProperty("facilityEnergyJoules").GetDouble() / 3.6e6 * 250) + (h100 * 1_500_000 / 35_040) + (l40s * 600_000 / 26_280);
+        double tokens = totals.GetProperty("promptTokens").GetDouble() + totals.GetProperty("completionTokens").GetDouble();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{hour:u}: panel {row[1].GetDouble():R} kg, {row[2].GetDouble():R} g/1M; by hand {grams / 1000:R} kg over {tokens} tokens, H100 {h100} GPU-h, L40S {l40s} GPU-h"));
+
+        Assert.Equal(grams / 1000, row[1].GetDouble(), grams / 1000 * 1e-9);
+        Assert.Equal(grams / tokens * 1e6, row[2].GetDouble(), grams / tokens * 1e6 * 1e-9);
+        Assert.Equal(grams, totals.GetProperty("co2eGrams").GetDouble(), grams * 1e-9);
+    }
+
     /// <summary>The hour 3 h before the end of the history: whole, and served (every model runs all day).</summary>
     private DateTimeOffset ComparedHour() =>
         new DateTimeOffset(fleet.Now.UtcTicks - (fleet.Now.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero).AddHours(-3);

@@ -36,6 +36,22 @@ public sealed class PricingCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_ExampleFile_ListsTheCarbonSettings()
+    {
+        CliRun run = await CliRun.RunAsync("pricing", "check", Example);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("Carbon intensity: illustrative German grid averages: time-of-use schedule (2 periods, Europe/Berlin, base 380 gCO2e/kWh).", run.Output, StringComparison.Ordinal);
+        Assert.Equal(["midday-solar", "250.0", "10–16", "every day"], Row(run.Output, "midday-solar"));
+        Assert.Equal(["evening-peak", "450.0", "17–21", "every day"], Row(run.Output, "evening-peak"));
+        // H100: 1,500 kg over its 4 depreciation years = 1,500,000 g / 35,040 h = 42.808219… → 42.81 g per GPU-hour;
+        // L40S: 600 kg over 3 years = 600,000 / 26,280 = 22.831050… → 22.83.
+        Assert.Contains("Embodied carbon gpus.H100: 1500 kgCO2e per GPU over 4.0 years = 42.81 gCO2e per GPU-hour.", run.Output, StringComparison.Ordinal);
+        Assert.Contains("Embodied carbon gpus.L40S: 600 kgCO2e per GPU over 3.0 years = 22.83 gCO2e per GPU-hour.", run.Output, StringComparison.Ordinal);
+        Assert.Contains("Embodied carbon default: not given (0).", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Check_BrokenFile_IsOneLineNamingTheKeyAndExitCode2()
     {
         string broken = Path.Combine(_dir, "pricing.json");

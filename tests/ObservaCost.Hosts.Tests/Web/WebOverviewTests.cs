@@ -28,7 +28,7 @@ public sealed class WebOverviewTests(WebDemoFixture demo, ITestOutputHelper log)
     {
         ["/fleet"] = ["pools-now", "gpus-now", "idle-over-time", "anomalies"],
         ["/cost"] = ["cost-per-model", "cost-per-tenant", "spend", "idle-pools"],
-        ["/efficiency"] = ["kpis", "timeline", "models", "spend", "energy", "pools"],
+        ["/efficiency"] = ["kpis", "timeline", "models", "spend", "energy", "pools", "carbon"],
     };
 
     [Theory]
@@ -60,6 +60,14 @@ public sealed class WebOverviewTests(WebDemoFixture demo, ITestOutputHelper log)
         {
             int rows = await page.Locator($"table[data-table='{table}'] tbody tr:not(:has(td.empty))").CountAsync();
             Assert.True(rows > 0, $"{path}: table {table} has no data row");
+        }
+
+        if (path == "/efficiency")
+        {
+            // The demo prices carry carbon (docs/pricing.example.json): the carbon section names the intensity, and the
+            // fleet's kgCO2e is measured (a number, not "not measured").
+            Assert.Contains("Carbon intensity: illustrative German grid averages: time-of-use schedule", await page.Locator("body").InnerTextAsync(), StringComparison.Ordinal);
+            Assert.Matches(@"^\d", (await page.Locator("table[data-table='kpis'] tbody tr:has(td:text-is('Carbon')) td").Nth(2).InnerTextAsync()).Trim());
         }
 
         // Tables scroll in their own box: the page itself is no wider than the window.

@@ -37,11 +37,19 @@ public sealed class PdfReportFleetTests : IClassFixture<EfficiencyReportEndToEnd
         using JsonDocument json = JsonDocument.Parse(await jsonAnswer.Content.ReadAsStringAsync());
         List<string[]> rows = ReportPdfChecks.Rows(pdf);
 
-        Assert.Equal(35, ReportPdfChecks.AssertFleetFiguresInRows(json.RootElement, rows));
+        Assert.Equal(40, ReportPdfChecks.AssertFleetFiguresInRows(json.RootElement, rows));
         ReportPdfChecks.AssertPoolAndModelRows(json.RootElement, rows);
         // One row by hand (EfficiencyReportEndToEndTests): spend 3.715 $ against 1.00 + 2.50 + 4,319,375 J / 3.6e6 × 0.20 $/kWh
         // = 3.739965… $, printed $3.72 and $3.74, a change of −0.024965… → -$0.02.
         Assert.Contains(["Spend", "USD", "$3.72", "$3.74", "-$0.02"], rows);
+
+        // Carbon by hand (EfficiencyReportEndToEndTests.Report_Carbon_…): 0.48 kg against 0.529930555… kg, a change of
+        // −0.049930555… kg; llama 0.35 kg at 1,620.370370… g per 1M tokens; pool batch-spot 0.13 kg, all of it idle.
+        Assert.Contains(["Carbon", "kgCO2e", "0.48", "0.5299", "-0.0499"], rows);
+        Assert.Contains(["llama", "0.35", "1,620.37"], rows);
+        Assert.Contains(["batch-spot", "0.13", "0.13"], rows);
+        string text = string.Join(' ', PdfPages.LayoutText(pdf).Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("Carbon intensity: test grid: fixed 400 gCO2e/kWh.", text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -21,8 +21,8 @@ public sealed class PdfReportWriterTests
         using JsonDocument json = JsonDocument.Parse(await WriteAsync(new JsonReportWriter(), report));
         List<string[]> rows = ReportPdfChecks.Rows(PdfReportWriter.Render(report).Pdf);
 
-        // 35 fleet KPIs in the report's definitions, every one found in its row.
-        Assert.Equal(35, ReportPdfChecks.AssertFleetFiguresInRows(json.RootElement, rows));
+        // 40 fleet KPIs in the report's definitions (35, and 5 of carbon, not measured in the sample), every one found in its row.
+        Assert.Equal(40, ReportPdfChecks.AssertFleetFiguresInRows(json.RootElement, rows));
         // The cover's and the section's row of one figure, worked by hand: idle cost $1,432.17 against $1,640.02, a change of −$207.85.
         Assert.Equal(2, rows.Count(r => r.SequenceEqual(["Idle cost", "USD", "$1,432.17", "$1,640.02", "-$207.85"])));
     }

@@ -197,6 +197,64 @@ public sealed class EfficiencyReportEndToEndTests : IClassFixture<EfficiencyRepo
         Assert.Contains(summary, s => s == "At the stored demand forecast the current fleet would carry 1 idle GPU-hours ($1.65) in the 168 hours after the period.");
     }
 
+    /// <summary>
+    /// Carbon at a fixed 400 gCO2e/kWh, the H100 embodying 50 g per GPU-hour (1,752 kg over 4 years). Period: facility
+    /// 1.075 kWh × 400 = 430 g + 50 g embodied (GPU-A1's hour) = 480 g = 0.48 kg; idle GPU-B2's 1,170,000 J = 0.325 kWh
+    /// × 400 = 130 g; per 1M tokens 480 / 0.216 = 2,222.222… g; llama (GPU-A1) 0.75 kWh × 400 + 50 = 350 g over
+    /// 216,000 tokens = 1,620.370370… g. Previous: 4,319,375 J / 3.6e6 × 400 = 479.930555… g + 50 = 529.930555… g.
+    /// JSON, CSV and Markdown carry the same numbers, and the method note names the intensity.
+    /// </summary>
+    [Fact]
+    public async Task Report_Carbon_JsonCsvAndMarkdownCarryTheHandFigures()
+    {
+        EfficiencyReport report = await BuildAsync();
+        const double PreviousGrams = (4_319_375 / 3.6e6 * 400) + 50;
+
+        AssertClose(0.48, report.Fleet.Co2eKilograms.Current!.Value, "carbon");
+        AssertClose(PreviousGrams / 1000, report.Fleet.Co2eKilograms.Previous!.Value, "carbon previous");
+        AssertClose(0.43, report.Fleet.OperationalCo2eKilograms.Current!.Value, "operational");
+        AssertClose(0.05, report.Fleet.EmbodiedCo2eKilograms.Current!.Value, "embodied");
+        AssertClose(0.13, report.Fleet.IdleCo2eKilograms.Current!.Value, "idle carbon");
+        AssertClose(480 / 0.216, report.Fleet.Co2eGramsPerMillionTokens.Current!.Value, "g per 1M tokens");
+        AssertClose(PreviousGrams / 0.432, report.Fleet.Co2eGramsPerMillionTokens.Previous!.Value, "g per 1M tokens previous");
+        ModelFigures llama = report.Models.Single();
+        AssertClose(0.35, llama.Co2eKilograms.Current!.Value, "llama carbon");
+        AssertClose(350 / 0.216, llama.Co2eGramsPerMillionTokens.Current!.Value, "llama g per 1M");
+        PoolFigures batch = report.Pools.Single(p => p.Pool == "batch-spot");
+        AssertClose(0.13, batch.Co2eKilograms.Current!.Value, "batch-spot carbon");
+        AssertClose(0.13, batch.IdleCo2eKilograms.Current!.Value, "batch-spot idle carbon");
+        Assert.Equal("test grid: fixed 400 gCO2e/kWh", report.CarbonIntensity);
+        Assert.Contains(report.Method.Notes, n => n.StartsWith("Carbon intensity: test grid: fixed 400 gCO2e/kWh.", StringComparison.Ordinal));
+        Assert.DoesNotContain(report.Method.NotMeasured, n => n.StartsWith("Carbon", StringComparison.Ordinal));
+
+        // JSON: the same numbers.
+        using var json = new MemoryStream();
+        await new JsonReportWriter().WriteAsync(report, json, CancellationToken.None);
+        using JsonDocument document = JsonDocument.Parse(json.ToArray());
+        JsonElement fleet = document.RootElement.GetProperty("fleet");
+        AssertClose(0.48, fleet.GetProperty("co2eKilograms").GetProperty("current").GetDouble(), "json carbon");
+        AssertClose(480 / 0.216, fleet.GetProperty("co2eGramsPerMillionTokens").GetProperty("current").GetDouble(), "json g per 1M");
+        Assert.Equal("test grid: fixed 400 gCO2e/kWh", document.RootElement.GetProperty("carbonIntensity").GetString());
+
+        // CSV: fleet, pool and model rows, and the intensity.
+        string[] lines = CsvReportWriter.Text(report).Split('\n');
+        string[] carbon = Row(lines, "fleet", string.Empty, "co2eKilograms");
+        Assert.Equal("kgCO2e", carbon[3]);
+        AssertClose(0.48, Parse(carbon[4]), "csv carbon");
+        AssertClose(PreviousGrams / 1000, Parse(carbon[5]), "csv carbon previous");
+        AssertClose(350 / 0.216, Parse(Row(lines, "model", "llama", "co2eGramsPerMillionTokens")[4]), "csv llama g per 1M");
+        AssertClose(0.13, Parse(Row(lines, "pool", "batch-spot", "idleCo2eKilograms")[4]), "csv pool idle carbon");
+        Assert.Equal("test grid: fixed 400 gCO2e/kWh", Row(lines, "carbon", string.Empty, "intensity")[4]);
+
+        // Markdown: the fleet rows, the carbon tables and the intensity (rounded for reading).
+        string md = MarkdownReportWriter.Text(report);
+        Assert.Contains("| Carbon | kgCO2e | 0.48 | 0.5299 | -0.0499 |", md, StringComparison.Ordinal);
+        Assert.Contains("| Carbon per 1M tokens | gCO2e/1M tokens | 2,222.22 | 1,226.69 | +995.53 |", md, StringComparison.Ordinal);
+        Assert.Contains("Carbon intensity: test grid: fixed 400 gCO2e/kWh.", md, StringComparison.Ordinal);
+        Assert.Contains("| llama | 0.35 | 1,620.37 |", md, StringComparison.Ordinal);
+        Assert.Contains("| batch-spot | 0.13 | 0.13 |", md, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Report_CsvAndMarkdown_CarryTheHandFigures()
     {

@@ -28,7 +28,8 @@ namespace ObservaCost.Reporting.Tests.Support;
 /// <para>Pricing (<see cref="Pricing"/>): H100 owned (40,000 − 4,960) / (4 × 8,760) = 1.00 $/GPU-h capex + 0.50
 /// opex; pool batch-spot rented at 2.00 $/GPU-h, energy billed separately; PUE 1.25; flat 0.20 $/kWh; node power
 /// 200 W per node (one GPU per node: 200 W each); completion weight 3; llama revenue 10 $/1M tokens; llama peak 200
-/// tokens/s per GPU; idle below 5 % for 5 min.</para>
+/// tokens/s per GPU; idle below 5 % for 5 min; carbon 400 gCO2e/kWh fixed, the H100 embodying 1,752 kg over its 4
+/// depreciation years (1,752,000 g / 35,040 h = 50 g/GPU-h).</para>
 /// </remarks>
 public sealed class TwoHourFleet : IAsyncDisposable
 {
@@ -39,7 +40,8 @@ public sealed class TwoHourFleet : IAsyncDisposable
     public const string Pricing = """
         {
           "energy": { "pue": 1.25, "nodePowerWatts": 200, "tariff": { "usdPerKilowattHour": 0.20 } },
-          "gpus": { "H100": { "owned": { "purchaseUsd": 40000, "salvageUsd": 4960, "depreciationYears": 4, "opexUsdPerGpuHour": 0.50 } } },
+          "carbon": { "gco2ePerKilowattHour": 400, "source": "test grid" },
+          "gpus": { "H100": { "owned": { "purchaseUsd": 40000, "salvageUsd": 4960, "depreciationYears": 4, "opexUsdPerGpuHour": 0.50 }, "embodiedCarbon": { "kgCo2ePerGpu": 1752 } } },
           "pools": { "batch-spot": { "rented": { "usdPerGpuHour": 2.00, "commitment": "spot", "energyIncluded": false } } },
           "revenueUsdPerMillionTokens": { "llama": 10 },
           "capacity": { "maxTokensPerSecondPerGpu": { "llama": 200 } },
