@@ -59,6 +59,8 @@ public sealed record GpuWindowInput
 
     /// <summary>The step a divided GPU's shares and activity are taken per (the reader's resolution).</summary>
     public TimeSpan ShareStep { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// This GPU's share of its node's measured non-GPU power over time (<see cref="NodePowerAttribution"/>); when it has
     /// samples it is integrated like GPU power and <see cref="NodePowerWatts"/> is not used.
     /// </summary>
