@@ -44,6 +44,8 @@ public static class FleetWindowReader
         TimeSeriesQueryBuilder builder = raw
             ? TimeSeriesQueryBuilder.From(Measurements.GpuSample)
                 .Field(Fields.PowerWatts).Field(Fields.UtilizationPercent).Field(Fields.GraphicsEngineActivityRatio).Field(Fields.EnergyJoules)
+                // Memory only keeps a sample with none of the four (nvidia-smi's MIG instances: memory alone) in the result.
+                .Field(Fields.MemoryUsedBytes)
             : TimeSeriesQueryBuilder.From(Measurements.GpuTrace)
                 .Field(Fields.PowerWatts).Field(Fields.UtilizationPercent).Field(Fields.EnergyJoules)
                 .Field(Fields.SamplesSincePrevious).Field(Fields.EnergySincePreviousJoules).Field(Fields.CounterIncreaseSincePreviousJoules)

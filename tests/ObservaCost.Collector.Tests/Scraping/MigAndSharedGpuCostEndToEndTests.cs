@@ -156,6 +156,93 @@ public sealed class MigAndSharedGpuCostEndToEndTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// nvidia-smi on a MIG A100: a script stands in for the binary, printing a query-gpu row (utilization <c>[N/A]</c>
+    /// under MIG, MIG Enabled, 61.2 W) and, for <c>-q -x</c>, netdata's real A100 MIG capture (GPU instances 1 and 2,
+    /// 42 SMs each → <c>3g.20gb</c>, 3 slices each). Polled over twelve minutes of the fake clock, backfilled, read from
+    /// the API. nvidia-smi gives no activity per instance, so both instance rows say <c>mig_slices_no_activity</c> and
+    /// the energy goes by slices alone. Rented at the default $2.5/GPU-h (energy included): each instance 3/7 × 2.5 =
+    /// $1.071428571…, the free slice 1/7 × 2.5 = $0.357142857…; GPU energy E × 3/7, 3/7 and 1/7; Σ cost = $2.5.
+    /// </summary>
+    [Fact]
+    public async Task NvidiaSmiMigA100_PolledBackfilledAndServed_InstancesBySlicesWithoutActivity()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "observacost-smi-e2e-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string xml = ObservaCost.Testing.RepoPaths.Data("nvidia-smi", "xml-csv-netdata", "a100-sxm4-mig.xml");
+            string runs = Path.Combine(dir, "runs.txt");
+            string script = Path.Combine(dir, "nvidia-smi");
+            await File.WriteAllTextAsync(script, $$"""
+                #!/bin/sh
+                case "$1" in
+                  --query-gpu=*) echo q >> '{{runs}}'; echo '2026/03/01 12:00:00.000, 0, GPU-27b94a00-ed54-5c24-b1fd-1054085de32a, NVIDIA A100-SXM4-40GB, 00000000:00:04.0, [N/A], 38, 40960, 61.20, 61.00, 62.00, 400.00, 33, Enabled' ;;
+                  -q) cat '{{xml}}' ;;
+                  *) exit 3 ;;
+                esac
+
+                """);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+
+            int Polls() => File.Exists(runs) ? File.ReadAllLines(runs).Length : 0;
+
+            ShiftedTimeProvider clock = _clock;
+            await using CollectorHost host = await CollectorHost.StartWithAnalyticsOnDemandAsync(
+                builder => builder.Services.AddSingleton<TimeProvider>(clock),
+                [
+                    "--Collector:NvidiaSmi:Enabled", "true",
+                    "--Collector:NvidiaSmi:Interval", "00:00:01",
+                    "--Collector:NvidiaSmi:CommandPath", script,
+                    "--Collector:NvidiaSmi:Node", "bare-metal-a100",
+                ]);
+            for (int minute = 0; minute < 12; minute++)
+            {
+                int before = Polls();
+                for (int i = 0; i < 400 && Polls() - before < 2; i++)
+                {
+                    await Task.Delay(25);
+                }
+
+                clock.JumpTo(Hour.AddSeconds(30).AddMinutes(minute + 1));
+            }
+
+            clock.JumpTo(Hour.AddHours(4));
+            await Task.Delay(1000); // the forwarder writes what the spool holds
+            await host.Services.GetRequiredService<AnalyticsBackfill>().RunAsync(Hour, Hour.AddHours(1), new BackfillProgress(TextWriter.Null, redraw: false, clock));
+            string query = string.Create(CultureInfo.InvariantCulture, $"/api/v1/cost?from={Hour:yyyy-MM-ddTHH:mm:ssZ}&to={Hour.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}&groupBy=gpu,gpu_model");
+            using HttpResponseMessage response = await host.Client.GetAsync(new Uri(query, UriKind.Relative));
+            string body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, body);
+            using JsonDocument cost = JsonDocument.Parse(body);
+            JsonElement[] rows = [.. cost.RootElement.GetProperty("rows").EnumerateArray()];
+
+            Assert.True(rows.Length == 3, body);
+            Assert.All(rows, r => Assert.Equal(("GPU-27b94a00-ed54-5c24-b1fd-1054085de32a", "A100"), (Text(r, "gpu"), Text(r, "gpuModel"))));
+            double energy = rows.Sum(r => Number(r, "gpuEnergyJoules"));
+            Assert.True(energy > 0, body);
+            Near(2.5, rows.Sum(r => Number(r, "costUsd")), "A100 cost, every row");
+            foreach (string id in new[] { "1", "2" })
+            {
+                JsonElement instance = Assert.Single(rows, r => Text(r, "migInstance") == id);
+                Assert.Equal(("3g.20gb", AttributionBases.MigSlicesNoActivity), (Text(instance, "migProfile"), Text(instance, "attributionBasis")));
+                Near(2.5 * 3 / 7, Number(instance, "rentalUsd"), "instance " + id + " rental, 3/7");
+                Near(energy * 3 / 7, Number(instance, "gpuEnergyJoules"), "instance " + id + " energy, 3/7");
+            }
+
+            JsonElement free = Assert.Single(rows, r => Text(r, "migInstance") is null);
+            Near(2.5 / 7, Number(free, "rentalUsd"), "free slice rental, 1/7");
+            Near(energy / 7, Number(free, "gpuEnergyJoules"), "free slice energy, 1/7");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// A time-sliced T4 (rented at $0.35/GPU-h, charged for the whole hour): its three pods hold it in the 12 minutes
     /// with samples (10:00 to 10:11, buckets of a minute), shared by <paramref name="basis"/> with the given shares; the
     /// other 48 minutes no workload is seen and the GPU's own samples name no pod, so they are unallocated (one row
