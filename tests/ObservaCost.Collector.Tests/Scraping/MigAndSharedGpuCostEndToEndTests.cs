@@ -99,20 +99,8 @@ public sealed class MigAndSharedGpuCostEndToEndTests : IAsyncLifetime
                 "--Collector:RequestLogs:Aggregation:AllowedLateness", "02:00:00",
             ]);
 
-        // Twelve minutes, 10:00:30 to 10:11:30: each target is scraped at least once in every minute, then the clock
-        // moves a minute on (samples about a minute apart, under the 2-minute gap limit, so each GPU is present
-        // throughout).
         string[] paths = ["/mig", "/shared-equal", "/shared-tokens"];
-        for (int minute = 0; minute < 12; minute++)
-        {
-            int[] before = [.. paths.Select(_exporter.Requests)];
-            for (int i = 0; i < 400 && paths.Select((p, k) => _exporter.Requests(p) - before[k]).Min() < 2; i++)
-            {
-                await Task.Delay(25);
-            }
-
-            clock.JumpTo(Hour.AddSeconds(30).AddMinutes(minute + 1));
-        }
+        await RunTwelveMinutesAsync(() => paths.Min(_exporter.Requests));
 
         // The requests of the token-shared GPU's models, inside the hour, pushed with the admin token (tenant as sent):
         // llama/acme 10 × (100 prompt + 25 completion), mistral/beta 10 × (50 + 12.5 → 5 × 12 + 5 × 13 = 125 completion
@@ -141,14 +129,7 @@ public sealed class MigAndSharedGpuCostEndToEndTests : IAsyncLifetime
             TimeSeriesQueryBuilder.From(Measurements.InferenceWindow).Sum(Fields.PromptTokens, "prompt").Between(Hour, Hour.AddHours(1)).Build(),
             r => r.Series.Count == 1 && r.Series[0].Rows[0][0].Number == 2_500);
         Assert.Equal(2_500, windows.Series.Single().Rows[0][0].Number);
-        await host.Services.GetRequiredService<AnalyticsBackfill>().RunAsync(Hour, Hour.AddHours(1), new BackfillProgress(TextWriter.Null, redraw: false, clock));
-
-        string query = string.Create(CultureInfo.InvariantCulture, $"/api/v1/cost?from={Hour:yyyy-MM-ddTHH:mm:ssZ}&to={Hour.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}&groupBy=gpu,gpu_model,model,tenant");
-        using HttpResponseMessage response = await host.Client.GetAsync(new Uri(query, UriKind.Relative));
-        string body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
-        using JsonDocument cost = JsonDocument.Parse(body);
-        JsonElement[] rows = [.. cost.RootElement.GetProperty("rows").EnumerateArray()];
+        (JsonElement[] rows, string body) = await BackfillAndReadCostAsync(host, "gpu,gpu_model,model,tenant");
 
         AssertMigGpu([.. rows.Where(r => Text(r, "gpu") == MigUuid)], body);
         AssertTimeSlicedGpu([.. rows.Where(r => Text(r, "gpu") == "GPU-ts-equal")], AttributionBases.Equal, [("phi", "delta", 1.0 / 3), ("gemma", "epsilon", 1.0 / 3), ("yi", "zeta", 1.0 / 3)], body);
@@ -198,26 +179,10 @@ public sealed class MigAndSharedGpuCostEndToEndTests : IAsyncLifetime
                     "--Collector:NvidiaSmi:CommandPath", script,
                     "--Collector:NvidiaSmi:Node", "bare-metal-a100",
                 ]);
-            for (int minute = 0; minute < 12; minute++)
-            {
-                int before = Polls();
-                for (int i = 0; i < 400 && Polls() - before < 2; i++)
-                {
-                    await Task.Delay(25);
-                }
-
-                clock.JumpTo(Hour.AddSeconds(30).AddMinutes(minute + 1));
-            }
-
+            await RunTwelveMinutesAsync(Polls);
             clock.JumpTo(Hour.AddHours(4));
             await Task.Delay(1000); // the forwarder writes what the spool holds
-            await host.Services.GetRequiredService<AnalyticsBackfill>().RunAsync(Hour, Hour.AddHours(1), new BackfillProgress(TextWriter.Null, redraw: false, clock));
-            string query = string.Create(CultureInfo.InvariantCulture, $"/api/v1/cost?from={Hour:yyyy-MM-ddTHH:mm:ssZ}&to={Hour.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}&groupBy=gpu,gpu_model");
-            using HttpResponseMessage response = await host.Client.GetAsync(new Uri(query, UriKind.Relative));
-            string body = await response.Content.ReadAsStringAsync();
-            Assert.True(response.IsSuccessStatusCode, body);
-            using JsonDocument cost = JsonDocument.Parse(body);
-            JsonElement[] rows = [.. cost.RootElement.GetProperty("rows").EnumerateArray()];
+            (JsonElement[] rows, string body) = await BackfillAndReadCostAsync(host, "gpu,gpu_model");
 
             Assert.True(rows.Length == 3, body);
             Assert.All(rows, r => Assert.Equal(("GPU-27b94a00-ed54-5c24-b1fd-1054085de32a", "A100"), (Text(r, "gpu"), Text(r, "gpuModel"))));
@@ -305,6 +270,37 @@ public sealed class MigAndSharedGpuCostEndToEndTests : IAsyncLifetime
         const double a = 0.995687;
         Near(energy * (1 + (6 * a / 7)) / 7, Number(instance, "gpuEnergyJoules"), "instance energy");
         Near(energy * (6 - (6 * a / 7)) / 7, Number(free, "gpuEnergyJoules"), "free slices' energy");
+    }
+
+    /// <summary>
+    /// Twelve minutes, 10:00:30 to 10:11:30: the sources are read at least twice in every minute (<paramref name="reads"/>
+    /// counts the reads of the least-read source), then the clock moves a minute on; samples about a minute apart,
+    /// under the 2-minute gap limit, so each GPU is present throughout.
+    /// </summary>
+    private async Task RunTwelveMinutesAsync(Func<int> reads)
+    {
+        for (int minute = 0; minute < 12; minute++)
+        {
+            int before = reads();
+            for (int i = 0; i < 400 && reads() - before < 2; i++)
+            {
+                await Task.Delay(25);
+            }
+
+            _clock.JumpTo(Hour.AddSeconds(30).AddMinutes(minute + 1));
+        }
+    }
+
+    /// <summary>Computes the hour in the host (backfill) and reads its cost rows, grouped by <paramref name="groupBy"/>, from the API.</summary>
+    private async Task<(JsonElement[] Rows, string Body)> BackfillAndReadCostAsync(CollectorHost host, string groupBy)
+    {
+        await host.Services.GetRequiredService<AnalyticsBackfill>().RunAsync(Hour, Hour.AddHours(1), new BackfillProgress(TextWriter.Null, redraw: false, _clock));
+        string query = string.Create(CultureInfo.InvariantCulture, $"/api/v1/cost?from={Hour:yyyy-MM-ddTHH:mm:ssZ}&to={Hour.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}&groupBy={groupBy}");
+        using HttpResponseMessage response = await host.Client.GetAsync(new Uri(query, UriKind.Relative));
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        using JsonDocument cost = JsonDocument.Parse(body);
+        return ([.. cost.RootElement.GetProperty("rows").EnumerateArray().Select(r => r.Clone())], body);
     }
 
     private static void Append(StringBuilder body, DateTimeOffset t, string model, string tenant, int prompt, int completion) =>
