@@ -44,6 +44,8 @@ public static class FleetWindowReader
         TimeSeriesQueryBuilder builder = raw
             ? TimeSeriesQueryBuilder.From(Measurements.GpuSample)
                 .Field(Fields.PowerWatts).Field(Fields.UtilizationPercent).Field(Fields.GraphicsEngineActivityRatio).Field(Fields.EnergyJoules)
+                // Memory only keeps a sample with none of the four (nvidia-smi's MIG instances: memory alone) in the result.
+                .Field(Fields.MemoryUsedBytes)
             : TimeSeriesQueryBuilder.From(Measurements.GpuTrace)
                 .Field(Fields.PowerWatts).Field(Fields.UtilizationPercent).Field(Fields.EnergyJoules)
                 .Field(Fields.SamplesSincePrevious).Field(Fields.EnergySincePreviousJoules).Field(Fields.CounterIncreaseSincePreviousJoules)
@@ -206,8 +208,10 @@ public static class FleetWindowReader
         ITimeSeriesStore store, DateTimeOffset from, DateTimeOffset to, TimeSpan resolution, CancellationToken cancellationToken)
     {
         TimeSeriesQuery query = TimeSeriesQueryBuilder.From(Measurements.GpuWorkload)
-            // Memory is read only so that a point with neither signal still shows its workload (InfluxDB leaves out rows whose selected fields are all empty).
-            .Field(Fields.UtilizationPercent).Field(Fields.RequestedFraction).Field(Fields.MemoryUsedBytes).Field(Fields.MemoryLimitBytes)
+            // Memory and workloads_on_gpu are read only so that a point with neither signal still shows its workload (InfluxDB
+            // and the embedded store leave out rows whose selected fields are all empty): dcgm-exporter's and AMD's
+            // workloads of a time-sliced GPU carry workloads_on_gpu alone.
+            .Field(Fields.UtilizationPercent).Field(Fields.RequestedFraction).Field(Fields.MemoryUsedBytes).Field(Fields.MemoryLimitBytes).Field(Fields.WorkloadsOnGpu)
             .Between(from, to)
             .GroupBy(Tags.GpuUuid, Tags.Node, Tags.Tenant, Tags.MigInstance, Tags.Pod, Tags.Namespace, Tags.Container, Tags.Workload, Tags.ServedModel)
             .Build();

@@ -31,9 +31,12 @@ public sealed partial class GpuRollupService(ITimeSeriesStore store, PricingFile
             throw new ArgumentException($"A rollup range must be whole minutes: [{start:o}, {end:o}).", nameof(start));
         }
 
-        // Columns 0–3 are what FleetWindowReader.Reading reads; the Xid code is the fifth.
+        // Columns 0–3 are what FleetWindowReader.Reading reads; the Xid code is the fifth. Memory is read only so that a
+        // sample with none of those still counts (the stores leave out rows whose selected fields are all empty):
+        // nvidia-smi's MIG instance samples carry memory alone.
         TimeSeriesQuery query = TimeSeriesQueryBuilder.From(Measurements.GpuSample)
             .Field(Fields.PowerWatts).Field(Fields.UtilizationPercent).Field(Fields.GraphicsEngineActivityRatio).Field(Fields.EnergyJoules).Field(Fields.XidErrors)
+            .Field(Fields.MemoryUsedBytes)
             .Between(start, end)
             .GroupBy(GroupTags)
             .Build();
