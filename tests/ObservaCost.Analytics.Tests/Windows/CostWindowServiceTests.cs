@@ -143,7 +143,7 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
     [InlineData(2)]
     [InlineData(3)]
     [InlineData(4)]
-    public async Task RandomFleetWithMigAndSharedGpus_EveryDollarAttributedOrUnallocated_IdleWithinCost_RecomputeReplaces(int seed)
+    public async Task RandomFleetWithMigAndSharedGpus_EveryDollarAndGramAttributedOrUnallocated_IdleWithinCost_RecomputeReplaces(int seed)
     {
         var random = new Random(seed);
         await WriteRandomFleetAsync(random, gpus: 6);
@@ -166,6 +166,7 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
         Assert.Equal(12, inputs.Count);
         Assert.Equal(3, inputs.Count(g => g.Partitions?.Any(p => p.MigInstance is not null) == true));
         TariffSchedule schedule = pricing.Energy.Tariff.ScheduleFor(T0, T0.AddHours(1));
+        TariffSchedule carbonSchedule = pricing.Energy.ScheduleFor(T0, T0.AddHours(1));
         foreach (GpuWindowInput gpu in inputs)
         {
             int onNode = inputs.Count(g => g.Node == gpu.Node);
@@ -173,6 +174,13 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
             double gpuUsd = GpuCostCalculator.Compute(whole, T0, T0.AddHours(1), pricing.Resolve(gpu.Pool, gpu.GpuModel), pricing.Energy, schedule, pricing.IdleThresholdsFor(gpu.Pool), TimeSpan.FromMinutes(2)).CostUsd;
             CostWindow[] rows = [.. report.Costs.Where(c => c.GpuUuid == gpu.GpuUuid)];
             Precision.Close(gpuUsd, rows.Sum(c => c.CostUsd));
+
+            // Carbon goes with the energy and the hours through the divided path too (the intensity crosses 10:30 UTC,
+            // the H100s embody carbon): the GPU's rows carry exactly the whole GPU's gCO2e, none of them negative.
+            double gpuGrams = GpuCostCalculator.Compute(whole, T0, T0.AddHours(1), pricing.Resolve(gpu.Pool, gpu.GpuModel), pricing.Energy, carbonSchedule, pricing.IdleThresholdsFor(gpu.Pool), TimeSpan.FromMinutes(2)).Lines.Sum(l => l.Co2eGrams);
+            Assert.True(gpuGrams > 0, $"{gpu.GpuUuid} has carbon");
+            Precision.Close(gpuGrams, rows.Sum(c => c.Co2eGrams!.Value));
+            Assert.All(rows, c => Assert.True(c.Co2eGrams >= 0 && c.OperationalCo2eGrams >= 0 && c.EmbodiedCo2eGrams >= 0));
             Precision.Close(1.0, rows.Sum(c => c.GpuHours));
             Assert.All(rows, c => Assert.True(c.CostUsd >= 0 && c.AttributionBasis is not null));
             if (gpu.GpuUuid.StartsWith("GPU-MIG-", StringComparison.Ordinal))
@@ -189,6 +197,8 @@ public sealed class CostWindowServiceTests : IAsyncLifetime
             Assert.True(i.IdleGpuHours <= i.GpuHours + 1e-12);
             double cost = report.Costs.Where(c => c.Node == i.Node && c.Pool == i.Pool && c.GpuModel == i.GpuModel).Sum(c => c.CostUsd);
             Assert.True(i.IdleCostUsd <= cost + 1e-9, $"idle {i.IdleCostUsd} > cost {cost} on {i.Node}");
+            double grams = report.Costs.Where(c => c.Node == i.Node && c.Pool == i.Pool && c.GpuModel == i.GpuModel).Sum(c => c.Co2eGrams!.Value);
+            Assert.InRange(i.IdleCo2eGrams!.Value, 0, grams + 1e-9);
         });
 
         // The stored rows keep instance, profile and basis; a recompute leaves exactly the points one computation leaves.
