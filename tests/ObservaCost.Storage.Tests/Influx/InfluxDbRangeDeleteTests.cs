@@ -103,7 +103,14 @@ public sealed class InfluxDbRangeDeleteTests
         Assert.Equal(0, await CountInRangeAsync(server));
 
         // The delete did meet the snapshot: influxd dropped all 1,000 series with points outside the range, and the
-        // store wrote back one point of each (one warning).
+        // store wrote back one point of each (one warning). On a loaded machine the delete can reach influxd as the
+        // snapshot finishes, so that it drops nothing (the counts above hold either way): that moment was missed, not
+        // the behaviour under test, and the scenario runs again on a fresh server.
+        if (log.Warnings.Count == 0)
+        {
+            throw new InvalidOperationException(InfluxDbSnapshots.MissedMessage + ": influxd dropped no series on this delete");
+        }
+
         string warning = Assert.Single(log.Warnings);
         Assert.StartsWith("InfluxDB dropped 1000 series of tr from its index on a range delete", warning, StringComparison.Ordinal);
 
