@@ -106,7 +106,7 @@ public sealed class InfluxDbRangeDeleteTests
         // store wrote back one point of each (one warning). On a loaded machine the delete can reach influxd as the
         // snapshot finishes, so that it drops nothing (the counts above hold either way): that moment was missed, not
         // the behaviour under test, and the scenario runs again on a fresh server.
-        if (log.Warnings.Count == 0)
+        if (log.Warnings.IsEmpty)
         {
             throw new InvalidOperationException(InfluxDbSnapshots.MissedMessage + ": influxd dropped no series on this delete");
         }
